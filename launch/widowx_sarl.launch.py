@@ -1,0 +1,52 @@
+"""Start the SARL node graph: `ros2 launch sarl_ros widowx_sarl.launch.py [arg:=value ...]`.
+
+The nodes, their launch arguments and which parameter each argument sets come from
+sarl_ros.graph.description, the same tables the sarl-graph launcher reads, so both
+start the same graph. Parameters default to config/widowx_sarl.yaml.
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, Shutdown
+from launch.conditions import IfCondition, LaunchConfigurationEquals
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+from sarl_ros.graph.description import LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS
+
+
+def generate_launch_description():
+    config = PathJoinSubstitution([FindPackageShare('sarl_ros'), 'config', 'widowx_sarl.yaml'])
+    actions = [DeclareLaunchArgument('config', default_value=config,
+                                     description='Parameter file for every node')]
+    for arg in LAUNCH_ARGUMENTS:
+        actions.append(DeclareLaunchArgument(
+            arg.name, default_value=arg.default, description=arg.description,
+            **({'choices': list(arg.choices)} if arg.choices else {})))
+
+    # The Interbotix driver (xs_sdk) for the real arm; the executor talks to it through
+    # interbotix_xs_modules.
+    actions.append(IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(PathJoinSubstitution(
+            [FindPackageShare('interbotix_xsarm_control'), 'launch', 'xsarm_control.launch.py'])),
+        launch_arguments={'robot_model': 'wx250s', 'use_rviz': 'false'}.items(),
+        condition=LaunchConfigurationEquals('robot', 'widowx')))
+
+    for node in NODES:
+        overrides = {}
+        for arg in LAUNCH_ARGUMENTS:
+            if node.name in arg.targets:
+                overrides[arg.targets[node.name]] = ParameterValue(
+                    LaunchConfiguration(arg.name), value_type=arg.value_type)
+        actions.append(Node(
+            package='sarl_ros', executable=node.executable, name=node.name, output='screen',
+            emulate_tty=True, parameters=[LaunchConfiguration('config'), overrides],
+            condition=IfCondition(LaunchConfiguration(node.enabled_by)) if node.enabled_by else None,
+            on_exit=Shutdown(reason=f'{node.name} finished') if node.ends_graph else None))
+
+    actions.append(ExecuteProcess(
+        cmd=['ros2', 'bag', 'record', '--storage', 'mcap', '--output',
+             PathJoinSubstitution([LaunchConfiguration('output_dir'), 'bag']), *RECORDED_TOPICS],
+        output='screen', condition=IfCondition(LaunchConfiguration('record'))))
+    return LaunchDescription(actions)

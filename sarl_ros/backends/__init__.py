@@ -1,0 +1,1 @@
+"""Backends behind small interfaces: robot, camera, VLA, VLM, success detector."""

@@ -1,0 +1,1 @@
+"""The node graph, described once for both `ros2 launch` and the sarl-graph launcher."""

@@ -1,0 +1,141 @@
+"""One description of the SARL node graph.
+
+launch/widowx_sarl.launch.py (ros2 launch) and sarl_ros.graph.launcher (sarl-graph, for
+machines without ros2 launch) both build the graph from these tables, so they cannot drift.
+Pure data and string handling: importable without ROS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    name: str
+    default: str
+    description: str
+    value_type: type = str
+    choices: tuple[str, ...] = ()
+    # node name -> parameter of that node that takes this argument's value
+    targets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NodeDescription:
+    name: str  # ROS node name, and the key of its section in config/widowx_sarl.yaml
+    executable: str  # `ros2 run sarl_ros <executable>`
+    module: str  # python -m <module>
+    # Start the node only when this boolean launch argument is true (None: always).
+    enabled_by: str | None = None
+    # The graph ends when this node exits (the episode manager stops after N episodes).
+    ends_graph: bool = False
+
+
+ROBOT_BACKENDS = ('sim', 'widowx')
+VLA_BACKENDS = ('sim', 'openvla', 'remote')
+VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
+DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
+CAMERA_BACKENDS = ('relay', 'opencv')
+METHODS = ('sarl', 'fixed', 'icl', 'random', 'ucb')
+
+LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
+    LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',
+                   targets={'episode_manager': 'task', 'vla_executor': 'sim_task'}),
+    LaunchArgument('robot', 'sim', 'Robot backend', choices=ROBOT_BACKENDS,
+                   targets={'vla_executor': 'robot'}),
+    LaunchArgument('vla', 'sim', 'VLA backend', choices=VLA_BACKENDS,
+                   targets={'vla_executor': 'vla'}),
+    LaunchArgument('vlm', 'sim', 'VLM proposer backend', choices=VLM_BACKENDS,
+                   targets={'vlm_proposer': 'backend'}),
+    LaunchArgument('detector', 'sim', 'Success detector backend', choices=DETECTOR_BACKENDS,
+                   targets={'reward': 'detector'}),
+    LaunchArgument('camera', 'relay', 'Camera backend (relay re-publishes an image topic, e.g. the simulator or a RealSense driver)',
+                   choices=CAMERA_BACKENDS, targets={'camera': 'backend'}),
+    LaunchArgument('method', 'sarl', 'Prompt-selection method (sarl or a baseline)', choices=METHODS,
+                   targets={'q_policy': 'method'}),
+    LaunchArgument('episodes', '60', 'Online episodes before the graph stops', int,
+                   targets={'episode_manager': 'episodes'}),
+    LaunchArgument('seed', '0', 'Random seed', int,
+                   targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed'}),
+    LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
+                   targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir'}),
+    LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic', bool),
+)
+
+NODES: tuple[NodeDescription, ...] = (
+    NodeDescription('vla_executor', 'vla_executor', 'sarl_ros.nodes.executor_node'),
+    NodeDescription('camera', 'camera', 'sarl_ros.nodes.camera_node'),
+    NodeDescription('vlm_proposer', 'vlm_proposer', 'sarl_ros.nodes.proposer_node'),
+    NodeDescription('q_policy', 'q_policy', 'sarl_ros.nodes.policy_node'),
+    NodeDescription('reward', 'reward', 'sarl_ros.nodes.reward_node'),
+    NodeDescription('episode_manager', 'episode_manager', 'sarl_ros.nodes.episode_manager_node',
+                    ends_graph=True),
+)
+
+
+class LaunchArgumentError(ValueError):
+    pass
+
+
+def resolve_arguments(given: dict[str, str]) -> dict[str, object]:
+    """Typed values for every launch argument: defaults, then the given `name:=value`s."""
+    known = {a.name: a for a in LAUNCH_ARGUMENTS}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise LaunchArgumentError(f'unknown launch argument(s) {", ".join(unknown)}; known: {", ".join(known)}')
+    values = {}
+    for arg in LAUNCH_ARGUMENTS:
+        text = given.get(arg.name, arg.default)
+        if arg.choices and text not in arg.choices:
+            raise LaunchArgumentError(f'{arg.name}:={text} is not known; choose one of: {", ".join(arg.choices)}')
+        values[arg.name] = parse_value(text, arg.value_type, arg.name)
+    return values
+
+
+def parse_value(text: str, value_type: type, name: str = 'value'):
+    if value_type is bool:
+        lowered = text.strip().lower()
+        if lowered not in ('true', 'false', '1', '0'):
+            raise LaunchArgumentError(f'{name}:={text} must be true or false')
+        return lowered in ('true', '1')
+    try:
+        return value_type(text)
+    except ValueError as exc:
+        raise LaunchArgumentError(f'{name}:={text} must be {value_type.__name__}') from exc
+
+
+def node_overrides(node: str, values: dict[str, object]) -> dict[str, object]:
+    """The parameters of one node that launch arguments set."""
+    return {arg.targets[node]: values[arg.name] for arg in LAUNCH_ARGUMENTS if node in arg.targets}
+
+
+def enabled_nodes(values: dict[str, object]) -> list[NodeDescription]:
+    return [n for n in NODES if n.enabled_by is None or values.get(n.enabled_by)]
+
+# Topics (absolute names) the experiment record consists of; `ros2 bag record` and the
+# built-in recorder both take this list.
+TOPIC_CANDIDATES = '/sarl/candidates'
+TOPIC_TRANSITIONS = '/sarl/transitions'
+TOPIC_REWARDS = '/sarl/rewards'
+TOPIC_EVENTS = '/sarl/episode_events'
+TOPIC_LEARNER_STATS = '/sarl/learner_stats'
+TOPIC_EXECUTED_ACTIONS = '/sarl/executed_actions'
+TOPIC_CAMERA = '/camera/image_raw'
+TOPIC_SIM_CAMERA = '/sim/camera/image_raw'
+RECORDED_TOPICS = (TOPIC_CANDIDATES, TOPIC_TRANSITIONS, TOPIC_REWARDS, TOPIC_EVENTS,
+                   TOPIC_LEARNER_STATS, TOPIC_EXECUTED_ACTIONS, TOPIC_CAMERA)
+
+# Services and the action (absolute names).
+SRV_PROPOSE = '/sarl/propose_prompts'
+SRV_SELECT = '/sarl/select_prompt'
+SRV_STORE_TRANSITION = '/sarl/store_transition'
+SRV_GET_STATE = '/sarl/get_state'
+SRV_RESET_SCENE = '/sarl/reset_scene'
+SRV_EMERGENCY_STOP = '/sarl/emergency_stop'
+SRV_EVALUATE = '/sarl/evaluate_episode'
+SRV_REPORT_OUTCOME = '/sarl/report_outcome'
+SRV_SIM_SUCCESS = '/sim/check_success'
+SRV_START_EPISODE = '/sarl/start_episode'
+SRV_STOP = '/sarl/stop'
+SRV_CONFIRM_RESET = '/sarl/confirm_reset'
+ACTION_EXECUTE = '/sarl/execute_prompt'

@@ -1,0 +1,1 @@
+"""Thin helpers shared by the ROS nodes: imports, QoS, parameters, conversions."""

@@ -1,0 +1,50 @@
+"""Declaring node parameters with descriptors, and checking them.
+
+Each node lists its parameters as Param specs; config/widowx_sarl.yaml carries the same
+defaults (a test keeps the two equal), and launch arguments override them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Sequence
+
+from rcl_interfaces.msg import ParameterDescriptor
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+    read_only: bool = True  # backends are chosen at start-up; changing one live is not supported
+
+
+class ParameterError(ValueError):
+    pass
+
+
+def declare_parameters(node, specs: Sequence[Param]) -> SimpleNamespace:
+    """Declare every spec on the node and return the values, validated."""
+    values = {}
+    for spec in specs:
+        constraint = f'one of: {", ".join(spec.choices)}' if spec.choices else ''
+        descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only,
+                                         additional_constraints=constraint)
+        value = node.declare_parameter(spec.name, spec.default, descriptor).value
+        values[spec.name] = check_value(spec, value, node.get_name())
+    return SimpleNamespace(**values)
+
+
+def check_value(spec: Param, value: Any, node_name: str = '') -> Any:
+    where = f'{node_name}.{spec.name}' if node_name else spec.name
+    if spec.choices and value not in spec.choices:
+        raise ParameterError(f'parameter {where}={value!r} is not known; choose one of: '
+                             f'{", ".join(spec.choices)}')
+    expected = type(spec.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected):
+        raise ParameterError(f'parameter {where} must be {expected.__name__}, got {value!r}')
+    return value

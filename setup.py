@@ -1,0 +1,36 @@
+"""Python side of sarl_ros for pip (development environment and console commands).
+
+colcon builds this repository as an ament_cmake package (see CMakeLists.txt), which
+installs the same Python package and the `ros2 run` executables; this file is for
+`pip install -e .` in the virtual environment made by scripts/bootstrap.sh.
+"""
+from setuptools import find_packages, setup
+
+# ROS node executables: name -> module with a main(); mirrored by scripts/ros2_run/.
+NODES = {
+    'camera': 'sarl_ros.nodes.camera_node',
+    'vlm_proposer': 'sarl_ros.nodes.proposer_node',
+    'q_policy': 'sarl_ros.nodes.policy_node',
+    'vla_executor': 'sarl_ros.nodes.executor_node',
+    'reward': 'sarl_ros.nodes.reward_node',
+    'episode_manager': 'sarl_ros.nodes.episode_manager_node',
+}
+
+COMMANDS = {
+    'sarl-demo': 'sarl_ros.apps.demo',
+    'sarl-bench': 'sarl_ros.bench.cli',
+    'sarl-graph': 'sarl_ros.graph.launcher',
+}
+
+setup(
+    name='sarl_ros',
+    version='0.1.0',
+    packages=find_packages(include=['sarl_ros', 'sarl_ros.*']),
+    package_data={'sarl_ros': ['py.typed']},
+    python_requires='>=3.10',
+    entry_points={
+        'console_scripts': [f'{name}={module}:main' for name, module in {
+            **{f'sarl-{n.replace("_", "-")}-node': m for n, m in NODES.items()}, **COMMANDS,
+        }.items()],
+    },
+)
