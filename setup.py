@@ -14,6 +14,7 @@ NODES = {
     'vla_executor': 'sarl_ros.nodes.executor_node',
     'reward': 'sarl_ros.nodes.reward_node',
     'episode_manager': 'sarl_ros.nodes.episode_manager_node',
+    'recorder': 'sarl_ros.nodes.recorder_node',
 }
 
 COMMANDS = {

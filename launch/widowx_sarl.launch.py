@@ -34,6 +34,8 @@ def generate_launch_description():
         condition=LaunchConfigurationEquals('robot', 'widowx')))
 
     for node in NODES:
+        if node.without_ros2_launch_only:
+            continue
         overrides = {}
         for arg in LAUNCH_ARGUMENTS:
             if node.name in arg.targets:

@@ -29,6 +29,8 @@ class NodeDescription:
     enabled_by: str | None = None
     # The graph ends when this node exits (the episode manager stops after N episodes).
     ends_graph: bool = False
+    # Started by sarl-graph only: ros2 launch records with `ros2 bag record` instead.
+    without_ros2_launch_only: bool = False
 
 
 ROBOT_BACKENDS = ('sim', 'widowx')
@@ -49,7 +51,8 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    targets={'vlm_proposer': 'backend'}),
     LaunchArgument('detector', 'sim', 'Success detector backend', choices=DETECTOR_BACKENDS,
                    targets={'reward': 'detector'}),
-    LaunchArgument('camera', 'relay', 'Camera backend (relay re-publishes an image topic, e.g. the simulator or a RealSense driver)',
+    LaunchArgument('camera', 'relay',
+                   'Camera backend (relay re-publishes an image topic, e.g. the simulator or a RealSense driver)',
                    choices=CAMERA_BACKENDS, targets={'camera': 'backend'}),
     LaunchArgument('method', 'sarl', 'Prompt-selection method (sarl or a baseline)', choices=METHODS,
                    targets={'q_policy': 'method'}),
@@ -58,8 +61,8 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('seed', '0', 'Random seed', int,
                    targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed'}),
     LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
-                   targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir'}),
-    LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic', bool),
+                   targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir', 'recorder': 'output_dir'}),
+    LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic to <output_dir>/bag', bool),
 )
 
 NODES: tuple[NodeDescription, ...] = (
@@ -70,6 +73,8 @@ NODES: tuple[NodeDescription, ...] = (
     NodeDescription('reward', 'reward', 'sarl_ros.nodes.reward_node'),
     NodeDescription('episode_manager', 'episode_manager', 'sarl_ros.nodes.episode_manager_node',
                     ends_graph=True),
+    NodeDescription('recorder', 'recorder', 'sarl_ros.nodes.recorder_node', enabled_by='record',
+                    without_ros2_launch_only=True),
 )
 
 
@@ -105,12 +110,13 @@ def parse_value(text: str, value_type: type, name: str = 'value'):
 
 
 def node_overrides(node: str, values: dict[str, object]) -> dict[str, object]:
-    """The parameters of one node that launch arguments set."""
+    """Return the parameters of one node that launch arguments set."""
     return {arg.targets[node]: values[arg.name] for arg in LAUNCH_ARGUMENTS if node in arg.targets}
 
 
 def enabled_nodes(values: dict[str, object]) -> list[NodeDescription]:
     return [n for n in NODES if n.enabled_by is None or values.get(n.enabled_by)]
+
 
 # Topics (absolute names) the experiment record consists of; `ros2 bag record` and the
 # built-in recorder both take this list.

@@ -48,7 +48,7 @@ def transition_to_msg(t, *, task: str, source: str) -> TransitionMsg:
 
 
 def transition_from_msg(msg):
-    """The core Transition a message describes (replay, re-training)."""
+    """Return the core Transition a message describes (replay, re-training)."""
     from sarl_ros.core.mdp import Transition
     return Transition(state=features_array(msg.state_features), prompt=msg.action.prompt,
                       reward=float(msg.reward), next_state=features_array(msg.next_state_features),

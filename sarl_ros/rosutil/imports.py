@@ -23,3 +23,13 @@ def require_ros() -> None:
     except ImportError as exc:
         raise RosUnavailable(
             f'the sarl_ros interfaces (msg/srv/action) are not built ({exc}); {FIX_HINT}') from exc
+
+
+def exit_unless_ros(program: str = 'sarl_ros') -> None:
+    """Exit with a one-line fix instead of an ImportError traceback."""
+    import sys
+    try:
+        require_ros()
+    except RosUnavailable as exc:
+        print(f'{program}: {exc}', file=sys.stderr)
+        raise SystemExit(2)

@@ -1,0 +1,65 @@
+"""Assembling the executor's backends from parameter values.
+
+The simulated robot, its VLA, camera and success check share one simulated world; a real
+setup combines the Interbotix arm with a local or remote VLA and a camera topic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from sarl_ros.backends.base import VLA, Camera, Robot, StateFeaturizer
+
+
+class SimulatedWorld(Protocol):
+    """What the ROS graph needs from a simulator beyond the robot interfaces."""
+
+    def reset_scene(self, seed: int) -> None: ...
+
+    def render(self) -> np.ndarray: ...
+
+    def task_success(self) -> bool: ...
+
+
+@dataclass
+class Stack:
+    robot: Robot
+    vla: VLA
+    camera: Camera | None
+    featurizer: StateFeaturizer
+    sim: SimulatedWorld | None = None
+
+
+class ProprioFeaturizer:
+    """State features of a real arm: its proprioception (joint/gripper state)."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def features(self, image, proprio) -> np.ndarray:
+        return np.asarray(proprio, dtype=np.float32).reshape(-1)
+
+
+def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | None = None) -> Stack:
+    if robot == 'sim':
+        if vla != 'sim':
+            raise ValueError(f'vla:={vla} needs camera images of a real scene; with robot:=sim use vla:=sim')
+        from sarl_ros.sim.ros_stack import make_sim_stack
+        return make_sim_stack(task=params['sim_task'], seed=params['seed'],
+                              width=params.get('sim_camera_width', 256),
+                              height=params.get('sim_camera_height', 256))
+    from sarl_ros.backends.registry import make_robot, make_vla
+    arm = make_robot(robot)
+    policy = make_vla(vla, **_vla_params(vla, params))
+    return Stack(robot=arm, vla=policy, camera=camera, featurizer=ProprioFeaturizer(len(arm.proprio())))
+
+
+def _vla_params(vla: str, params: dict[str, Any]) -> dict[str, Any]:
+    if vla == 'openvla':
+        return {'model': params['vla_model'], 'device': params['vla_device'],
+                'unnorm_key': params['vla_unnorm_key']}
+    if vla == 'remote':
+        return {'url': params['vla_server_url'], 'unnorm_key': params['vla_unnorm_key']}
+    return {}

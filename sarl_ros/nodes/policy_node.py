@@ -1,0 +1,164 @@
+"""Semantic Q-policy: owns the learner, chooses prompts, learns between steps.
+
+select_prompt scores the candidates and samples one from softmax(Q / temperature) and
+publishes the decision; store_transition adds a transition to replay; TD updates run on a
+background thread so a decision never waits for learning; a checkpoint is written after
+every episode (atomically), and the node can warm-start from one.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+
+from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from sarl_ros.core.mdp import Observation
+from sarl_ros.core.methods import make_policy
+from sarl_ros.graph import description as g
+from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
+from sarl_ros.nodes.runner import run_node
+from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, features_array, transition_from_msg
+from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.srv import SelectPrompt, StoreTransition
+
+PARAMS = (
+    Param('method', 'sarl', 'Prompt-selection method', g.METHODS),
+    Param('seed', 0, 'Random seed'),
+    Param('encoder', 'auto', 'Prompt encoder: minilm, hashing, or auto (minilm when installed)',
+          ('auto', 'minilm', 'hashing')),
+    Param('temperature', 0.2, 'Softmax temperature (sarl)'),
+    Param('gamma', 0.9, 'Discount per decision step'),
+    Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
+    Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
+    Param('warm_start', '', 'Checkpoint to start from (empty: a fresh learner)'),
+)
+
+END_EVENTS = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
+
+
+class PolicyNode(Node):
+    def __init__(self, **node_options):
+        # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
+        super().__init__('q_policy', **node_options)
+        self.p = declare_parameters(self, PARAMS)
+        self.checkpoint_path = Path(self.p.output_dir) / 'checkpoints' / f'{self.p.method}.pt'
+        if self.p.warm_start:
+            self.policy = load_checkpoint(self.p.warm_start)
+            self.get_logger().info(f'warm start from {self.p.warm_start}')
+        else:
+            self.policy = make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder,
+                                      temperature=self.p.temperature, gamma=self.p.gamma)
+        self.episodes = 0
+        self.transitions = 0
+        self.updates = 0
+        self.successes: list[bool] = []
+        self.last_stats: dict = {}
+        self._pending_updates = 0
+        self._work = threading.Condition()
+        self._closing = False
+        self._learner = threading.Thread(target=self._learn_loop, name='td-learner', daemon=True)
+        self._learner.start()
+
+        self.candidates_pub = self.create_publisher(CandidateSet, g.TOPIC_CANDIDATES, RECORD)
+        self.transitions_pub = self.create_publisher(TransitionMsg, g.TOPIC_TRANSITIONS, RECORD)
+        self.stats_pub = self.create_publisher(LearnerStats, g.TOPIC_LEARNER_STATS, RECORD)
+        group = MutuallyExclusiveCallbackGroup()  # decisions, transitions and events in order
+        self.create_service(SelectPrompt, g.SRV_SELECT, self._on_select, callback_group=group)
+        self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
+        self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD, callback_group=group)
+        self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}')
+
+    def _on_select(self, request, response):
+        try:
+            candidates = candidates_from_msgs(request.candidates, request.vlm_scores)
+            observation = Observation(features=features_array(request.state_features))
+            if request.decision_step == 0:
+                self.policy.begin_episode(request.task)
+            decision = self.policy.select(observation, candidates, request.task, greedy=request.greedy)
+        except ValueError as exc:
+            response.success, response.message = False, str(exc)
+            self.get_logger().warning(f'select_prompt refused: {exc}')
+            return response
+        msg = decision_to_msg(decision, candidates, episode=request.episode, step=request.decision_step,
+                              task=request.task, method=self.p.method)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.candidates_pub.publish(msg)
+        response.success, response.decision = True, msg
+        return response
+
+    def _on_store(self, request, response):
+        msg = request.transition
+        try:
+            self.policy.record(transition_from_msg(msg))
+        except ValueError as exc:
+            response.accepted, response.message = False, str(exc)
+            self.get_logger().error(f'transition refused: {exc}')
+            return response
+        self.transitions += 1
+        self.transitions_pub.publish(msg)
+        with self._work:
+            self._pending_updates += self.p.updates_per_transition
+            self._work.notify()
+        response.accepted, response.replay_size = True, self.transitions
+        return response
+
+    def _on_event(self, event):
+        if event.type not in END_EVENTS:
+            return
+        success = event.type == EpisodeEvent.SUCCESS
+        self.policy.end_episode(success)
+        self.episodes += 1
+        self.successes.append(success)
+        self._save_checkpoint()
+        self._publish_stats()
+
+    def _learn_loop(self):
+        while True:
+            with self._work:
+                while not self._pending_updates and not self._closing:
+                    self._work.wait()
+                if self._closing:
+                    return
+                batch, self._pending_updates = self._pending_updates, 0
+            stats = self.policy.update(batch)
+            self.updates += int(stats.get('updates', batch)) if stats else 0
+            self.last_stats = stats or {}
+
+    def _save_checkpoint(self):
+        try:
+            save_checkpoint(self.policy, self.checkpoint_path)
+        except OSError as exc:
+            self.get_logger().error(f'checkpoint not written to {self.checkpoint_path}: {exc}')
+
+    def _publish_stats(self):
+        recent = self.successes[-10:]
+        msg = LearnerStats(method=self.p.method, episodes=self.episodes, transitions=self.transitions,
+                           updates=self.updates, td_loss=float(self.last_stats.get('td_loss', 0.0)),
+                           mean_q=float(self.last_stats.get('mean_q', 0.0)), temperature=self.p.temperature,
+                           recent_success_rate=sum(recent) / len(recent) if recent else 0.0)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.stats_pub.publish(msg)
+
+    def close(self):
+        with self._work:
+            self._closing = True
+            self._work.notify()
+        self._learner.join(timeout=10)
+        if self.transitions:
+            self._save_checkpoint()
+
+
+NODE_CLASS = PolicyNode
+
+
+def main(argv=None):
+    return run_node('q_policy', __doc__.splitlines()[0], PARAMS, PolicyNode, argv)
+
+
+if __name__ == '__main__':
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""VLM proposer: a service returning candidate prompts for the current scene and task.
+
+Candidates are normalised and deduplicated before they leave the node; a failing or slow
+VLM answers with the last good candidate set of the task instead of stopping the episode.
+"""
+from __future__ import annotations
+
+from rclpy.node import Node
+
+from sarl_ros.core.mdp import Observation
+from sarl_ros.core.proposals import normalize_candidates
+from sarl_ros.graph import description as g
+from sarl_ros.nodes.runner import run_node
+from sarl_ros.rosutil.convert import candidate_to_msg, features_array
+from sarl_ros.rosutil.images import from_image_msg
+from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.srv import ProposePrompts
+
+PARAMS = (
+    Param('backend', 'sim', 'Proposer backend', g.VLM_BACKENDS),
+    Param('seed', 0, 'Random seed (simulated VLM)'),
+    Param('max_candidates', 8, 'Candidates per call when a request asks for 0'),
+    Param('timeout_s', 20.0, 'Give up on a VLM call after this long'),
+    Param('model', 'gpt-4o', 'VLM model name (vlm:=openai) or path (vlm:=hf_vlm)'),
+    Param('base_url', 'http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint (vlm:=openai)'),
+    Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key; never logged'),
+)
+
+
+def make_proposer(p):
+    if p.backend == 'sim':
+        from sarl_ros.sim.registry import make_proposer as make_sim_proposer
+        return make_sim_proposer(seed=p.seed)
+    from sarl_ros.backends.registry import make_proposer as make_real_proposer
+    if p.backend == 'openai':
+        return make_real_proposer('openai', base_url=p.base_url, model=p.model,
+                                  api_key_env=p.api_key_env, timeout_s=p.timeout_s)
+    return make_real_proposer('hf_vlm', model=p.model)
+
+
+class ProposerNode(Node):
+    def __init__(self, **node_options):
+        # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
+        super().__init__('vlm_proposer', **node_options)
+        self.p = declare_parameters(self, PARAMS)
+        self.proposer = make_proposer(self.p)
+        self.last_good: dict[str, list] = {}
+        self.create_service(ProposePrompts, g.SRV_PROPOSE, self._on_propose)
+        self.get_logger().info(f'ready: backend={self.p.backend}')
+
+    def _on_propose(self, request, response):
+        k = request.max_candidates or self.p.max_candidates
+        try:
+            observation = Observation(features=features_array(request.state_features),
+                                      image=from_image_msg(request.image))
+            candidates = normalize_candidates(
+                self.proposer.propose(observation, request.task, list(request.history), k))[:k]
+            if not candidates:
+                raise ValueError('the VLM proposed no usable command')
+            self.last_good[request.task] = candidates
+        except Exception as exc:  # noqa: BLE001 - any VLM failure falls back, never crashes
+            fallback = self.last_good.get(request.task)
+            self.get_logger().warning(f'proposal failed ({exc}); '
+                                      f'{"using the last good candidates" if fallback else "no fallback"}')
+            if not fallback:
+                response.success, response.message = False, f'proposal failed: {exc}'
+                return response
+            candidates, response.from_cache = fallback, True
+            response.message = f'fallback after: {exc}'
+        response.candidates = [candidate_to_msg(c) for c in candidates]
+        response.vlm_scores = [float(c.vlm_score) for c in candidates]
+        response.success = True
+        return response
+
+
+NODE_CLASS = ProposerNode
+
+
+def main(argv=None):
+    return run_node('vlm_proposer', __doc__.splitlines()[0], PARAMS, ProposerNode, argv)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

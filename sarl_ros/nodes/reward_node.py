@@ -1,0 +1,151 @@
+"""Reward: success signals from a human (service or key press) and from a detector.
+
+Conflict rule: a human verdict always wins over a detector; when they disagree the
+reward says so in its detail and a warning is logged. After a single decision
+(final=false) only the detector is asked; at the end of an episode (final=true) a
+human, when enabled, is asked and waited for up to human_timeout_s, after which the
+detector's answer is used; with neither, the episode is undecided (skipped).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+
+from sarl_ros.graph import description as g
+from sarl_ros.msg import RewardSignal
+from sarl_ros.nodes.runner import run_node
+from sarl_ros.rosutil.images import from_image_msg
+from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.srv import EvaluateEpisode, ReportOutcome
+
+PARAMS = (
+    Param('detector', 'sim', 'Success detector backend', g.DETECTOR_BACKENDS),
+    Param('human', False, 'Ask a human at the end of each episode'),
+    Param('keyboard', True, 'With human:=true, also prompt on this terminal (when it is one)'),
+    Param('human_timeout_s', 120.0, 'Wait this long for a human verdict'),
+    Param('detector_model', 'gpt-4o', 'VLM for detector:=vlm'),
+    Param('detector_base_url', 'http://127.0.0.1:8000/v1', 'Endpoint for detector:=vlm'),
+    Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key'),
+)
+
+KEYS = {'s': ReportOutcome.Request.SUCCESS, 'f': ReportOutcome.Request.FAILURE, 'k': ReportOutcome.Request.SKIP}
+
+
+def resolve(detector: tuple[bool | None, float] | None, human: int | None) -> tuple[bool | None, int, float, str]:
+    """(success or None, source, confidence, detail) by the documented conflict rule."""
+    if human is not None and human != ReportOutcome.Request.SKIP:
+        success = human == ReportOutcome.Request.SUCCESS
+        detail = 'human'
+        if detector is not None and detector[0] is not None and detector[0] != success:
+            detail = f'human overrides detector (detector said {"success" if detector[0] else "failure"})'
+        return success, RewardSignal.SOURCE_HUMAN, 1.0, detail
+    if human == ReportOutcome.Request.SKIP:
+        return None, RewardSignal.SOURCE_HUMAN, 1.0, 'human skipped'
+    if detector is not None and detector[0] is not None:
+        return detector[0], RewardSignal.SOURCE_DETECTOR, float(detector[1]), 'detector'
+    return None, RewardSignal.SOURCE_DETECTOR, 0.0, 'undecided'
+
+
+class RewardNode(Node):
+    def __init__(self, **node_options):
+        # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
+        super().__init__('reward', **node_options)
+        self.p = declare_parameters(self, PARAMS)
+        group = ReentrantCallbackGroup()  # a human verdict must arrive while evaluate waits
+        self.detector = self._make_detector(group)
+        self._verdicts: dict[int, int] = {}
+        self._verdict_arrived = threading.Condition()
+        self.pub = self.create_publisher(RewardSignal, g.TOPIC_REWARDS, RECORD)
+        self.create_service(EvaluateEpisode, g.SRV_EVALUATE, self._on_evaluate, callback_group=group)
+        self.create_service(ReportOutcome, g.SRV_REPORT_OUTCOME, self._on_report, callback_group=group)
+        self.get_logger().info(f'ready: detector={self.p.detector} human={self.p.human}')
+
+    def _make_detector(self, group):
+        if self.p.detector == 'none':
+            return None
+        if self.p.detector == 'sim':
+            return SimSuccessClient(self, group)
+        from sarl_ros.backends.registry import make_detector
+        return make_detector('vlm_detector', base_url=self.p.detector_base_url,
+                             model=self.p.detector_model, api_key_env=self.p.api_key_env)
+
+    def _on_report(self, request, response):
+        if request.outcome not in KEYS.values():
+            response.accepted, response.message = False, f'unknown outcome {request.outcome}'
+            return response
+        with self._verdict_arrived:
+            self._verdicts[request.episode] = request.outcome
+            self._verdict_arrived.notify_all()
+        response.accepted = True
+        return response
+
+    def _on_evaluate(self, request, response):
+        detected = None
+        if self.detector is not None:
+            try:
+                detected = self.detector.evaluate(from_image_msg(request.image), request.task, request)
+            except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
+                self.get_logger().warning(f'detector failed: {exc}')
+        human = None
+        if request.final and self.p.human:
+            human = self._wait_for_human(request.episode, request.task, request.timeout_s or self.p.human_timeout_s)
+        success, source, confidence, detail = resolve(detected, human)
+        if 'overrides' in detail:
+            self.get_logger().warning(f'episode {request.episode}: {detail}')
+        response.decided = success is not None
+        response.message = detail
+        response.reward = RewardSignal(episode=request.episode, decision_step=request.decision_step,
+                                       value=float(bool(success)), source=source, confidence=confidence,
+                                       detail=detail)
+        response.reward.header.stamp = self.get_clock().now().to_msg()
+        if request.final or success:
+            self.pub.publish(response.reward)
+        return response
+
+    def _wait_for_human(self, episode: int, task: str, timeout: float) -> int | None:
+        if self.p.keyboard and sys.stdin is not None and sys.stdin.isatty():
+            threading.Thread(target=self._ask_keyboard, args=(episode, task), daemon=True).start()
+        self.get_logger().info(f'episode {episode}: waiting for a verdict (service {g.SRV_REPORT_OUTCOME})')
+        with self._verdict_arrived:
+            self._verdict_arrived.wait_for(lambda: episode in self._verdicts, timeout=timeout)
+            return self._verdicts.pop(episode, None)
+
+    def _ask_keyboard(self, episode: int, task: str):
+        answer = input(f'\nepisode {episode} "{task}": [s]uccess / [f]ailure / s[k]ip? ').strip().lower()[:1]
+        if answer in KEYS:
+            with self._verdict_arrived:
+                self._verdicts.setdefault(episode, KEYS[answer])
+                self._verdict_arrived.notify_all()
+
+
+class SimSuccessClient:
+    """The simulator's success check, served by the executor node that owns the world."""
+
+    def __init__(self, node: Node, group):
+        self.client = node.create_client(EvaluateEpisode, g.SRV_SIM_SUCCESS, callback_group=group)
+
+    def evaluate(self, image, task, request) -> tuple[bool | None, float]:
+        if not self.client.wait_for_service(timeout_sec=5.0):
+            raise TimeoutError(f'{g.SRV_SIM_SUCCESS} is not available')
+        done = threading.Event()
+        future = self.client.call_async(request)
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout=10.0):
+            raise TimeoutError('the simulator did not answer the success check')
+        reward = future.result().reward
+        return reward.value > 0.5, reward.confidence
+
+
+NODE_CLASS = RewardNode
+
+
+def main(argv=None):
+    return run_node('reward', __doc__.splitlines()[0], PARAMS, RewardNode, argv)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

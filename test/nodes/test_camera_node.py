@@ -1,0 +1,48 @@
+"""Camera node contract: relay at its own rate, sensor QoS, CameraInfo beside each image."""
+import time
+
+import numpy as np
+from params import overrides
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+from sarl_ros.nodes.camera_node import CameraNode
+from sarl_ros.rosutil.images import from_image_msg, to_image_msg
+from sarl_ros.rosutil.qos import SENSOR
+
+
+def test_relay_republishes_frames_with_camera_info(ros):
+    camera = ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/source', rate_hz=50.0,
+                                            frame_id='bridge_cam')))
+    peer = ros.add(Node('camera_peer'))
+    source = peer.create_publisher(Image, '/test_cam/source', SENSOR)
+    images, infos = [], []
+    peer.create_subscription(Image, '/camera/image_raw', images.append, SENSOR)
+    peer.create_subscription(CameraInfo, '/camera/camera_info', infos.append, SENSOR)
+    frame = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
+
+    def keep_publishing():
+        source.publish(to_image_msg(frame))
+        return len(images) >= 3 and len(infos) >= 3
+
+    ros.wait_for(keep_publishing, what='relayed frames')
+    assert np.array_equal(from_image_msg(images[-1]), frame)
+    assert images[-1].header.frame_id == 'bridge_cam'
+    info = infos[-1]
+    assert (info.width, info.height) == (64, 48)
+    assert info.k[2] == (64 - 1) / 2 and info.k[0] > 0
+
+
+def test_relay_does_not_repeat_stale_frames(ros):
+    ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/once', rate_hz=100.0)))
+    peer = ros.add(Node('camera_peer_once'))
+    source = peer.create_publisher(Image, '/test_cam/once', SENSOR)
+    images = []
+    peer.create_subscription(Image, '/camera/image_raw', images.append, SENSOR)
+    ros.wait_for(lambda: peer.count_subscribers('/test_cam/once') > 0 and
+                 peer.count_subscribers('/camera/image_raw') > 0, what='discovery')
+    time.sleep(0.5)
+    source.publish(to_image_msg(np.zeros((4, 4, 3), np.uint8)))
+    ros.wait_for(lambda: images, what='the one frame')
+    time.sleep(0.3)  # 30 timer ticks at 100 Hz
+    assert len(images) == 1

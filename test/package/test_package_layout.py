@@ -1,0 +1,103 @@
+"""The package as colcon, ros2 run and ros2 launch see it, kept consistent with the code."""
+import ast
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sarl_ros.graph import description
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def setup_py_tables():
+    tree = ast.parse((ROOT / 'setup.py').read_text())
+    tables = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            tables[node.targets[0].id] = ast.literal_eval(node.value)
+    return tables
+
+
+def test_package_xml_is_format_3_ament_cmake_with_interfaces():
+    root = ET.parse(ROOT / 'package.xml').getroot()
+    assert root.get('format') == '3'
+    assert root.findtext('name') == 'sarl_ros'
+    assert root.find('export/build_type').text == 'ament_cmake'
+    assert 'rosidl_interface_packages' in [e.text for e in root.findall('member_of_group')]
+    buildtools = {e.text for e in root.findall('buildtool_depend')}
+    assert {'ament_cmake', 'ament_cmake_python', 'rosidl_default_generators'} <= buildtools
+    cmake = (ROOT / 'CMakeLists.txt').read_text()
+    assert 'rosidl_generate_interfaces' in cmake and 'ament_python_install_package' in cmake
+    assert re.search(r'<version>([^<]+)</version>', (ROOT / 'package.xml').read_text()).group(1) \
+        == re.search(r"version='([^']+)'", (ROOT / 'setup.py').read_text()).group(1)
+
+
+def test_every_node_is_declared_everywhere():
+    nodes = {n.executable: n.module for n in description.NODES}
+    assert setup_py_tables()['NODES'] == nodes
+    ros2_run = {p.name: p.read_text() for p in (ROOT / 'scripts' / 'ros2_run').iterdir()}
+    assert set(ros2_run) == set(nodes)
+    for name, text in ros2_run.items():
+        assert f'from {nodes[name]} import main' in text
+    config = yaml.safe_load((ROOT / 'config' / 'widowx_sarl.yaml').read_text())
+    assert set(config) == {n.name for n in description.NODES}
+
+
+@pytest.mark.parametrize('node', description.NODES, ids=lambda n: n.executable)
+def test_node_executable_starts_with_help(node):
+    script = ROOT / 'scripts' / 'ros2_run' / node.executable
+    out = subprocess.run([sys.executable, str(script), '--help'], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f'ros2 run sarl_ros {node.executable}' in out.stdout
+    module = __import__(node.module, fromlist=['PARAMS'])
+    for param in module.PARAMS:
+        assert f'  {param.name} (' in out.stdout
+
+
+@pytest.mark.parametrize('node', description.NODES, ids=lambda n: n.executable)
+def test_config_file_holds_every_parameter_default(node):
+    config = yaml.safe_load((ROOT / 'config' / 'widowx_sarl.yaml').read_text())
+    values = config[node.name]['ros__parameters']
+    module = __import__(node.module, fromlist=['PARAMS'])
+    assert set(values) == {p.name for p in module.PARAMS}
+    for param in module.PARAMS:
+        assert values[param.name] == param.default and type(values[param.name]) is type(param.default), param.name
+        assert not param.choices or param.default in param.choices
+
+
+def test_launch_arguments_target_declared_parameters():
+    for arg in description.LAUNCH_ARGUMENTS:
+        for node_name, param in arg.targets.items():
+            node = next(n for n in description.NODES if n.name == node_name)
+            module = __import__(node.module, fromlist=['PARAMS'])
+            spec = next((p for p in module.PARAMS if p.name == param), None)
+            assert spec is not None, f'{arg.name} targets undeclared {node_name}.{param}'
+            assert type(spec.default) is arg.value_type, f'{arg.name} type differs from {node_name}.{param}'
+            assert not arg.choices or set(arg.choices) == set(spec.choices), arg.name
+            assert description.parse_value(arg.default, arg.value_type) == spec.default, arg.name
+
+
+def test_launch_file_builds_the_graph_from_the_description():
+    source = (ROOT / 'launch' / 'widowx_sarl.launch.py').read_text()
+    tree = ast.parse(source)
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert {'LAUNCH_ARGUMENTS', 'NODES', 'RECORDED_TOPICS', 'Node', 'DeclareLaunchArgument'} <= imported
+    assert any(isinstance(n, ast.FunctionDef) and n.name == 'generate_launch_description' for n in tree.body)
+    assert "'interbotix_xsarm_control'" in source and "'wx250s'" in source
+
+
+def test_style_flake8():
+    out = subprocess.run([sys.executable, '-m', 'flake8', 'sarl_ros', 'test', 'launch', 'scripts', 'setup.py',
+                          'benchmarks'], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_style_pep257():
+    out = subprocess.run([sys.executable, '-m', 'pydocstyle', 'sarl_ros', 'launch'], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
