@@ -21,6 +21,8 @@ COMMANDS = {
     'sarl-demo': 'sarl_ros.apps.demo',
     'sarl-bench': 'sarl_ros.bench.cli',
     'sarl-graph': 'sarl_ros.graph.launcher',
+    'sarl-replay': 'sarl_ros.recording.cli',
+    'sarl-vla-server': 'sarl_ros.backends.vla_server',
 }
 
 setup(

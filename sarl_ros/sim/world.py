@@ -1,0 +1,197 @@
+"""One simulated tabletop: MuJoCo model and state, scene resets, the grasp rule and the camera."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+
+from sarl_ros.sim.model import ARM_JOINTS, FINGER_RANGE, HOME_QPOS, OBJECTS, build_mjcf
+
+# Grasp-attachment rule (documented in docs/notes/sim.md): when the gripper is commanded closed
+# and a movable object's centre lies between the fingertips, the object is welded to the
+# gripper; opening the gripper removes the weld. Finger/object contact is not simulated.
+CAPTURE_RADIUS = 0.028  # [m] horizontal distance from the fingertip centre
+CAPTURE_BELOW = 0.022  # [m] the object centre may be this far below the fingertips ...
+CAPTURE_ABOVE = 0.045  # [m] ... or this far above them (between the fingers)
+SCENE_MARGIN = 0.012  # [m] extra clearance between sampled object footprints
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where reset_scene may put one object: a box on the table, or inside another object."""
+
+    x: tuple[float, float] = (0.2, 0.38)
+    y: tuple[float, float] = (-0.18, 0.18)
+    inside: str | None = None  # name of a container (pot, plate, towel): placed on/in it
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """The objects of a scene and where each may appear."""
+
+    placements: dict[str, Placement] = field(default_factory=dict)
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        return tuple(self.placements)
+
+
+class TabletopWorld:
+    """The MuJoCo world one robot, VLA, camera and success check share."""
+
+    def __init__(self, scene: SceneSpec, seed: int = 0, width: int = 256, height: int = 256):
+        self.scene = scene
+        self.model = mujoco.MjModel.from_xml_string(build_mjcf(scene.objects))
+        self.data = mujoco.MjData(self.model)
+        self.width, self.height = width, height
+        self.lock = threading.RLock()
+        self._renderer: mujoco.Renderer | None = None
+        self.arm_qpos = np.array([self.model.joint(j).qposadr[0] for j in ARM_JOINTS])
+        self.arm_dofs = np.array([self.model.joint(j).dofadr[0] for j in ARM_JOINTS])
+        self.finger_qpos = np.array([self.model.joint(f).qposadr[0] for f in ('left_finger', 'right_finger')])
+        self.ee_site = self.model.site('ee').id
+        self.gripper_body = self.model.body('gripper_link').id
+        self.movable = tuple(n for n in scene.objects if OBJECTS[n].movable)
+        self._free_qpos = {n: self.model.joint(f'{n}_free').qposadr[0] for n in self.movable}
+        self._free_dof = {n: self.model.joint(f'{n}_free').dofadr[0] for n in self.movable}
+        self._weld = {n: self.model.equality(f'grasp_{n}').id for n in self.movable}
+        self.holding: str | None = None
+        self.control_steps = 0
+        self.reset_scene(seed)
+
+    # --- scene ---------------------------------------------------------------------------
+    def reset_scene(self, seed: int) -> None:
+        """Put the arm home and sample a new object layout from the seed."""
+        with self.lock:
+            rng = np.random.default_rng(seed)
+            mujoco.mj_resetData(self.model, self.data)
+            self.release()
+            self.data.qpos[self.arm_qpos] = HOME_QPOS
+            self.data.ctrl[:len(ARM_JOINTS)] = HOME_QPOS
+            self.data.qpos[self.finger_qpos] = FINGER_RANGE[1]
+            self.data.ctrl[len(ARM_JOINTS):] = FINGER_RANGE[1]
+            self._place_objects(rng)
+            mujoco.mj_forward(self.model, self.data)
+            # Let resting objects settle so the first decision sees a still scene.
+            mujoco.mj_step(self.model, self.data, nstep=25)
+            self.control_steps = 0
+
+    def _place_objects(self, rng: np.random.Generator) -> None:
+        placed: list[tuple[np.ndarray, float]] = []
+        for name, spot in self.scene.placements.items():
+            obj = OBJECTS[name]
+            footprint = _footprint(name)
+            if spot.inside is not None:
+                host = self.object_position(spot.inside)
+                xy = host[:2] + rng.uniform(-0.012, 0.012, size=2)
+                z = _inner_floor(spot.inside) + obj.rest_height + 0.002
+            else:
+                xy = _sample_free_xy(rng, spot, footprint, placed)
+                z = obj.rest_height + 0.001
+                placed.append((xy, footprint))
+            yaw = rng.uniform(-0.6, 0.6) if name in ('hammer', 'spoon', 'carrot') else rng.uniform(-0.3, 0.3)
+            if obj.movable:
+                adr = self._free_qpos[name]
+                self.data.qpos[adr:adr + 3] = (xy[0], xy[1], z)
+                self.data.qpos[adr + 3:adr + 7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+            else:
+                mocap = self.model.body_mocapid[self.model.body(name).id]
+                self.data.mocap_pos[mocap] = (xy[0], xy[1], obj.rest_height)
+                self.data.mocap_quat[mocap] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+            mujoco.mj_kinematics(self.model, self.data)
+
+    # --- state ---------------------------------------------------------------------------
+    def object_position(self, name: str) -> np.ndarray:
+        """Return the world position of an object's body origin."""
+        return self.data.xpos[self.model.body(name).id].copy()
+
+    def ee_position(self) -> np.ndarray:
+        return self.data.site_xpos[self.ee_site].copy()
+
+    def ee_matrix(self) -> np.ndarray:
+        return self.data.site_xmat[self.ee_site].reshape(3, 3).copy()
+
+    def gripper_opening(self) -> float:
+        """Return the finger opening scaled to 0 (closed) .. 1 (open)."""
+        lo, hi = FINGER_RANGE
+        return float(np.clip((self.data.qpos[self.finger_qpos].mean() - lo) / (hi - lo), 0.0, 1.0))
+
+    def arm_joint_positions(self) -> np.ndarray:
+        return self.data.qpos[self.arm_qpos].copy()
+
+    # --- grasp rule ----------------------------------------------------------------------
+    def object_between_fingers(self) -> str | None:
+        """Return the movable object whose centre lies in the capture region, nearest first."""
+        tip = self.ee_position()
+        best, best_distance = None, np.inf
+        for name in self.movable:
+            offset = self.object_position(name) - tip
+            horizontal = float(np.hypot(offset[0], offset[1]))
+            if horizontal <= CAPTURE_RADIUS and -CAPTURE_BELOW <= offset[2] <= CAPTURE_ABOVE:
+                if horizontal < best_distance:
+                    best, best_distance = name, horizontal
+        return best
+
+    def attach(self, name: str) -> None:
+        """Weld an object to the gripper at its current relative pose."""
+        body = self.model.body(name).id
+        gripper_pos = self.data.xpos[self.gripper_body]
+        gripper_quat = self.data.xquat[self.gripper_body]
+        inverse = np.zeros(4)
+        mujoco.mju_negQuat(inverse, gripper_quat)
+        relative_pos = np.zeros(3)
+        mujoco.mju_rotVecQuat(relative_pos, self.data.xpos[body] - gripper_pos, inverse)
+        relative_quat = np.zeros(4)
+        mujoco.mju_mulQuat(relative_quat, inverse, self.data.xquat[body])
+        weld = self._weld[name]
+        self.model.eq_data[weld, 0:3] = 0.0
+        self.model.eq_data[weld, 3:6] = relative_pos
+        self.model.eq_data[weld, 6:10] = relative_quat
+        self.model.eq_data[weld, 10] = 1.0
+        self.data.eq_active[weld] = 1
+        self.holding = name
+
+    def release(self) -> None:
+        """Remove the grasp weld, if any."""
+        self.data.eq_active[:] = 0
+        self.holding = None
+
+    # --- time and images -----------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Run the physics for a duration (the actuator targets stay as set)."""
+        steps = max(1, int(round(seconds / self.model.opt.timestep)))
+        mujoco.mj_step(self.model, self.data, nstep=steps)
+
+    def render(self) -> np.ndarray:
+        """Return the over-the-shoulder camera image, HxWx3 uint8 RGB."""
+        with self.lock:
+            if self._renderer is None:
+                self._renderer = mujoco.Renderer(self.model, height=self.height, width=self.width)
+            self._renderer.update_scene(self.data, camera='over_shoulder')
+            return self._renderer.render().copy()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def _footprint(name: str) -> float:
+    sizes = {'hammer': 0.075, 'spoon': 0.065, 'carrot': 0.058, 'plate': 0.078, 'pot': 0.09, 'towel': 0.09,
+             'mushroom': 0.028, 'sushi': 0.03, 'cube': 0.027}
+    return sizes[name]
+
+
+def _inner_floor(container: str) -> float:
+    return {'pot': 0.008, 'plate': 0.012, 'towel': 0.006}[container]
+
+
+def _sample_free_xy(rng: np.random.Generator, spot: Placement, footprint: float,
+                    placed: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    for _ in range(200):
+        xy = np.array([rng.uniform(*spot.x), rng.uniform(*spot.y)])
+        if all(np.linalg.norm(xy - other) >= footprint + size + SCENE_MARGIN for other, size in placed):
+            return xy
+    raise RuntimeError(f'could not place an object in x={spot.x} y={spot.y} without overlap')

@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Regenerate config/widowx_sarl.yaml from the nodes' parameter declarations.
+
+The node modules' PARAMS are the source of the defaults; a test checks the file equals them.
+
+    ./sarl run python scripts/write_config.py
+"""
+import importlib
+import json
+from pathlib import Path
+
+from sarl_ros.graph.description import NODES
+
+HEADER = """# Parameters of every sarl_ros node, with their defaults (ros2 launch and sarl-graph both
+# read this file; launch arguments such as task:=... robot:=... override single values).
+# `ros2 run sarl_ros <node> --help` describes each parameter. Regenerate with scripts/write_config.py.
+"""
+
+
+def yaml_value(value) -> str:
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def main() -> None:
+    lines = [HEADER.rstrip('\n')]
+    for node in NODES:
+        lines += [f'{node.name}:', '  ros__parameters:']
+        for param in importlib.import_module(node.module).PARAMS:
+            lines.append(f'    {param.name}: {yaml_value(param.default)}  # {param.description}')
+    path = Path(__file__).resolve().parents[1] / 'config' / 'widowx_sarl.yaml'
+    path.write_text('\n'.join(lines) + '\n')
+    print(f'wrote {path}')
+
+
+if __name__ == '__main__':
+    main()

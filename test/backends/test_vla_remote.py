@@ -1,0 +1,181 @@
+"""The policy server and its client end to end over loopback, with a small torch model behind it."""
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import numpy as np
+import pytest
+from backend_helpers import TinyTorchVLA
+
+from sarl_ros.backends import wire
+from sarl_ros.backends.registry import make_vla
+from sarl_ros.backends.vla_client import RemoteVLA, RemoteVLAError
+from sarl_ros.backends.vla_server import make_server, parse_args
+from sarl_ros.core.executor import SKILL_DONE, execute_prompt
+
+
+def test_wire_round_trips_arrays_of_several_dtypes():
+    value = {'image': np.arange(24, dtype=np.uint8).reshape(2, 4, 3), 'a': np.array([1.5, -2.0]),
+             'nested': [np.int32(3), 'text']}
+    back = wire.loads(wire.dumps(value))
+    np.testing.assert_array_equal(back['image'], value['image'])
+    assert back['image'].dtype == np.uint8
+    np.testing.assert_array_equal(back['a'], value['a'])
+    assert back['nested'] == [3, 'text']
+
+
+def test_wire_unwraps_double_encoded_payloads_and_rejects_bad_sizes():
+    inner = wire.dumps({'instruction': 'x', 'image': np.zeros((2, 2, 3), np.uint8)})
+    assert wire.loads(json.dumps({'encoded': inner}))['instruction'] == 'x'
+    bad = wire.encode_array(np.zeros(4, np.float32))
+    bad['shape'] = [5]
+    with pytest.raises(ValueError, match='bytes'):
+        wire.decode_array(bad)
+
+
+def test_remote_action_equals_the_local_model_and_skill_done_travels(serve, rgb_image):
+    local, served = TinyTorchVLA(seed=1), TinyTorchVLA(seed=1)
+    url = serve(make_server(served, port=0))
+    client = make_vla('remote', url=url, unnorm_key='bridge_orig', timeout_s=5.0)
+    client.reset()
+    local.reset()
+    for _ in range(3):
+        remote_action = client.act(rgb_image, 'put the sushi in the pot', np.zeros(7))
+        local_action = local.act(rgb_image, 'put the sushi in the pot', np.zeros(7))
+        # float32 on the wire
+        np.testing.assert_allclose(remote_action, local_action, rtol=0, atol=1e-6)
+    assert client.skill_done() and local.skill_done()
+    client.reset()
+    assert served.resets == 2 and not client.skill_done()
+    assert client.health()['requests'] == 3
+
+
+def test_executor_runs_a_prompt_through_the_remote_vla(serve, rgb_image):
+    url = serve(make_server(TinyTorchVLA(steps_per_skill=4), port=0))
+
+    class StillCamera:
+        def read(self):
+            return rgb_image
+
+    class RecordingRobot:
+        control_hz = 5.0
+
+        def __init__(self):
+            self.actions = []
+
+        def apply(self, action):
+            from sarl_ros.backends.base import ApplyResult
+            self.actions.append(action)
+            return ApplyResult()
+
+        def proprio(self):
+            return np.zeros(7)
+
+        def home(self):
+            pass
+
+        def halt(self):
+            pass
+
+    robot = RecordingRobot()
+    result = execute_prompt(robot, StillCamera(), RemoteVLA(url=url), 'open the drawer', max_steps=10)
+    assert result.outcome == SKILL_DONE and result.control_steps == 4 and len(robot.actions) == 4
+
+
+def test_server_answers_bad_requests_with_400_and_a_reason(serve):
+    url = serve(make_server(TinyTorchVLA(), port=0))
+    request = urllib.request.Request(url + '/act', data=wire.dumps({'image': np.zeros((4, 4, 3), np.uint8)}).encode(),
+                                     method='POST')
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=5)
+    assert info.value.code == 400 and 'instruction' in json.loads(info.value.read())['error']
+    client = RemoteVLA(url=url, check_health=False)
+    with pytest.raises(RemoteVLAError, match='HTTP 400'):
+        client.act(np.zeros((4, 4), np.uint8), 'do it')  # 2-D image: refused, not retried
+
+
+class FailingVLA(TinyTorchVLA):
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+
+    def act(self, image, instruction, proprio):
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError('CUDA out of memory (simulated)')
+        return super().act(image, instruction, proprio)
+
+
+def test_client_retries_server_errors_then_succeeds(serve, rgb_image):
+    backend = FailingVLA(failures=2)
+    url = serve(make_server(backend, port=0))
+    client = RemoteVLA(url=url, retries=2, backoff_s=0.01, check_health=False)
+    action = client.act(rgb_image, 'pick up the cup')
+    assert action.shape == (7,) and backend.failures == 0
+
+
+def test_client_gives_a_clear_error_after_retries(serve, rgb_image):
+    url = serve(make_server(FailingVLA(failures=10), port=0))
+    client = RemoteVLA(url=url, retries=1, backoff_s=0.01, check_health=False)
+    with pytest.raises(RemoteVLAError, match='after 2 attempts.*out of memory'):
+        client.act(rgb_image, 'pick up the cup')
+
+
+def test_client_reports_an_unreachable_server_clearly():
+    import socket
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    client = RemoteVLA(url=f'http://127.0.0.1:{port}', retries=1, backoff_s=0.01, timeout_s=1.0)
+    with pytest.raises(RemoteVLAError, match=f'127.0.0.1:{port}/act failed after 2 attempts'):
+        client.act(np.zeros((8, 8, 3), np.uint8), 'wave')
+
+
+def test_client_times_out_on_a_silent_server(rgb_image):
+    import socket
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(4)  # accepts connections but never answers
+    try:
+        client = RemoteVLA(url=f'http://127.0.0.1:{listener.getsockname()[1]}', timeout_s=0.3, retries=0,
+                           check_health=False)
+        with pytest.raises(RemoteVLAError, match='timed out|Timeout'):
+            client.act(rgb_image, 'wave')
+    finally:
+        listener.close()
+
+
+def test_client_accepts_an_openvla_style_server_without_reset(serve, rgb_image):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    seen = {}
+
+    class OpenVLAStyle(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            if self.path != '/act':
+                self.send_error(404)
+                return
+            payload = wire.loads(self.rfile.read(int(self.headers['Content-Length'])))
+            seen.update(payload)
+            body = json.dumps(wire.encode_array(np.arange(7, dtype=np.float32) / 10)).encode()
+            self.send_response(200)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    url = serve(ThreadingHTTPServer(('127.0.0.1', 0), OpenVLAStyle))
+    client = RemoteVLA(url=url, unnorm_key='bridge_orig', check_health=False, image_size=32)
+    client.reset()
+    action = client.act(rgb_image, 'close the drawer')
+    np.testing.assert_allclose(action, np.arange(7) / 10, atol=1e-6)
+    assert seen['unnorm_key'] == 'bridge_orig' and seen['image'].shape == (32, 32, 3)
+    assert not client.skill_done()
+
+
+def test_server_command_line_defaults():
+    args = parse_args(['--port', '9000'])
+    assert args.port == 9000 and args.backend == 'openvla' and args.unnorm_key == 'bridge_orig'
+    assert args.host == '127.0.0.1'

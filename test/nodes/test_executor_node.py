@@ -1,0 +1,142 @@
+"""VLA executor contract on the simulated stack: execute, feedback, cancel, emergency stop, reset, state."""
+import threading
+
+import numpy as np
+import pytest
+from params import overrides
+from rclpy.action import ActionClient
+
+from sarl_ros.action import ExecutePrompt
+from sarl_ros.msg import ExecutedAction
+from sarl_ros.srv import EmergencyStop, EvaluateEpisode, GetState, ResetScene
+
+pytest.importorskip('mujoco', reason='the simulated WidowX needs mujoco: run ./sarl test')
+from sarl_ros.nodes.executor_node import ExecutorNode  # noqa: E402
+from sarl_ros.sim import registry  # noqa: E402
+
+TASK = registry.SUITE_TASKS[0]
+Result = ExecutePrompt.Result
+
+
+@pytest.fixture
+def executor(ros):
+    node = ros.add(ExecutorNode(**overrides(robot='sim', vla='sim', sim_task=TASK, seed=1, realtime=True,
+                                            sim_camera_rate_hz=2.0, sim_camera_width=64,
+                                            sim_camera_height=48)))
+    client = ActionClient(node, ExecutePrompt, '/sarl/execute_prompt')
+    assert client.wait_for_server(timeout_sec=10)
+    return node, client
+
+
+def send(ros, client, prompt, steps, feedback=None):
+    future = client.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=steps),
+                                    feedback_callback=feedback)
+    ros.wait_for(future.done, what='goal response')
+    return future.result()
+
+
+def result_of(ros, handle, timeout=30.0):
+    future = handle.get_result_async()
+    ros.wait_for(future.done, timeout=timeout, what='goal result')
+    return future.result().result
+
+
+def test_prompt_runs_with_feedback_per_control_step_and_reports_state(ros, executor):
+    node, client = executor
+    feedback, actions = [], []
+    node.create_subscription(ExecutedAction, '/sarl/executed_actions', actions.append, 50)
+    handle = send(ros, client, 'move left', 3, lambda fb: feedback.append(fb.feedback))
+    assert handle.accepted
+    result = result_of(ros, handle)
+    assert result.outcome in (Result.COMPLETED, Result.SKILL_DONE)
+    assert 1 <= result.control_steps <= 3
+    assert [f.control_steps_done for f in feedback] == list(range(1, result.control_steps + 1))
+    ros.wait_for(lambda: len(actions) == result.control_steps, what='executed actions')
+    assert all(len(a.action) == 7 and a.prompt == 'move left' for a in actions)
+    state = ros.call(node.create_client(GetState, '/sarl/get_state'), GetState.Request())
+    assert state.success and np.allclose(state.state_features, result.state_features)
+    assert (state.image.width, state.image.height) == (64, 48)
+
+
+def test_cancel_stops_a_long_prompt(ros, executor):
+    _, client = executor
+    feedback = []
+    handle = send(ros, client, 'move right', 200, lambda fb: feedback.append(fb.feedback))
+    ros.wait_for(lambda: len(feedback) >= 2, what='two control steps')
+    cancel = handle.cancel_goal_async()
+    ros.wait_for(cancel.done, what='cancel response')
+    result = result_of(ros, handle)
+    assert result.outcome == Result.CANCELLED
+    assert result.control_steps < 10  # 5 Hz: cancelled within a step or two, not after 200
+
+
+def test_emergency_stop_halts_within_one_control_step_and_latches(ros, executor):
+    node, client = executor
+    estop = node.create_client(EmergencyStop, '/sarl/emergency_stop')
+    reset = node.create_client(ResetScene, '/sarl/reset_scene')
+    feedback = []
+    handle = send(ros, client, 'move forward', 200, lambda fb: feedback.append(fb.feedback))
+    ros.wait_for(lambda: len(feedback) >= 2, what='two control steps')
+    halted = {'calls': 0}
+    original_halt = node.stack.robot.halt
+
+    def counting_halt():
+        halted['calls'] += 1
+        original_halt()
+    node.stack.robot.halt = counting_halt
+    steps_at_stop = len(feedback)
+    assert ros.call(estop, EmergencyStop.Request(engage=True, reason='test')).success
+    result = result_of(ros, handle)
+    assert result.outcome == Result.ESTOPPED
+    assert halted['calls'] == 1
+    assert result.control_steps <= steps_at_stop + 1
+    # Latched: new goals and resets are refused until released.
+    assert not send(ros, client, 'move left', 2).accepted
+    assert not ros.call(reset, ResetScene.Request(episode=1)).success
+    assert ros.call(estop, EmergencyStop.Request(engage=False)).success
+    assert send(ros, client, 'move left', 1).accepted
+
+
+def test_second_goal_and_blank_prompt_are_rejected(ros, executor):
+    _, client = executor
+    feedback = []
+    first = send(ros, client, 'move back', 50, lambda fb: feedback.append(fb.feedback))
+    ros.wait_for(lambda: feedback, what='first goal running')
+    assert not send(ros, client, 'move left', 2).accepted
+    assert not send(ros, client, '   ', 2).accepted
+    first.cancel_goal_async()
+    assert result_of(ros, first).outcome == Result.CANCELLED
+
+
+def test_reset_restores_the_scene_and_the_detector_judges_it(ros, executor):
+    node, client = executor
+    state = node.create_client(GetState, '/sarl/get_state')
+    reset = node.create_client(ResetScene, '/sarl/reset_scene')
+    success = node.create_client(EvaluateEpisode, '/sim/check_success')
+    assert ros.call(reset, ResetScene.Request(episode=7)).success
+    before = np.array(ros.call(state, GetState.Request()).state_features)
+    result_of(ros, send(ros, client, 'move up', 3))
+    moved = np.array(ros.call(state, GetState.Request()).state_features)
+    assert not np.allclose(before, moved)
+    assert ros.call(reset, ResetScene.Request(episode=7)).success
+    again = np.array(ros.call(state, GetState.Request()).state_features)
+    np.testing.assert_allclose(again, before, atol=1e-6)
+    verdict = ros.call(success, EvaluateEpisode.Request(episode=7, final=True))
+    assert verdict.decided and verdict.reward.value == 0.0  # nothing done yet: not a success
+
+
+def test_unknown_task_names_the_available_ones(ros):
+    with pytest.raises(ValueError, match=registry.SUITE_TASKS[0]):
+        ExecutorNode(**overrides(robot='sim', vla='sim', sim_task='juggle_the_plates'))
+
+
+def test_goal_concurrent_with_state_reads(ros, executor):
+    node, client = executor
+    state = node.create_client(GetState, '/sarl/get_state')
+    handle = send(ros, client, 'move down', 5)
+    replies = []
+    reader = threading.Thread(target=lambda: replies.append(ros.call(state, GetState.Request())))
+    reader.start()
+    result = result_of(ros, handle)
+    reader.join(timeout=30)
+    assert result.outcome in (Result.COMPLETED, Result.SKILL_DONE) and replies and replies[0].success

@@ -1,0 +1,50 @@
+"""VLM proposer node contract: normalised candidates, and a fallback when the VLM fails."""
+import pytest
+from params import overrides
+
+from sarl_ros.core.proposals import normalize_prompt
+from sarl_ros.srv import ProposePrompts
+
+pytest.importorskip('mujoco', reason='the simulated proposer comes with the simulator: run ./sarl test')
+from sarl_ros.nodes.proposer_node import ProposerNode  # noqa: E402
+from sarl_ros.sim import registry  # noqa: E402
+
+TASK = registry.SUITE_TASKS[0]
+
+
+@pytest.fixture
+def proposer(ros):
+    node = ros.add(ProposerNode(**overrides(backend='sim', seed=3, max_candidates=6)))
+    return node, node.create_client(ProposePrompts, '/sarl/propose_prompts')
+
+
+def features():
+    return [float(x) for x in registry.make_env(TASK, seed=0).reset(seed=0).features]
+
+
+def test_candidates_are_normalised_unique_and_include_the_task(ros, proposer):
+    _, client = proposer
+    reply = ros.call(client, ProposePrompts.Request(task=TASK, state_features=features(), max_candidates=0))
+    assert reply.success and not reply.from_cache
+    prompts = [c.prompt for c in reply.candidates]
+    assert 2 <= len(prompts) <= 6
+    assert len(set(prompts)) == len(prompts)
+    assert all(p == normalize_prompt(p) and p for p in prompts)
+    assert len(reply.vlm_scores) == len(prompts)
+    assert any(c.source == 'task' for c in reply.candidates)
+
+
+def test_a_failing_vlm_falls_back_to_the_last_good_candidates(ros, proposer):
+    node, client = proposer
+    request = ProposePrompts.Request(task=TASK, state_features=features(), max_candidates=4)
+    good = ros.call(client, request)
+    assert good.success
+
+    def timeout(*args, **kwargs):
+        raise TimeoutError('VLM did not answer within 20 s')
+    node.proposer.propose = timeout  # the VLM boundary: a real endpoint timing out
+    cached = ros.call(client, request)
+    assert cached.success and cached.from_cache and 'did not answer' in cached.message
+    assert [c.prompt for c in cached.candidates] == [c.prompt for c in good.candidates]
+    other = ros.call(client, ProposePrompts.Request(task='another task', state_features=features()))
+    assert not other.success and 'proposal failed' in other.message
