@@ -94,9 +94,7 @@ def main(argv=None) -> int:
     successes: list[bool] = []
     started = time.monotonic()
     for episode in range(1, args.episodes + 1):
-        env.reset(seed=args.seed * 100003 + episode)
-        result = run_episode(env, proposer, policy, seed=args.seed * 100003 + episode) \
-            if _accepts_seed(run_episode) else run_episode(env, proposer, policy)
+        result = run_episode(env, proposer, policy, seed=args.seed * 100003 + episode, episode=episode)
         successes.append(bool(result.success))
         save_checkpoint(policy, out / 'checkpoint.pt')  # after every episode: nothing lost on a crash
         _append_episode(episodes_csv, episode, result)
@@ -106,8 +104,8 @@ def main(argv=None) -> int:
               f'[{time.monotonic() - started:5.1f} s]  ' + ' -> '.join(result.prompts), flush=True)
 
     final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True))
-    final_env.reset(seed=args.seed * 100003 + args.episodes + 1)
-    final = run_episode(final_env, proposer, policy, greedy=True, learn=False)
+    final = run_episode(final_env, proposer, policy, greedy=True, learn=False,
+                        seed=args.seed * 100003 + args.episodes + 1, episode=args.episodes + 1)
     from sarl_ros.apps.figures import plot_learning_curve, save_image_strip
     plot_learning_curve(successes, out / 'learning_curve.png',
                         title=f'{args.method} on {args.task} (seed {args.seed})')
@@ -120,11 +118,6 @@ def main(argv=None) -> int:
     print(f'wrote {out / "learning_curve.png"}, {out / "last_episode.png"}, {episodes_csv}, '
           f'{out / "checkpoint.pt"}')
     return 0
-
-
-def _accepts_seed(fn) -> bool:
-    import inspect
-    return 'seed' in inspect.signature(fn).parameters
 
 
 def _append_episode(path: Path, episode: int, result) -> None:

@@ -78,7 +78,7 @@ def load_vla(model_id: str, device: str = 'auto', dtype: str = 'auto',
     auto_map = getattr(config, 'auto_map', None) or {}
     remote = next((auto_map[name] for name in REMOTE_CODE_AUTO_CLASSES if name in auto_map), None)
     if remote is not None:
-        model_class = get_class_from_dynamic_module(remote, model_id)
+        model_class = _with_generate(get_class_from_dynamic_module(remote, model_id))
     else:
         model_class = _auto_vision_to_text_class(transformers)
     kwargs = {'config': config, 'trust_remote_code': True, _dtype_kwarg(transformers): torch_dtype}
@@ -87,6 +87,8 @@ def load_vla(model_id: str, device: str = 'auto', dtype: str = 'auto',
     model = model_class.from_pretrained(model_id, **kwargs).to(device).eval()
     processor = AutoProcessor.from_pretrained(model_id, trust_remote_code=True)
     norm_stats = _norm_stats(model_id, model, config)
+    if norm_stats is not None and callable(getattr(model, 'predict_action', None)):
+        model.norm_stats = norm_stats  # what predict_action un-normalises with (a fine-tune's own stats)
     log.info('loaded VLA %s (%s) on %s as %s', model_id, type(model).__name__, device, torch_dtype)
     return LoadedVLA(model=model, processor=processor, norm_stats=norm_stats, device=device, dtype=torch_dtype)
 
@@ -96,6 +98,16 @@ def _auto_vision_to_text_class(transformers):
         if hasattr(transformers, name):
             return getattr(transformers, name)
     raise RuntimeError(f'transformers {transformers.__version__} has no vision-to-text auto class')
+
+
+def _with_generate(model_class):
+    # transformers >= 4.50 no longer gives every model `generate`; its auto classes add it back to
+    # remote-code models (OpenVLA's predict_action calls generate), and so must a direct load.
+    try:
+        from transformers.models.auto.auto_factory import add_generation_mixin_to_remote_model
+    except ImportError:  # older transformers: PreTrainedModel still has generate
+        return model_class
+    return add_generation_mixin_to_remote_model(model_class)
 
 
 def _dtype_kwarg(transformers) -> str:

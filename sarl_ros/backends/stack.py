@@ -51,15 +51,33 @@ def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | N
                               width=params.get('sim_camera_width', 256),
                               height=params.get('sim_camera_height', 256))
     from sarl_ros.backends.registry import make_robot, make_vla
-    arm = make_robot(robot)
+    arm = make_robot(robot, **_robot_params(robot, params))
     policy = make_vla(vla, **_vla_params(vla, params))
     return Stack(robot=arm, vla=policy, camera=camera, featurizer=ProprioFeaturizer(len(arm.proprio())))
+
+
+# Optional parameters: used when the node declares them, the backend's defaults otherwise.
+_OPTIONAL = {
+    'openvla': {'vla_dtype': 'dtype'},
+    'remote': {'vla_timeout_s': 'timeout_s', 'vla_retries': 'retries', 'vla_image_size': 'image_size'},
+    'widowx': {'widowx_control_hz': 'control_hz', 'widowx_moving_time_s': 'moving_time_s',
+               'widowx_pose_source': 'pose_source', 'widowx_robot_model': 'robot_model'},
+}
+
+
+def _optional(backend: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {kw: params[name] for name, kw in _OPTIONAL.get(backend, {}).items()
+            if params.get(name) not in (None, '', 0)}
+
+
+def _robot_params(robot: str, params: dict[str, Any]) -> dict[str, Any]:
+    return _optional(robot, params)
 
 
 def _vla_params(vla: str, params: dict[str, Any]) -> dict[str, Any]:
     if vla == 'openvla':
         return {'model': params['vla_model'], 'device': params['vla_device'],
-                'unnorm_key': params['vla_unnorm_key']}
+                'unnorm_key': params['vla_unnorm_key'], **_optional(vla, params)}
     if vla == 'remote':
-        return {'url': params['vla_server_url'], 'unnorm_key': params['vla_unnorm_key']}
+        return {'url': params['vla_server_url'], 'unnorm_key': params['vla_unnorm_key'], **_optional(vla, params)}
     return {}

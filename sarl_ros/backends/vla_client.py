@@ -143,3 +143,36 @@ def _parse_action(body: bytes) -> np.ndarray:
     if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
         raise RemoteVLAError(f'the policy server sent an invalid action {action!r}')
     return action
+
+
+def main(argv=None) -> int:
+    """Check a policy server from the robot side: health, then the latency of N actions."""
+    import argparse
+    import statistics
+    parser = argparse.ArgumentParser(prog='python -m sarl_ros.backends.vla_client', description=main.__doc__)
+    parser.add_argument('--url', default='http://127.0.0.1:8777')
+    parser.add_argument('--unnorm-key', default='bridge_orig')
+    parser.add_argument('--instruction', default='pick up the cup')
+    parser.add_argument('--size', type=int, nargs=2, default=(480, 640), metavar=('H', 'W'),
+                        help='Size of the synthetic test frame')
+    parser.add_argument('--image-size', type=int, default=0, help='Downscale before sending (0: no)')
+    parser.add_argument('-n', type=int, default=20, help='Number of /act requests')
+    parser.add_argument('--timeout-s', type=float, default=30.0)
+    args = parser.parse_args(argv)
+    client = RemoteVLA(url=args.url, unnorm_key=args.unnorm_key, timeout_s=args.timeout_s,
+                       image_size=args.image_size or None, check_health=False)
+    print('health:', json.dumps(client.health()))
+    frame = np.random.default_rng(0).integers(0, 256, size=(*args.size, 3), dtype=np.uint8)
+    latencies = []
+    for _ in range(max(1, args.n)):
+        action = client.act(frame, args.instruction)
+        latencies.append(client.last_latency_s * 1000)
+    latencies.sort()
+    print(f'action: {np.round(action, 4).tolist()}')
+    print(f'/act latency over {len(latencies)} calls: median {statistics.median(latencies):.1f} ms, '
+          f'p95 {latencies[int(0.95 * (len(latencies) - 1))]:.1f} ms, max {latencies[-1]:.1f} ms')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

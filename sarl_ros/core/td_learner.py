@@ -21,7 +21,7 @@ otherwise barely move the first layer).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -47,7 +47,6 @@ class LearnerConfig:
     grad_clip: float = 10.0
     replay_capacity: int = 50_000
     normalize_states: bool = True
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -154,7 +153,7 @@ class TDLearner:
         self.target_net = QNetwork(dim, self.encoder.dim, cfg.hidden)
         self.target_net.load_state_dict(self.net.state_dict())
         self.target_net.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, foreach=True)
         self.replay = ReplayBuffer(cfg.replay_capacity, dim)
         self.normaliser = RunningNormaliser(dim)
         self.state_dim = dim
@@ -176,11 +175,13 @@ class TDLearner:
     def q_values(self, features: np.ndarray, prompts: list[str]) -> np.ndarray:
         """Return Q_sem(s, l) for each prompt (normalised text) in one state."""
         self.ensure_state_dim(features.shape[0])
-        embeddings = torch.from_numpy(self.encoder.encode(prompts))
-        index = torch.arange(len(prompts)).unsqueeze(0)
+        # Duplicates are scored once, so equal prompts get exactly equal values.
+        unique = list(dict.fromkeys(prompts))
+        position = {p: i for i, p in enumerate(unique)}
+        embeddings = torch.from_numpy(self.encoder.encode(unique))
         with torch.no_grad():
-            q = self.net.score_sets(self._states(features[None, :]), embeddings, index)
-        return q[0].numpy().astype(np.float64)
+            q = self.net.score_sets(self._states(features[None, :]), embeddings, torch.arange(len(unique))[None, :])
+        return q[0].numpy().astype(np.float64)[[position[p] for p in prompts]]
 
     # -- learning ------------------------------------------------------------------------------
     def add(self, state: np.ndarray, prompt: str, reward: float, next_state: np.ndarray, next_prompts: list[str],

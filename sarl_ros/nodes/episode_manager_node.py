@@ -19,7 +19,7 @@ from std_srvs.srv import Trigger
 
 from sarl_ros.action import ExecutePrompt
 from sarl_ros.graph import description as g
-from sarl_ros.msg import EpisodeEvent, Transition
+from sarl_ros.msg import EpisodeEvent, LearnerStats, Transition
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD
@@ -56,7 +56,7 @@ class EpisodeManager(Node):
             raise ValueError(f'episode_manager.episodes must be positive, got {self.p.episodes}')
         self.exit_code = 0
         group = ReentrantCallbackGroup()
-        self.clients = {
+        self.peers = {
             'propose': self.create_client(ProposePrompts, g.SRV_PROPOSE, callback_group=group),
             'select': self.create_client(SelectPrompt, g.SRV_SELECT, callback_group=group),
             'store': self.create_client(StoreTransition, g.SRV_STORE_TRANSITION, callback_group=group),
@@ -66,6 +66,12 @@ class EpisodeManager(Node):
         }
         self.execute_client = ActionClient(self, ExecutePrompt, g.ACTION_EXECUTE, callback_group=group)
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
+        # The learner answers each episode's end with its statistics (after its checkpoint):
+        # the last episode is not over until then, or stopping the graph could lose it.
+        self._learner_episodes = 0
+        self._learner_caught_up = threading.Condition()
+        self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD,
+                                 callback_group=group)
         self._start = threading.Event()
         self._reset_confirmed = threading.Event()
         self._stop = threading.Event()
@@ -98,9 +104,21 @@ class EpisodeManager(Node):
         response.success, response.message = True, 'stopping after the current decision'
         return response
 
+    def _on_learner_stats(self, msg):
+        with self._learner_caught_up:
+            self._learner_episodes = max(self._learner_episodes, msg.episodes)
+            self._learner_caught_up.notify_all()
+
+    def _wait_for_learner(self, episodes: int):
+        with self._learner_caught_up:
+            if not self._learner_caught_up.wait_for(lambda: self._learner_episodes >= episodes,
+                                                    timeout=self.p.service_timeout_s):
+                self.get_logger().warning(f'the Q-policy reported {self._learner_episodes}/{episodes} episodes '
+                                          f'before shutdown; its last checkpoint may miss the final episode')
+
     # --- plumbing -------------------------------------------------------------------------
     def _call(self, name: str, request, timeout: float | None = None):
-        client = self.clients[name]
+        client = self.peers[name]
         timeout = timeout or self.p.service_timeout_s
         if not client.wait_for_service(timeout_sec=timeout):
             raise ServiceFailure(f'service {client.srv_name} is not available')
@@ -162,6 +180,7 @@ class EpisodeManager(Node):
             self.exit_code = 1
         finally:
             self.get_logger().info(f'done: {sum(self.successes)}/{len(self.successes)} episodes succeeded')
+            self._wait_for_learner(len(self.successes))
             self.context.try_shutdown()
 
     def _reset(self, episode: int):

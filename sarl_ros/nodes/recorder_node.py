@@ -56,16 +56,15 @@ class RecorderNode(Node):
         self.writer = BagWriter(self.bag_path, self.p.storage, custom_data={
             'sarl_ros.recorder': 'recorder_node', 'sarl_ros.image_decimation': str(self.p.image_decimation)})
         self.received: dict[str, int] = {}
-        for topic in self.p.topics:
-            msgtype = TOPIC_TYPES[topic]
-            image = msgtype == IMAGE_TYPE
-            self.writer.add_topic(topic, msgtype, reliable=not image, depth=SENSOR.depth if image else RECORD.depth)
-            self.received[topic] = 0
-            self.create_subscription(message_class(msgtype), topic, partial(self._on_message, topic, image),
-                                     SENSOR if image else RECORD, raw=True)
-        self.create_timer(self.p.flush_period_s, self._flush)
         # Close on any shutdown of the context, also when the executor is not ours (tests).
         self.context.on_shutdown(self.close)
+        try:
+            self._subscribe()
+        except BaseException:
+            # Ctrl-C during start-up, or a bad type: run_node never sees this node, so close here.
+            self.close()
+            raise
+        self.create_timer(self.p.flush_period_s, self._flush)
         self.get_logger().info(f'recording {len(self.p.topics)} topics to {self.bag_path} ({self.p.storage}, '
                                f'every {self.p.image_decimation}. image)')
 
@@ -78,6 +77,15 @@ class RecorderNode(Node):
         if unknown or not self.p.topics:
             raise ValueError(f'recorder.topics: cannot record {", ".join(unknown) or "nothing"}; '
                              f'choose from {", ".join(TOPIC_TYPES)}')
+
+    def _subscribe(self):
+        for topic in self.p.topics:
+            msgtype = TOPIC_TYPES[topic]
+            image = msgtype == IMAGE_TYPE
+            self.writer.add_topic(topic, msgtype, reliable=not image, depth=SENSOR.depth if image else RECORD.depth)
+            self.received[topic] = 0
+            self.create_subscription(message_class(msgtype), topic, partial(self._on_message, topic, image),
+                                     SENSOR if image else RECORD, raw=True)
 
     def _on_message(self, topic: str, image: bool, data: bytes):
         count = self.received[topic]
@@ -102,6 +110,7 @@ class RecorderNode(Node):
             return
         writer.close()
         written = sum(writer.counts.values())
+        # print, not the logger: this also runs after the context (and its logging) shut down.
         print(f'[recorder] bag closed: {self.bag_path} ({written} messages)', flush=True)
 
 

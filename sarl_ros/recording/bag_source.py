@@ -28,6 +28,8 @@ class RawBag:
     recovered: bool = False  # read by the record scanner, not by rosbags
     message_count: int = 0  # in the bag, on every topic
     topics: dict[str, str] = field(default_factory=dict)  # every topic in the bag -> type
+    expected: dict[int, int] = field(default_factory=dict)  # per read connection: count in the bag's index
+    topic_counts: dict[str, int] = field(default_factory=dict)  # messages per topic in the whole bag
 
 
 def storage_files(path: Path) -> list[Path]:
@@ -48,14 +50,32 @@ def read_raw(path: str | Path, topics: set[str] | None = None) -> RawBag:
     if not files:
         raise BagError(f'{path} is not a rosbag2: no .mcap or .db3 file in it')
     try:
-        return _read_with_rosbags(path, topics)
+        bag = _read_with_rosbags(path, topics)
     except Exception as exc:  # noqa: BLE001 - rosbags raises many types for damaged files
-        first = _describe_rosbags_failure(path, exc)
-    bag = _read_salvaged(path, files, topics)
-    bag.problems.insert(0, first)
-    if not bag.connections:
-        raise BagError('; '.join(bag.problems) or f'{path}: nothing readable')
-    return bag
+        bag, first = None, _describe_rosbags_failure(path, exc)
+    else:
+        shortfall = _missing_messages(bag)
+        if not shortfall:
+            return bag
+        # The index promises more than the chunks gave: some chunk is damaged.
+        first = f'{path}: {shortfall}; recovered record by record'
+    salvaged = _read_salvaged(path, files, topics)
+    if bag is not None and len(bag.messages) > len(salvaged.messages):
+        bag.problems = [first.replace('; recovered record by record', '')] + salvaged.problems
+        return bag
+    salvaged.problems.insert(0, first)
+    if not salvaged.connections:
+        raise BagError('; '.join(salvaged.problems) or f'{path}: nothing readable')
+    return salvaged
+
+
+def _missing_messages(bag: RawBag) -> str:
+    read: dict[int, int] = {}
+    for connection, _, _ in bag.messages:
+        read[connection.id] = read.get(connection.id, 0) + 1
+    short = [f'{bag.expected[key] - read.get(key, 0)} of {bag.expected[key]} on {bag.connections[key].topic}'
+             for key in bag.expected if read.get(key, 0) < bag.expected[key]]
+    return f'messages missing from damaged chunks ({", ".join(short)})' if short else ''
 
 
 def _describe_rosbags_failure(path: Path, exc: Exception) -> str:
@@ -79,7 +99,9 @@ def _read_with_rosbags(path: Path, topics: set[str] | None) -> RawBag:
         if wanted:  # rosbags reads every topic when given none
             messages = [(connections[c.id], stamp, bytes(data)) for c, stamp, data in reader.messages(wanted)]
         return RawBag(path, connections, messages, message_count=reader.message_count,
-                      topics={c.topic: c.msgtype for c in connections.values()})
+                      topics={c.topic: c.msgtype for c in connections.values()},
+                      expected={c.id: c.msgcount for c in wanted}, topic_counts=_per_topic(
+                          (c.topic, c.msgcount) for c in reader.connections))
 
 
 def _read_salvaged(path: Path, files: list[Path], topics: set[str] | None) -> RawBag:
@@ -93,11 +115,19 @@ def _read_salvaged(path: Path, files: list[Path], topics: set[str] | None) -> Ra
         for key, stamp, data in found.messages:
             bag.message_count += 1
             connection = renumbered[key]
+            bag.topic_counts[connection.topic] = bag.topic_counts.get(connection.topic, 0) + 1
             if topics is None or connection.topic in topics:
                 bag.messages.append((connection, stamp, data))
     bag.messages.sort(key=lambda m: m[1])
     bag.topics = {c.topic: c.msgtype for c in bag.connections.values()}
     return bag
+
+
+def _per_topic(pairs) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for topic, count in pairs:
+        counts[topic] = counts.get(topic, 0) + count
+    return counts
 
 
 def _fields(c: RawConnection) -> tuple:

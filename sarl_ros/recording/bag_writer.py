@@ -89,7 +89,7 @@ class BagWriter:
             storage = self._writer.storage
             # rosbags has no public flush; these are its storage objects' own members.
             if self.storage == 'mcap':
-                if storage.chunk.bio.tell():
+                if storage.chunk.msgs:  # a chunk without messages would carry an empty time range
                     storage.close_chunk()
                 storage.bio.flush()
                 os.fsync(storage.bio.fileno())

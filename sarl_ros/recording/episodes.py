@@ -20,7 +20,7 @@ def rebuild_episodes(rec) -> tuple[list[EpisodeRecord], list[str]]:
         run = current_run.get(number, 0)
         episode = episodes.get((number, run))
         if kind == 'events' and item.kind == 'start' and episode is not None and (
-                episode.outcome != 'unfinished' or episode.start_ns):
+                episode.outcome != 'unfinished' or any(e.kind == 'start' for e in episode.events)):
             run += 1  # the same number started again: the graph was restarted within this bag
             episode = None
         if episode is None:

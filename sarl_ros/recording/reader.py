@@ -47,7 +47,8 @@ class Recording:
     actions: list[r.ActionRecord] = field(default_factory=list)
     image_times_ns: list[int] = field(default_factory=list)
     topics: dict[str, str] = field(default_factory=dict)  # every topic in the bag -> type
-    counts: Counter = field(default_factory=Counter)  # messages read per topic
+    counts: Counter = field(default_factory=Counter)  # messages read and decoded per topic
+    topic_counts: dict[str, int] = field(default_factory=dict)  # messages per topic in the bag
     problems: list[str] = field(default_factory=list)
     recovered: bool = False
 
@@ -69,12 +70,15 @@ def read_recording(path: str | Path, *, images: bool = False) -> Recording:
     """
     wanted = set(CONVERTERS) | (set(IMAGE_TOPICS) if images else set())
     raw = read_raw(path, wanted)
-    rec = Recording(Path(path), topics=dict(raw.topics), problems=list(raw.problems), recovered=raw.recovered)
+    rec = Recording(Path(path), topics=dict(raw.topics), topic_counts=dict(raw.topic_counts),
+                    problems=list(raw.problems), recovered=raw.recovered)
     if not rec.has_sarl_topics:
         present = ', '.join(sorted(raw.topics)) or 'none'
         rec.problems.append(f'{path}: no SARL topics in this bag (topics: {present}); expected some of '
                             f'{", ".join(SARL_TOPICS)}')
         return rec
+    if not any(connection.topic in SARL_TOPICS for connection, _, _ in raw.messages):
+        rec.problems.append(f'{path}: the SARL topics hold no messages (did the graph run while recording?)')
     decoder = Decoder()
     failures: Counter = Counter()
     for connection, time_ns, data in raw.messages:

@@ -1,7 +1,8 @@
 """Plain records of what a SARL run published, built from decoded messages (no ROS needed).
 
 The converters read fields by name, so they take rosbags' dataclasses and rclpy messages
-alike; a field a bag's older definition lacks takes its default.
+alike; a field a bag's older definition lacks takes its default. Times are the bag's receive
+times (ns): monotonic within a bag and set for every message, unlike header stamps.
 """
 from __future__ import annotations
 
@@ -16,15 +17,6 @@ EVENT_NAMES = {0: 'start', 1: 'reset_requested', 2: 'reset_done', 3: 'success', 
                6: 'aborted', 7: 'paused'}
 END_EVENTS = ('success', 'failure', 'timeout', 'aborted')
 REWARD_SOURCES = {0: 'human', 1: 'detector'}
-
-
-def stamp_ns(msg, fallback: int) -> int:
-    """Return the header stamp in ns, or the bag's receive time when the stamp is unset."""
-    stamp = getattr(getattr(msg, 'header', None), 'stamp', None)
-    if stamp is None:
-        return fallback
-    value = int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-    return value or fallback
 
 
 def _floats(values) -> np.ndarray:
@@ -179,7 +171,7 @@ def decision_record(msg, time_ns: int) -> DecisionRecord:
         sources=tuple(getattr(c, 'source', '') for c in candidates), q_values=_floats(getattr(msg, 'q_values', ())),
         probabilities=_floats(getattr(msg, 'probabilities', ())), chosen_index=int(msg.chosen_index),
         temperature=float(getattr(msg, 'temperature', 0.0)), greedy=bool(getattr(msg, 'greedy', False)),
-        time_ns=stamp_ns(msg, time_ns))
+        time_ns=time_ns)
 
 
 def transition_record(msg, time_ns: int) -> TransitionRecord:
@@ -191,7 +183,7 @@ def transition_record(msg, time_ns: int) -> TransitionRecord:
         terminal=bool(msg.terminal), control_steps=int(getattr(msg, 'control_steps', 1)),
         episode=int(msg.episode), step=int(msg.decision_step), truncated=bool(getattr(msg, 'truncated', False)))
     return TransitionRecord(transition, str(getattr(msg, 'task', '')), str(getattr(msg.action, 'source', '')),
-                            stamp_ns(msg, time_ns))
+                            time_ns)
 
 
 def reward_record(msg, time_ns: int) -> RewardRecord:
@@ -199,14 +191,14 @@ def reward_record(msg, time_ns: int) -> RewardRecord:
     source = int(getattr(msg, 'source', 1))
     return RewardRecord(int(msg.episode), int(getattr(msg, 'decision_step', 0)), float(msg.value),
                         REWARD_SOURCES.get(source, str(source)), float(getattr(msg, 'confidence', 0.0)),
-                        str(getattr(msg, 'detail', '')), stamp_ns(msg, time_ns))
+                        str(getattr(msg, 'detail', '')), time_ns)
 
 
 def event_record(msg, time_ns: int) -> EventRecord:
     """Return the record of an EpisodeEvent message."""
     kind = int(msg.type)
     return EventRecord(EVENT_NAMES.get(kind, f'type_{kind}'), int(msg.episode), str(getattr(msg, 'task', '')),
-                       str(getattr(msg, 'detail', '')), stamp_ns(msg, time_ns))
+                       str(getattr(msg, 'detail', '')), time_ns)
 
 
 def stats_record(msg, time_ns: int) -> StatsRecord:
@@ -215,11 +207,11 @@ def stats_record(msg, time_ns: int) -> StatsRecord:
                        int(getattr(msg, 'transitions', 0)), int(getattr(msg, 'updates', 0)),
                        float(getattr(msg, 'td_loss', 0.0)), float(getattr(msg, 'mean_q', 0.0)),
                        float(getattr(msg, 'temperature', 0.0)), float(getattr(msg, 'recent_success_rate', 0.0)),
-                       stamp_ns(msg, time_ns))
+                       time_ns)
 
 
 def action_record(msg, time_ns: int) -> ActionRecord:
     """Return the record of an ExecutedAction message."""
     return ActionRecord(int(msg.episode), int(msg.decision_step), int(getattr(msg, 'control_step', 0)),
                         str(getattr(msg, 'prompt', '')), _floats(getattr(msg, 'action', ())),
-                        bool(getattr(msg, 'clipped', False)), stamp_ns(msg, time_ns))
+                        bool(getattr(msg, 'clipped', False)), time_ns)

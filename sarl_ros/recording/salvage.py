@@ -45,7 +45,7 @@ class _Cursor:
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
-            raise ValueError(f'record field of {n} bytes runs past the end')
+            raise ValueError(f'a length field ({n} bytes) runs past the end of its record')
         out = bytes(self.data[self.pos:self.pos + n])
         self.pos += n
         return out
@@ -93,6 +93,8 @@ class _McapScan:
             self.problem('not an MCAP file (wrong magic bytes)')
             return self.result
         pos, end, saw_end = len(MCAP_MAGIC), len(self.data), False
+        # A file that still ends with the magic bytes was not cut short: bad lengths in it are corruption.
+        complete = len(self.data) > 2 * len(MCAP_MAGIC) and self.data.endswith(MCAP_MAGIC)
         while pos < end:
             if end - pos < 9:
                 self.problem(f'ends inside a record header at byte {pos} (file cut short)')
@@ -100,11 +102,11 @@ class _McapScan:
             op, length = self.data[pos], struct.unpack_from('<Q', self.data, pos + 1)[0]
             body_end = pos + 9 + length
             if op not in KNOWN_OPCODES or body_end > end:
-                if body_end > end and op in KNOWN_OPCODES:
+                resume = self._resync(pos + 1)
+                if resume >= end and op in KNOWN_OPCODES and not complete:
                     self.problem(f'ends inside a record at byte {pos} (truncated: {body_end - end} bytes missing); '
                                  'the recorder was killed or the copy is incomplete')
                     break
-                resume = self._resync(pos + 1)
                 self.problem(f'corrupt data at byte {pos}; ' + (
                     f'skipped {resume - pos} bytes to the next chunk' if resume < end else 'nothing readable after it'))
                 pos = resume
@@ -116,6 +118,8 @@ class _McapScan:
             pos = body_end
         if not saw_end and not any('truncated' in p or 'cut short' in p for p in self.result.problems):
             self.problem('has no end record (the recorder did not close the bag)')
+        elif saw_end and not complete:
+            self.problem('its index and footer are missing or damaged; every data record before them was read')
         return self.result
 
     def _resync(self, start: int) -> int:
@@ -134,18 +138,23 @@ class _McapScan:
         return len(self.data)
 
     def _record(self, op: int, body: memoryview, where: int):
+        before = len(self.result.messages)
         try:
             if op == OP_CHUNK:
                 self._chunk(body, where)
             elif op in (OP_SCHEMA, OP_CHANNEL, OP_MESSAGE):
                 self._inner(op, body)
         except (ValueError, KeyError, struct.error, UnicodeDecodeError, ImportError) as exc:
-            self.problem(f'unreadable record (opcode {op:#04x}) at byte {where}: {exc}')
+            what = 'chunk' if op == OP_CHUNK else f'record (opcode {op:#04x})'
+            kept = len(self.result.messages) - before
+            self.problem(f'corrupt {what} at byte {where} ({exc}); {kept} message(s) before the damage kept, '
+                         'the rest of it lost')
 
     def _chunk(self, body: memoryview, where: int):
         cur = _Cursor(body)
         cur.take(16)  # message start and end time
-        size, _crc = cur.u64(), cur.u32()
+        size = cur.u64()
+        cur.take(4)  # CRC of the records: rosbags writes 0, so it cannot be checked
         compression = cur.string()
         payload = cur.take(cur.u64())
         records = _decompress(compression, payload, size)
@@ -167,11 +176,14 @@ class _McapScan:
             self.schemas[key] = (cur.string(), cur.string(), cur.take(cur.u32()).decode('utf-8'))
         elif op == OP_CHANNEL:
             key, schema_id = cur.u16(), cur.u16()
-            topic, _encoding = cur.string(), cur.string()
+            topic = cur.string()
+            cur.string()  # message encoding: cdr
             name, fmt, text = self.schemas.get(schema_id, ('', '', ''))
             self.result.connections.setdefault(key, RawConnection(key, topic, name, text, fmt))
         elif op == OP_MESSAGE:
-            channel, _sequence, log_time = cur.u16(), cur.u32(), cur.u64()
+            channel = cur.u16()
+            cur.take(4)  # sequence
+            log_time = cur.u64()
             cur.take(8)  # publish time
             if channel not in self.result.connections:
                 raise ValueError(f'message on unknown channel {channel}')

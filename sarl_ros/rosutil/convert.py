@@ -54,4 +54,4 @@ def transition_from_msg(msg):
                       reward=float(msg.reward), next_state=features_array(msg.next_state_features),
                       next_prompts=tuple(a.prompt for a in msg.next_candidates),
                       terminal=bool(msg.terminal), control_steps=int(msg.control_steps),
-                      episode=int(msg.episode), step=int(msg.decision_step))
+                      episode=int(msg.episode), step=int(msg.decision_step), truncated=bool(msg.truncated))

@@ -56,15 +56,15 @@ def _geom(kind: str, size: str, rgba: str, pos: str = '0 0 0', euler: str = '0 0
 
 
 def _pot_geoms() -> str:
-    parts = [_geom('cylinder', '0.07 0.004', '0.45 0.46 0.48 1', pos='0 0 0.004')]
+    parts = [_geom('cylinder', '0.062 0.004', '0.45 0.46 0.48 1', pos='0 0 0.004')]
     walls = 10
     for i in range(walls):
         angle = 2 * np.pi * i / walls
-        x, y = 0.068 * np.cos(angle), 0.068 * np.sin(angle)
-        parts.append(_geom('box', '0.004 0.0225 0.032', '0.55 0.56 0.58 1', pos=f'{x:.4f} {y:.4f} 0.036',
+        x, y = 0.06 * np.cos(angle), 0.06 * np.sin(angle)
+        parts.append(_geom('box', '0.004 0.02 0.032', '0.55 0.56 0.58 1', pos=f'{x:.4f} {y:.4f} 0.036',
                            euler=f'0 0 {angle:.4f}'))
-    parts.append(_geom('box', '0.025 0.008 0.004', '0.2 0.2 0.2 1', pos='0 0.085 0.06', collide=False))
-    parts.append(_geom('box', '0.025 0.008 0.004', '0.2 0.2 0.2 1', pos='0 -0.085 0.06', collide=False))
+    parts.append(_geom('box', '0.025 0.008 0.004', '0.2 0.2 0.2 1', pos='0 0.075 0.06', collide=False))
+    parts.append(_geom('box', '0.025 0.008 0.004', '0.2 0.2 0.2 1', pos='0 -0.075 0.06', collide=False))
     return ''.join(parts)
 
 
@@ -75,18 +75,23 @@ OBJECTS = {
     'mushroom': ObjectModel('mushroom', _geom('cylinder', '0.011 0.014', '0.93 0.9 0.82 1', pos='0 0 0')
                             + _geom('ellipsoid', '0.026 0.026 0.013', '0.62 0.45 0.3 1', pos='0 0 0.016'),
                             rest_height=0.014, half_width=0.012),
-    'spoon': ObjectModel('spoon', _geom('capsule', '0.006 0.05', '0.78 0.79 0.82 1', euler='0 1.5708 0')
+    # Round parts are drawn as capsules but collide as boxes, so they do not roll away.
+    'spoon': ObjectModel('spoon', _geom('capsule', '0.006 0.05', '0.78 0.79 0.82 1', euler='0 1.5708 0',
+                                        collide=False)
+                         + _geom('box', '0.05 0.006 0.006', '0 0 0 0', mass=0.03)
                          + _geom('ellipsoid', '0.022 0.015 0.007', '0.78 0.79 0.82 1', pos='0.065 0 0.001'),
                          rest_height=0.007, half_width=0.008),
-    'plate': ObjectModel('plate', _geom('cylinder', '0.075 0.006', '0.95 0.95 0.93 1'), rest_height=0.006,
-                         half_width=0.075, movable=False),
-    'pot': ObjectModel('pot', _pot_geoms(), rest_height=0.0, half_width=0.07, movable=False),
+    'plate': ObjectModel('plate', _geom('cylinder', '0.066 0.006', '0.95 0.95 0.93 1'), rest_height=0.006,
+                         half_width=0.066, movable=False),
+    'pot': ObjectModel('pot', _pot_geoms(), rest_height=0.0, half_width=0.06, movable=False),
     'sushi': ObjectModel('sushi', _geom('box', '0.024 0.014 0.011', '0.97 0.96 0.92 1')
                          + _geom('box', '0.026 0.015 0.004', '0.98 0.45 0.25 1', pos='0 0 0.014'),
                          rest_height=0.011, half_width=0.014),
-    'towel': ObjectModel('towel', _geom('box', '0.08 0.065 0.003', '0.2 0.35 0.75 1'), rest_height=0.003,
-                         half_width=0.065, movable=False),
-    'carrot': ObjectModel('carrot', _geom('capsule', '0.012 0.045', '0.95 0.45 0.08 1', euler='0 1.5708 0')
+    'towel': ObjectModel('towel', _geom('box', '0.072 0.056 0.003', '0.2 0.35 0.75 1'), rest_height=0.003,
+                         half_width=0.056, movable=False),
+    'carrot': ObjectModel('carrot', _geom('capsule', '0.012 0.045', '0.95 0.45 0.08 1', euler='0 1.5708 0',
+                                          collide=False)
+                          + _geom('box', '0.05 0.011 0.011', '0 0 0 0', mass=0.05)
                           + _geom('box', '0.012 0.008 0.004', '0.2 0.6 0.2 1', pos='-0.063 0 0.0',
                                   collide=False),
                           rest_height=0.012, half_width=0.012),
@@ -176,7 +181,8 @@ def build_mjcf(objects: tuple[str, ...]) -> str:
     # scene is out of scope, and leaving it out keeps a control step cheap.
     return f'''<mujoco model="widowx250s_tabletop">
   <compiler angle="radian" autolimits="true"/>
-  <option timestep="{TIMESTEP}" integrator="Euler" cone="pyramidal">
+  <option timestep="{TIMESTEP}" integrator="Euler" cone="pyramidal" iterations="20" ls_iterations="10"
+          sleep_tolerance="1e-3">
     <flag sleep="enable"/>
   </option>
   <visual><global offwidth="640" offheight="640"/><quality shadowsize="1024"/></visual>

@@ -44,6 +44,10 @@ def matrix_to_rpy(matrix: np.ndarray) -> np.ndarray:
     return np.array([np.arctan2(matrix[2, 1], matrix[2, 2]), pitch, np.arctan2(matrix[1, 0], matrix[0, 0])])
 
 
+def _changed(clipped: np.ndarray, original: np.ndarray) -> bool:
+    return bool(np.max(np.abs(clipped - original)) > 1e-9)
+
+
 class SimRobot:
     """The simulated arm behind the Robot interface (sarl_ros.backends.base.Robot)."""
 
@@ -69,13 +73,13 @@ class SimRobot:
             notes = []
             delta = np.clip(action[:3], -MAX_TRANSLATION, MAX_TRANSLATION)
             turn = np.clip(action[3:6], -MAX_ROTATION, MAX_ROTATION)
-            if not np.allclose(delta, action[:3]) or not np.allclose(turn, action[3:6]):
+            if _changed(delta, action[:3]) or _changed(turn, action[3:6]):
                 notes.append('rate limit')
             wanted_pos = self.target_pos + delta
             pos = np.clip(wanted_pos, WORKSPACE_LOW, WORKSPACE_HIGH)
             wanted_rpy = self.target_rpy + turn
             rpy = np.clip(wanted_rpy, RPY_LOW, RPY_HIGH)
-            if not np.allclose(pos, wanted_pos) or not np.allclose(rpy, wanted_rpy):
+            if _changed(pos, wanted_pos) or _changed(rpy, wanted_rpy):
                 notes.append('workspace bound')
             grip = float(np.clip(action[6], 0.0, 1.0))
             if grip != action[6]:

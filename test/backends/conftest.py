@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+# Remote model code is copied into this cache: keep it out of the user's home.
+os.environ.setdefault('HF_MODULES_CACHE', tempfile.mkdtemp(prefix='sarl_hf_modules_'))
 sys.path.insert(0, os.path.dirname(__file__))  # backend_helpers
 
 

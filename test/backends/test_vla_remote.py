@@ -179,3 +179,38 @@ def test_server_command_line_defaults():
     args = parse_args(['--port', '9000'])
     assert args.port == 9000 and args.backend == 'openvla' and args.unnorm_key == 'bridge_orig'
     assert args.host == '127.0.0.1'
+
+
+def test_sarl_vla_server_command_serves_a_factory_backend(rgb_image):
+    import os
+    import re
+    import subprocess
+    import sys
+    here = os.path.dirname(__file__)
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([here, os.environ.get('PYTHONPATH', '')])}
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'sarl_ros.backends.vla_server', '--factory', 'backend_helpers:TinyTorchVLA',
+         '--port', '0'], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = None
+        for line in process.stderr:  # the log line names the port the OS picked
+            match = re.search(r'on (http://127\.0\.0\.1:\d+)', line)
+            if match:
+                url = match.group(1)
+                break
+        assert url, 'the server never said where it listens'
+        client = RemoteVLA(url=url, timeout_s=10.0)
+        assert client.health()['backend'] == 'backend_helpers:TinyTorchVLA'
+        expected = TinyTorchVLA().act(rgb_image, 'stack the cups', None)
+        np.testing.assert_allclose(client.act(rgb_image, 'stack the cups'), expected, atol=1e-6)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_client_check_command_prints_health_and_latency(serve, capsys):
+    from sarl_ros.backends.vla_client import main
+    url = serve(make_server(TinyTorchVLA(), port=0))
+    assert main(['--url', url, '-n', '3', '--size', '48', '64', '--image-size', '32']) == 0
+    out = capsys.readouterr().out
+    assert '"status": "ok"' in out and 'latency over 3 calls' in out and 'action: [' in out

@@ -78,8 +78,11 @@ def test_graph_runs_episodes_end_to_end(tmp_path):
     executed = {(a.episode, a.decision_step) for a in seen['actions']}
     chosen = {(c.episode, c.decision_step) for c in seen['candidates']}
     assert executed and executed <= chosen
-    assert len(seen['rewards']) >= decisions
+    # The reward node publishes the verdict that ends each episode (success, or the final step's).
+    assert sorted(r.episode for r in seen['rewards']) == list(range(1, EPISODES + 1))
     assert {r.source for r in seen['rewards']} == {RewardSignal.SOURCE_DETECTOR}
+    for reward in seen['rewards']:
+        assert reward.value == float(rows[reward.episode - 1]['success'])
     assert seen['stats'] and seen['stats'][-1].episodes == EPISODES and seen['stats'][-1].updates > 0
 
     per_episode = {}

@@ -14,7 +14,8 @@ pytest.importorskip('mujoco', reason='the simulated WidowX needs mujoco: run ./s
 from sarl_ros.nodes.executor_node import ExecutorNode  # noqa: E402
 from sarl_ros.sim import registry  # noqa: E402
 
-TASK = registry.SUITE_TASKS[0]
+TASK = 'sushi_to_pot'
+LONG_PROMPT = 'put the sushi in the pot'  # about 20 control steps: 4 s at 5 Hz
 Result = ExecutePrompt.Result
 
 
@@ -61,7 +62,7 @@ def test_prompt_runs_with_feedback_per_control_step_and_reports_state(ros, execu
 def test_cancel_stops_a_long_prompt(ros, executor):
     _, client = executor
     feedback = []
-    handle = send(ros, client, 'move right', 200, lambda fb: feedback.append(fb.feedback))
+    handle = send(ros, client, LONG_PROMPT, 200, lambda fb: feedback.append(fb.feedback))
     ros.wait_for(lambda: len(feedback) >= 2, what='two control steps')
     cancel = handle.cancel_goal_async()
     ros.wait_for(cancel.done, what='cancel response')
@@ -75,7 +76,7 @@ def test_emergency_stop_halts_within_one_control_step_and_latches(ros, executor)
     estop = node.create_client(EmergencyStop, '/sarl/emergency_stop')
     reset = node.create_client(ResetScene, '/sarl/reset_scene')
     feedback = []
-    handle = send(ros, client, 'move forward', 200, lambda fb: feedback.append(fb.feedback))
+    handle = send(ros, client, LONG_PROMPT, 200, lambda fb: feedback.append(fb.feedback))
     ros.wait_for(lambda: len(feedback) >= 2, what='two control steps')
     halted = {'calls': 0}
     original_halt = node.stack.robot.halt
@@ -100,7 +101,7 @@ def test_emergency_stop_halts_within_one_control_step_and_latches(ros, executor)
 def test_second_goal_and_blank_prompt_are_rejected(ros, executor):
     _, client = executor
     feedback = []
-    first = send(ros, client, 'move back', 50, lambda fb: feedback.append(fb.feedback))
+    first = send(ros, client, LONG_PROMPT, 50, lambda fb: feedback.append(fb.feedback))
     ros.wait_for(lambda: feedback, what='first goal running')
     assert not send(ros, client, 'move left', 2).accepted
     assert not send(ros, client, '   ', 2).accepted

@@ -1,0 +1,166 @@
+"""The Interbotix WidowX 250s through interbotix_xs_modules (the Interbotix ROS 2 Python API).
+
+The arm driver (xs_sdk, from interbotix_xsarm_control's xsarm_control.launch.py) must be
+running; this adapter only converts actions (sarl_ros.backends.arm_safety) and calls the
+public API: arm.set_ee_pose_matrix (IK only), arm.set_joint_positions, arm.get_ee_pose[_command],
+arm.go_to_home_pose / go_to_sleep_pose, gripper.grasp / release, core.joint_states.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from sarl_ros.backends.arm_safety import (JointLimits, StepLimits, Workspace, check_joint_motion, gripper_decision,
+                                          limit_step, target_pose)
+from sarl_ros.backends.base import ACTION_DIM, ApplyResult
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = ('robot:=widowx needs the Interbotix ROS 2 packages (interbotix_xs_modules, '
+                'interbotix_xsarm_control): install them with Interbotix\'s xsarm_amd64_install.sh or build '
+                'interbotix_ros_manipulators from source, then source that workspace before this one')
+
+
+def connect_interbotix(robot_model: str = 'wx250s', group_name: str = 'arm', gripper_name: str = 'gripper',
+                       moving_time: float = 0.4, accel_time: float = 0.1):
+    """Return an InterbotixManipulatorXS; ImportError naming what to install when the API is missing."""
+    try:
+        from interbotix_xs_modules.xs_robot.arm import InterbotixManipulatorXS
+    except ImportError as exc:
+        raise ImportError(f'{INSTALL_HINT} ({exc})') from exc
+    return InterbotixManipulatorXS(robot_model=robot_model, group_name=group_name, gripper_name=gripper_name,
+                                   moving_time=moving_time, accel_time=accel_time)
+
+
+class WidowXRobot:
+    """The Robot interface over an Interbotix manipulator (or any object with the same small surface)."""
+
+    def __init__(self, robot_model: str = 'wx250s', group_name: str = 'arm', gripper_name: str = 'gripper',
+                 control_hz: float = 5.0, moving_time_s: float | None = None, accel_time_s: float = 0.1,
+                 workspace: Workspace | None = None, step_limits: StepLimits | None = None,
+                 pose_source: str = 'command', gripper_delay_s: float = 0.3, home_moving_time_s: float = 2.0,
+                 bot=None):
+        if control_hz <= 0:
+            raise ValueError(f'control_hz must be positive, got {control_hz}')
+        if pose_source not in ('command', 'measured'):
+            raise ValueError(f"pose_source must be 'command' or 'measured', got {pose_source!r}")
+        self.control_hz = float(control_hz)
+        # Each step's motion takes most of a control period, so consecutive targets blend.
+        self.moving_time_s = moving_time_s if moving_time_s is not None else 0.8 / self.control_hz
+        self.accel_time_s = min(accel_time_s, self.moving_time_s / 2)
+        self.workspace = workspace or Workspace()
+        self.limits = step_limits or StepLimits()
+        self.pose_source = pose_source
+        self.gripper_delay_s = gripper_delay_s
+        # Home and sleep can be far from the current pose: move there slowly, not at the step speed.
+        self.home_moving_time_s = float(home_moving_time_s)
+        self.bot = bot if bot is not None else connect_interbotix(robot_model, group_name, gripper_name,
+                                                                  self.moving_time_s, self.accel_time_s)
+        info = self.bot.arm.group_info
+        self.joint_names = tuple(info.joint_names)
+        self.joint_limits = JointLimits(lower=np.asarray(info.joint_lower_limits, dtype=np.float64),
+                                        upper=np.asarray(info.joint_upper_limits, dtype=np.float64),
+                                        velocity=np.asarray(info.joint_velocity_limits, dtype=np.float64),
+                                        names=self.joint_names)
+        self.gripper_open: bool | None = None  # unknown until the first command
+        self._lock = threading.Lock()  # apply() and halt() come from different threads
+        self._halted = threading.Event()
+        self.skipped = 0
+
+    # --- Robot interface ------------------------------------------------------------------
+    def apply(self, action: np.ndarray) -> ApplyResult:
+        """Move by one VLA action; ok=False (and no motion) when IK or the joint guard refuses it."""
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
+            raise ValueError(f'expected a finite {ACTION_DIM}-D action, got {action!r}')
+        started = time.monotonic()
+        result = self._apply_locked(action)
+        # The driver moves asynchronously: pace the loop at control_hz (an emergency stop ends the wait).
+        remaining = 1.0 / self.control_hz - (time.monotonic() - started)
+        if result.ok and remaining > 0:
+            self._halted.wait(remaining)
+        return result
+
+    def _apply_locked(self, action: np.ndarray) -> ApplyResult:
+        with self._lock:
+            if self._halted.is_set():
+                return ApplyResult(ok=False, message='halted by emergency stop; reset (home) to resume')
+            delta, step_clipped = limit_step(action[:6], self.limits)
+            current_pose = (self.bot.arm.get_ee_pose_command() if self.pose_source == 'command'
+                            else self.bot.arm.get_ee_pose())
+            target, bound_clipped = target_pose(current_pose, delta, self.workspace)
+            clipped = step_clipped or bound_clipped
+            current_joints = np.asarray(self.bot.arm.get_joint_commands(), dtype=np.float64)
+            joints, solved = self.bot.arm.set_ee_pose_matrix(target, custom_guess=list(current_joints),
+                                                             execute=False)
+            if not solved:  # seeded from the current joints first; then the driver's own guesses
+                joints, solved = self.bot.arm.set_ee_pose_matrix(target, execute=False)
+            if not solved:
+                return self._skip(clipped, f'IK found no solution for x,y,z={np.round(target[:3, 3], 3).tolist()}')
+            ok, reason = check_joint_motion(joints, current_joints, self.joint_limits, self.moving_time_s,
+                                            self.limits)
+            if not ok:
+                return self._skip(clipped, f'joint guard: {reason}')
+            accepted = self.bot.arm.set_joint_positions(list(np.asarray(joints, dtype=float)),
+                                                        moving_time=self.moving_time_s,
+                                                        accel_time=self.accel_time_s, blocking=False)
+            if accepted is False:  # the driver's own limit check refused it
+                return self._skip(clipped, 'the Interbotix driver refused the joint target (limits)')
+            self._command_gripper(action[6])
+        return ApplyResult(clipped=clipped)
+
+    def proprio(self) -> np.ndarray:
+        """Return the measured arm joint positions [rad] followed by the gripper state (1 open, 0 closed)."""
+        core = self.bot.core
+        with core.js_mutex:
+            positions = [core.joint_states.position[core.js_index_map[name]] for name in self.joint_names]
+        gripper = 0.5 if self.gripper_open is None else float(self.gripper_open)
+        return np.asarray([*positions, gripper], dtype=np.float32)
+
+    def home(self) -> None:
+        """Go to the home pose with the gripper open; clears a latched halt."""
+        with self._lock:
+            self._halted.clear()
+            self.bot.arm.go_to_home_pose(moving_time=self.home_moving_time_s, accel_time=self._slow_accel(),
+                                         blocking=True)
+            self._command_gripper(1.0, force=True)
+
+    def sleep(self) -> None:
+        """Move to the rest pose, e.g. before switching the driver off."""
+        with self._lock:
+            self.bot.arm.go_to_home_pose(moving_time=self.home_moving_time_s, accel_time=self._slow_accel(),
+                                         blocking=True)
+            self.bot.arm.go_to_sleep_pose(moving_time=self.home_moving_time_s, accel_time=self._slow_accel(),
+                                          blocking=True)
+
+    def halt(self) -> None:
+        """Stop at once: hold the measured joint positions and refuse actions until home()."""
+        self._halted.set()
+        try:  # not under the lock: a blocked apply() must not delay the stop
+            measured = self.proprio()[:-1].astype(float).tolist()
+            # The step timing, unchanged: a new timing would first cost register writes on the driver.
+            self.bot.arm.set_joint_positions(measured, moving_time=self.moving_time_s,
+                                             accel_time=self.accel_time_s, blocking=False)
+        except Exception:  # noqa: BLE001 - the stop is latched even if holding the pose failed
+            log.exception('could not command the hold position during the emergency stop')
+
+    # --- helpers --------------------------------------------------------------------------
+    def _slow_accel(self) -> float:
+        return min(0.3, self.home_moving_time_s / 2)
+
+    def _skip(self, clipped: bool, message: str) -> ApplyResult:
+        self.skipped += 1
+        log.warning('WidowX step skipped: %s', message)
+        return ApplyResult(clipped=clipped, ok=False, message=message)
+
+    def _command_gripper(self, value: float, force: bool = False) -> None:
+        decision = gripper_decision(value, self.limits.gripper_threshold, None if force else self.gripper_open)
+        if decision == 'open':
+            self.bot.gripper.release(self.gripper_delay_s)
+            self.gripper_open = True
+        elif decision == 'close':
+            self.bot.gripper.grasp(self.gripper_delay_s)
+            self.gripper_open = False

@@ -1,0 +1,202 @@
+"""Run methods x tasks x seeds: online learning episodes with periodic greedy evaluation.
+
+Each (method, task, seed) job learns for `episodes` online episodes; before the first and after every
+`eval_every` online episodes it runs `eval_episodes` separate greedy episodes without learning on its
+own environment instance (same reset seeds at every evaluation point, so curves compare like with
+like). Results: one row per job and evaluation point (results.csv, results.json with a summary) and a
+learning-curve plot (learning_curves.png).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return', 'eval_decisions',
+              'online_success', 'online_success_cumulative', 'online_decisions', 'proposer_calls', 'vlm_calls',
+              'seconds')
+
+
+@dataclass
+class BenchConfig:
+    methods: list[str]
+    tasks: list[str]
+    seeds: list[int]
+    episodes: int = 60
+    eval_every: int = 10
+    eval_episodes: int = 10
+    max_candidates: int = 8
+    updates_per_step: int = 8
+    encoder: str = 'auto'
+    sarl_options: dict = field(default_factory=dict)  # extra make_policy kwargs for sarl
+    proposal_cache: dict | None = None  # CachedProposer parameters, or None for no cache
+    jobs: int = 1
+
+    def __post_init__(self):
+        if self.episodes < 0 or self.eval_every <= 0 or self.eval_episodes < 0:
+            raise ValueError('episodes must be >= 0, eval_every > 0, eval_episodes >= 0')
+        if not self.methods or not self.tasks or not self.seeds:
+            raise ValueError('give at least one method, task and seed')
+
+
+@dataclass(frozen=True)
+class Job:
+    method: str
+    task: str
+    seed: int
+    config: BenchConfig
+
+
+def _evaluate(task, job: Job, policy) -> dict:
+    from sarl_ros.core.episode_loop import run_episode
+
+    env = task.make_env(job.seed + 10_000)
+    proposer = task.make_proposer(job.seed + 10_000)
+    results = [run_episode(env, proposer, policy, max_candidates=job.config.max_candidates, greedy=True, learn=False,
+                           seed=1_000_000 + i) for i in range(job.config.eval_episodes)]
+    if not results:
+        return {'eval_success': float('nan'), 'eval_return': float('nan'), 'eval_decisions': float('nan')}
+    return {'eval_success': float(np.mean([r.success for r in results])),
+            'eval_return': float(np.mean([r.episode_return for r in results])),
+            'eval_decisions': float(np.mean([r.decisions for r in results]))}
+
+
+def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[dict]:
+    """Run one (method, task, seed) and return its rows, one per evaluation point."""
+    import torch
+
+    from sarl_ros.bench.tasks import available_tasks
+    from sarl_ros.core.episode_loop import run_episode
+    from sarl_ros.core.methods import make_policy
+    from sarl_ros.core.proposals import CachedProposer
+
+    torch.set_num_threads(1)
+    cfg = job.config
+    task = available_tasks()[job.task]
+    options = dict(cfg.sarl_options) if job.method == 'sarl' else {}
+    policy = make_policy(job.method, seed=job.seed, encoder=cfg.encoder, **options)
+    env = task.make_env(job.seed)
+    inner = task.make_proposer(job.seed)
+    proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
+    started = time.monotonic()
+    rows: list[dict] = []
+    online: list[bool] = []
+    decisions: list[int] = []
+    proposer_calls = 0
+    label = f'[{job.method} {job.task} seed {job.seed}]'
+    for episode in range(cfg.episodes + 1):
+        if episode % cfg.eval_every == 0 or episode == cfg.episodes:
+            window = online[-cfg.eval_every:] if episode else []
+            row = {'method': job.method, 'task': job.task, 'seed': job.seed, 'episodes': episode,
+                   **_evaluate(task, job, policy),
+                   'online_success': float(np.mean(window)) if window else float('nan'),
+                   'online_success_cumulative': float(np.mean(online)) if online else float('nan'),
+                   'online_decisions': float(np.mean(decisions[-cfg.eval_every:])) if episode else float('nan'),
+                   'proposer_calls': proposer_calls,
+                   'vlm_calls': proposer.vlm_calls if isinstance(proposer, CachedProposer) else proposer_calls,
+                   'seconds': round(time.monotonic() - started, 2)}
+            rows.append(row)
+            if progress is not None:
+                progress(f'{label} {episode}/{cfg.episodes} episodes: eval success {row["eval_success"]:.2f}, '
+                         f'online {row["online_success"]:.2f} ({row["seconds"]:.0f} s)')
+        if episode == cfg.episodes:
+            break
+        result = run_episode(env, proposer, policy, max_candidates=cfg.max_candidates,
+                             updates_per_step=cfg.updates_per_step, seed=job.seed * 100_000 + episode, episode=episode)
+        online.append(result.success)
+        decisions.append(result.decisions)
+        proposer_calls += result.proposer_calls
+    return rows
+
+
+def _run_job_quietly_flushed(job: Job) -> list[dict]:
+    return run_job(job, progress=lambda line: print(line, flush=True))
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Return mean and standard error over seeds per (method, task, episodes)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row['method'], row['task'], row['episodes']), []).append(row)
+    summary = []
+    for (method, task, episodes), members in sorted(groups.items()):
+        values = np.array([m['eval_success'] for m in members], dtype=np.float64)
+        online = np.array([m['online_success'] for m in members], dtype=np.float64)
+        summary.append({'method': method, 'task': task, 'episodes': episodes, 'seeds': len(members),
+                        'eval_success_mean': float(np.mean(values)), 'eval_success_se': _standard_error(values),
+                        'online_success_mean': float(np.nanmean(online)) if np.any(np.isfinite(online)) else None})
+    return summary
+
+
+def _standard_error(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
+def final_table(summary: list[dict]) -> list[dict]:
+    """Return, per (method, task), the last evaluation and the first episode count reaching 80% success."""
+    table: dict[tuple, dict] = {}
+    for entry in summary:
+        key = (entry['method'], entry['task'])
+        current = table.setdefault(key, {'method': key[0], 'task': key[1], 'episodes_to_80': None})
+        if current['episodes_to_80'] is None and entry['eval_success_mean'] >= 0.8:
+            current['episodes_to_80'] = entry['episodes']
+        current.update(final_episodes=entry['episodes'], final_eval_success=entry['eval_success_mean'],
+                       final_eval_se=entry['eval_success_se'])
+    return list(table.values())
+
+
+def write_results(config: BenchConfig, rows: list[dict], out_dir: Path, seconds: float) -> dict:
+    """Write results.csv, results.json and learning_curves.png; return the JSON document."""
+    from sarl_ros.bench.plots import plot_learning_curves
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = sorted(rows, key=lambda r: (r['task'], r['method'], r['seed'], r['episodes']))
+    with (out_dir / 'results.csv').open('w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=ROW_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summarize(rows)
+    document = {'config': asdict(config), 'seconds': round(seconds, 1), 'final': final_table(summary),
+                'summary': summary, 'rows': rows}
+    (out_dir / 'results.json').write_text(json.dumps(document, indent=1, default=_json_default))
+    plot_learning_curves(summary, out_dir / 'learning_curves.png')
+    return document
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f'cannot write {type(value).__name__} to JSON')
+
+
+def run_benchmark(config: BenchConfig, out_dir: Path, progress: Callable[[str], None] = print) -> dict:
+    """Run every job (in `config.jobs` processes when > 1), write the results, return the JSON document."""
+    jobs = [Job(m, t, s, config) for t in config.tasks for m in config.methods for s in config.seeds]
+    started = time.monotonic()
+    rows: list[dict] = []
+    progress(f'{len(jobs)} runs: {len(config.methods)} methods x {len(config.tasks)} tasks x {len(config.seeds)} '
+             f'seeds, {config.episodes} episodes each, {config.jobs} process(es)')
+    if config.jobs <= 1:
+        for i, job in enumerate(jobs, 1):
+            rows += run_job(job, progress)
+            progress(f'run {i}/{len(jobs)} done')
+    else:
+        # Workers start clean (spawn): no torch thread pools inherited through fork.
+        os.environ.setdefault('OMP_NUM_THREADS', '1')
+        with ProcessPoolExecutor(max_workers=config.jobs, mp_context=get_context('spawn')) as pool:
+            futures = {pool.submit(_run_job_quietly_flushed, job): job for job in jobs}
+            for i, future in enumerate(as_completed(futures), 1):
+                rows += future.result()
+                job = futures[future]
+                progress(f'run {i}/{len(jobs)} done: {job.method} {job.task} seed {job.seed}')
+    document = write_results(config, rows, out_dir, time.monotonic() - started)
+    return document

@@ -1,0 +1,62 @@
+"""Benchmark task registry: the toy MDPs, plus the simulated WidowX suite when sarl_ros.sim is importable."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sarl_ros.bench.toy_mdps import TOY_TASKS, make_toy_env, make_toy_proposer
+
+
+@dataclass(frozen=True)
+class BenchTask:
+    name: str
+    make_env: Callable  # seed -> SemanticEnv
+    make_proposer: Callable  # seed -> PromptProposer
+    group: str  # 'toy', 'suite' or 'held_out'
+
+
+def _sim_tasks() -> dict[str, BenchTask]:
+    try:
+        from sarl_ros.sim import registry
+    except ImportError:
+        return {}
+    suite = set(getattr(registry, 'SUITE_TASKS', ()))
+    tasks = {}
+    for name, factory in registry.env_factories().items():
+        tasks[name] = BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed),
+                                'suite' if name in suite else 'held_out')
+    return tasks
+
+
+def available_tasks() -> dict[str, BenchTask]:
+    """Return every task the benchmark can run, by name."""
+    tasks = {name: BenchTask(name, lambda seed, n=name: make_toy_env(n, seed),
+                             lambda seed, n=name: make_toy_proposer(n, seed), 'toy') for name in TOY_TASKS}
+    tasks.update(_sim_tasks())
+    return tasks
+
+
+def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[str]:
+    """Return task names from a comma list of names or groups (toy, suite, held_out, all); ValueError if unknown."""
+    tasks = available_tasks() if tasks is None else tasks
+    names: list[str] = []
+    for item in (s.strip() for s in spec.split(',') if s.strip()):
+        if item == 'all':
+            names += list(tasks)
+        elif item in ('toy', 'suite', 'held_out'):
+            group = [n for n, t in tasks.items() if t.group == item]
+            if not group:
+                raise ValueError(f'no {item} tasks available (is sarl_ros.sim importable?)')
+            names += group
+        elif item in tasks:
+            names.append(item)
+        else:
+            raise ValueError(f'unknown task {item!r}; available: {", ".join(tasks)} (groups: toy, suite, held_out, all)')
+    if not names:
+        raise ValueError('no task given')
+    return list(dict.fromkeys(names))
+
+
+def default_task_spec() -> str:
+    """Return 'suite' when the simulated suite is available, else 'toy'."""
+    return 'suite' if any(t.group == 'suite' for t in available_tasks().values()) else 'toy'

@@ -1,0 +1,85 @@
+"""One episode of the semantic MDP: propose, choose, execute, store, learn."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sarl_ros.core.mdp import Candidate, Decision, PromptProposer, SemanticEnv, StepOutcome, Transition
+from sarl_ros.core.proposals import normalize_candidates, with_task_prompt
+
+
+@dataclass
+class EpisodeResult:
+    success: bool
+    decisions: int
+    prompts: list[str] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    control_steps: int = 0
+    episode_return: float = 0.0  # the undiscounted sum of rewards (the contract's `return`)
+    proposer_calls: int = 0
+    update_stats: list[dict] = field(default_factory=list)
+
+
+def _candidates(proposer, observation, task, history, max_candidates) -> list[Candidate]:
+    proposed = proposer.propose(observation, task, list(history), max_candidates)
+    candidates = normalize_candidates(with_task_prompt(proposed, task))
+    if not candidates:
+        raise ValueError('the proposer returned no usable candidate')
+    return candidates
+
+
+def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candidates: int = 8, greedy: bool = False,
+                learn: bool = True, updates_per_step: int = 8,
+                on_decision: Callable[[int, Decision, list[Candidate], StepOutcome], None] | None = None,
+                seed: int | None = None, episode: int = 0) -> EpisodeResult:
+    """Run one episode and return what happened.
+
+    The candidate set is the proposer's answer plus the whole task (with_task_prompt), normalised;
+    it can therefore hold max_candidates + 1 prompts. With learn=True each step's transition is
+    recorded and followed by `updates_per_step` policy updates. The next state's candidates are
+    proposed after every non-terminal step, also the last one (a truncated transition bootstraps from
+    them; without learning that last call is skipped). A proposer with an observe_outcome() method
+    (CachedProposer) is told each step's outcome.
+    """
+    task = env.task
+    observation = env.reset(seed)
+    policy.begin_episode(task)
+    result = EpisodeResult(success=False, decisions=0)
+    history: list[str] = []
+    candidates = _candidates(proposer, observation, task, history, max_candidates)
+    result.proposer_calls += 1
+    observe = getattr(proposer, 'observe_outcome', None)
+    for step in range(env.max_decisions):
+        decision = policy.select(observation, candidates, task, greedy=greedy)
+        outcome = env.step(decision.prompt)
+        if observe is not None:
+            observe(observation, task, history, decision.prompt, outcome)
+        history.append(decision.prompt)
+        truncated = (outcome.truncated or step == env.max_decisions - 1) and not outcome.terminal
+        next_candidates: list[Candidate] = []
+        # Only learning needs the candidates after the last (truncated) step.
+        if not outcome.terminal and (learn or not truncated):
+            next_candidates = _candidates(proposer, outcome.observation, task, history, max_candidates)
+            result.proposer_calls += 1
+        transition = Transition(state=observation.features, prompt=decision.prompt, reward=float(outcome.reward),
+                                next_state=outcome.observation.features,
+                                next_prompts=tuple(c.prompt for c in next_candidates), terminal=outcome.terminal,
+                                control_steps=int(outcome.control_steps), episode=episode, step=step,
+                                truncated=truncated)
+        result.decisions += 1
+        result.prompts.append(decision.prompt)
+        result.transitions.append(transition)
+        result.control_steps += int(outcome.control_steps)
+        result.episode_return += float(outcome.reward)
+        result.success = result.success or bool(outcome.success)
+        if learn:
+            policy.record(transition)
+            if updates_per_step:
+                result.update_stats.append(policy.update(updates_per_step))
+        if on_decision is not None:
+            on_decision(step, decision, candidates, outcome)
+        if outcome.terminal or truncated:
+            break
+        observation, candidates = outcome.observation, next_candidates
+    policy.end_episode(result.success)
+    return result

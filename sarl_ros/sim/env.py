@@ -1,0 +1,100 @@
+"""The simulated tabletop as a SemanticEnv: each action is a prompt the simulated VLA executes."""
+from __future__ import annotations
+
+import numpy as np
+
+from sarl_ros.core.executor import execute_prompt
+from sarl_ros.core.mdp import Observation, StepOutcome
+from sarl_ros.sim.features import state_features
+from sarl_ros.sim.robot import SimRobot
+from sarl_ros.sim.tasks import TaskSpec, lost
+from sarl_ros.sim.vla import SimVLA
+from sarl_ros.sim.world import TabletopWorld
+
+DEFAULT_CONTROL_STEPS = 12  # control steps per prompt (2.4 s at 5 Hz); skills usually end earlier
+
+
+class SimCamera:
+    """The Camera interface over the world's over-the-shoulder view."""
+
+    def __init__(self, world: TabletopWorld):
+        self.world = world
+
+    def read(self) -> np.ndarray:
+        return self.world.render()
+
+
+class SimTabletopEnv:
+    """A task on the simulated WidowX tabletop (implements sarl_ros.core.mdp.SemanticEnv)."""
+
+    def __init__(self, spec: TaskSpec, seed: int = 0, render: bool = False, width: int = 256, height: int = 256,
+                 control_steps: int = DEFAULT_CONTROL_STEPS, subgoal_bonus: float = 0.0,
+                 max_decisions: int | None = None):
+        if control_steps <= 0:
+            raise ValueError(f'control_steps must be positive, got {control_steps}')
+        self.spec = spec
+        self.task = spec.text
+        self.name = spec.name
+        self.max_decisions = max_decisions or spec.max_decisions
+        self.control_steps = control_steps
+        self.subgoal_bonus = subgoal_bonus
+        self.render_images = render
+        self.world = TabletopWorld(spec.scene, seed=seed, width=width, height=height)
+        self.robot = SimRobot(self.world)
+        self.vla = SimVLA(self.world, seed=seed + 7919)
+        self.camera = SimCamera(self.world)
+        self._seed_rng = np.random.default_rng(seed)
+        self.decisions = 0
+        self._achieved: set[str] = set()
+
+    def reset(self, seed: int | None = None) -> Observation:
+        """Sample a new scene (from seed, else the env's own sequence) and return its observation."""
+        if seed is None:
+            seed = int(self._seed_rng.integers(2 ** 31))
+        with self.world.lock:
+            self.world.reset_scene(seed)
+            self.robot.home()
+        self.vla.rng = np.random.default_rng(seed + 104729)
+        self.decisions = 0
+        self._achieved = set()
+        return self._observe()
+
+    def step(self, prompt: str) -> StepOutcome:
+        """Execute one prompt for up to control_steps control steps and score the result."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f'a prompt must be a non-empty string, got {prompt!r}')
+        camera = self.camera if self.render_images else None
+        run = execute_prompt(self.robot, camera, self.vla, prompt, self.control_steps)
+        self.decisions += 1
+        success = bool(self.spec.success(self.world))
+        reward = 1.0 if success else 0.0
+        flags = self._subgoal_flags()
+        newly = [name for name, done in flags.items() if done and name not in self._achieved]
+        self._achieved.update(newly)
+        if self.subgoal_bonus and not success:
+            reward += self.subgoal_bonus * len(newly)
+        failed = any(lost(self.world, name) for name in self.spec.required)
+        observation = self._observe()
+        observation.info.update(outcome=run.outcome, clipped_steps=run.clipped_steps,
+                                command=self.vla.last_command, grounding=dict(self.vla.last_grounding))
+        return StepOutcome(observation=observation, reward=reward, terminal=success or failed,
+                           truncated=not (success or failed) and self.decisions >= self.max_decisions,
+                           success=success, control_steps=run.control_steps,
+                           info={'subgoals': flags, 'new_subgoals': newly, 'lost_object': failed,
+                                 'outcome': run.outcome})
+
+    def success(self) -> bool:
+        return bool(self.spec.success(self.world))
+
+    def render(self) -> np.ndarray:
+        return self.world.render()
+
+    def _subgoal_flags(self) -> dict[str, bool]:
+        return {name: bool(check(self.world)) for name, check in self.spec.subgoals}
+
+    def _observe(self) -> Observation:
+        image = self.world.render() if self.render_images else None
+        features = state_features(self.world, self.spec)
+        return Observation(features=features, image=image,
+                           info={'task': self.name, 'subgoals': self._subgoal_flags(), 'holding': self.world.holding,
+                                 'decisions': self.decisions})

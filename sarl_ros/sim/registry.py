@@ -1,0 +1,46 @@
+"""Entry points of the simulator: task names, environments, the simulated VLM and solutions."""
+from __future__ import annotations
+
+from typing import Callable
+
+from sarl_ros.sim.tasks import HELD_OUT, SUITE, TASKS, TaskSpec
+
+SUITE_TASKS = tuple(spec.name for spec in SUITE)
+HELD_OUT_TASKS = tuple(spec.name for spec in HELD_OUT)
+
+
+def task_spec(name: str) -> TaskSpec:
+    """Return the spec of a task given its name or its full text."""
+    if name in TASKS:
+        return TASKS[name]
+    for spec in TASKS.values():
+        if spec.text == name.strip().lower():
+            return spec
+    raise ValueError(f'unknown simulator task {name!r}; available: {", ".join(sorted(TASKS))}')
+
+
+def make_env(task: str, seed: int = 0, render: bool = False, width: int = 256, height: int = 256, **kwargs):
+    """Return a SemanticEnv (SimTabletopEnv) for a task name or text; kwargs go to the env."""
+    from sarl_ros.sim.env import SimTabletopEnv
+    return SimTabletopEnv(task_spec(task), seed=seed, render=render, width=width, height=height, **kwargs)
+
+
+def make_proposer(seed: int = 0):
+    """Return the simulated VLM (a PromptProposer)."""
+    from sarl_ros.sim.proposer import SimVLMProposer
+    return SimVLMProposer(seed=seed)
+
+
+def env_factories() -> dict[str, Callable[[int], object]]:
+    """Return one env factory (seed -> env) per task, suite and held-out."""
+    return {name: (lambda seed, _name=name: make_env(_name, seed=seed)) for name in SUITE_TASKS + HELD_OUT_TASKS}
+
+
+def fixed_task_prompt(task: str) -> str:
+    """Return the prompt the fixed baseline sends every step: the task text itself."""
+    return task_spec(task).text
+
+
+def scripted_solution(task: str) -> list[str]:
+    """Return the hand-written sequence of grounded commands that solves the task."""
+    return list(task_spec(task).scripted)

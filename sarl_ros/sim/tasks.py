@@ -1,0 +1,172 @@
+"""Long-horizon tabletop tasks: scenes, success and subgoal detectors from simulator state."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from sarl_ros.sim.model import OBJECTS
+from sarl_ros.sim.world import Placement, SceneSpec, TabletopWorld
+
+Check = Callable[[TabletopWorld], bool]
+
+
+# --- state predicates ----------------------------------------------------------------------
+def resting(world: TabletopWorld, name: str) -> bool:
+    return world.holding != name
+
+
+def on_surface(world: TabletopWorld, name: str, surface: str) -> bool:
+    """Return True when the object lies on the plate or towel (not held)."""
+    if world.holding == name:
+        return False
+    obj, base = world.object_position(name), world.object_position(surface)
+    # Distance in the surface's own frame, so a rotated towel counts its true extent.
+    quat = world.data.xquat[world.model.body(surface).id]
+    yaw = 2 * np.arctan2(quat[3], quat[0])
+    dx, dy = obj[0] - base[0], obj[1] - base[1]
+    local = np.array([np.cos(yaw) * dx + np.sin(yaw) * dy, -np.sin(yaw) * dx + np.cos(yaw) * dy])
+    if surface == 'towel':
+        inside = abs(local[0]) <= 0.072 and abs(local[1]) <= 0.056
+    else:
+        inside = np.hypot(*local) <= OBJECTS[surface].half_width - 0.005
+    return bool(inside and obj[2] < base[2] + 0.06)
+
+
+def in_pot(world: TabletopWorld, name: str) -> bool:
+    """Return True when the object lies inside the pot (not held)."""
+    if world.holding == name:
+        return False
+    obj, pot = world.object_position(name), world.object_position('pot')
+    return bool(np.hypot(obj[0] - pot[0], obj[1] - pot[1]) <= 0.056 and obj[2] < pot[2] + 0.07)
+
+
+def lifted(world: TabletopWorld, name: str) -> bool:
+    """Return True when the object is held above its resting height."""
+    return world.holding == name and world.object_position(name)[2] > OBJECTS[name].rest_height + 0.03
+
+
+def held(world: TabletopWorld, name: str) -> bool:
+    return world.holding == name
+
+
+def lost(world: TabletopWorld, name: str) -> bool:
+    """Return True when the object fell off the table or out of the arm's reach."""
+    pos = world.object_position(name)
+    return bool(pos[2] < -0.03 or np.hypot(pos[0], pos[1]) > 0.5 or pos[0] < 0.05)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task: its text, scene, detectors, decision budget and a hand-written solution."""
+
+    name: str
+    text: str
+    scene: SceneSpec
+    success: Check
+    subgoals: tuple[tuple[str, Check], ...]
+    scripted: tuple[str, ...]
+    max_decisions: int = 8
+    # Objects whose relative positions enter the state features, in order of mention.
+    feature_objects: tuple[str, ...] = ()
+    required: tuple[str, ...] = field(default=())  # losing one of these ends the episode
+
+
+def _scene(**places: Placement) -> SceneSpec:
+    return SceneSpec(dict(places))
+
+
+_LEFT = Placement(x=(0.22, 0.32), y=(0.08, 0.15))
+_RIGHT = Placement(x=(0.22, 0.32), y=(-0.15, -0.08))
+_ANY = Placement()
+_NEAR = Placement(x=(0.2, 0.28))
+_FAR = Placement(x=(0.3, 0.36))
+
+
+def _all(*checks: Check) -> Check:
+    return lambda world: all(check(world) for check in checks)
+
+
+SUITE = (
+    TaskSpec(
+        name='hammer_plate_mushroom',
+        text='move the hammer to the plate, then grasp the mushroom',
+        scene=_scene(plate=_LEFT, hammer=_RIGHT, mushroom=_ANY, spoon=_ANY),
+        success=_all(lambda w: on_surface(w, 'hammer', 'plate'), lambda w: lifted(w, 'mushroom')),
+        subgoals=(('hammer_held', lambda w: held(w, 'hammer')),
+                  ('hammer_on_plate', lambda w: on_surface(w, 'hammer', 'plate')),
+                  ('mushroom_lifted', lambda w: lifted(w, 'mushroom'))),
+        scripted=('pick up the brown handle', 'put it on the plate', 'grasp the mushroom'),
+        max_decisions=8, feature_objects=('hammer', 'plate', 'mushroom'), required=('hammer', 'mushroom')),
+    TaskSpec(
+        name='sushi_to_pot',
+        text='put the sushi in the pot',
+        scene=_scene(pot=_LEFT, sushi=_RIGHT, mushroom=_ANY, spoon=_ANY),
+        success=lambda w: in_pot(w, 'sushi'),
+        subgoals=(('sushi_held', lambda w: held(w, 'sushi')),
+                  ('sushi_in_pot', lambda w: in_pot(w, 'sushi'))),
+        scripted=('grasp the white and orange sushi', 'put it in the pot'),
+        max_decisions=6, feature_objects=('sushi', 'pot'), required=('sushi',)),
+    TaskSpec(
+        name='carrot_towel_cube_plate',
+        text='put the carrot on the towel, then put the cube on the plate',
+        scene=_scene(towel=_LEFT, plate=_RIGHT, carrot=_ANY, cube=_ANY, sushi=_ANY),
+        success=_all(lambda w: on_surface(w, 'carrot', 'towel'), lambda w: on_surface(w, 'cube', 'plate')),
+        subgoals=(('carrot_on_towel', lambda w: on_surface(w, 'carrot', 'towel')),
+                  ('cube_on_plate', lambda w: on_surface(w, 'cube', 'plate'))),
+        scripted=('grasp the carrot', 'put it on the towel', 'grasp the cube', 'put it on the plate'),
+        max_decisions=8, feature_objects=('carrot', 'towel', 'cube', 'plate'), required=('carrot', 'cube')),
+    TaskSpec(
+        name='mushroom_pot_to_towel',
+        text='take the mushroom out of the pot and put it on the towel',
+        scene=_scene(pot=_LEFT, towel=_RIGHT, mushroom=Placement(inside='pot'), carrot=_ANY),
+        success=lambda w: on_surface(w, 'mushroom', 'towel'),
+        subgoals=(('mushroom_held', lambda w: held(w, 'mushroom')),
+                  ('mushroom_on_towel', lambda w: on_surface(w, 'mushroom', 'towel'))),
+        scripted=('grasp the mushroom', 'put it on the towel'),
+        max_decisions=5, feature_objects=('mushroom', 'pot', 'towel'), required=('mushroom',)),
+)
+
+HELD_OUT = (
+    TaskSpec(
+        name='mushroom_pot_carrot',
+        text='put the mushroom in the pot, then grasp the carrot',
+        scene=_scene(pot=_RIGHT, mushroom=_LEFT, carrot=_ANY, sushi=_ANY),
+        success=_all(lambda w: in_pot(w, 'mushroom'), lambda w: lifted(w, 'carrot')),
+        subgoals=(('mushroom_held', lambda w: held(w, 'mushroom')),
+                  ('mushroom_in_pot', lambda w: in_pot(w, 'mushroom')),
+                  ('carrot_lifted', lambda w: lifted(w, 'carrot'))),
+        scripted=('grasp the mushroom', 'put it in the pot', 'grasp the carrot'),
+        max_decisions=8, feature_objects=('mushroom', 'pot', 'carrot'), required=('mushroom', 'carrot')),
+    TaskSpec(
+        name='spoon_towel_cube',
+        text='move the spoon to the towel, then grasp the cube',
+        scene=_scene(towel=_LEFT, spoon=_RIGHT, cube=_ANY, hammer=_ANY),
+        success=_all(lambda w: on_surface(w, 'spoon', 'towel'), lambda w: lifted(w, 'cube')),
+        subgoals=(('spoon_held', lambda w: held(w, 'spoon')),
+                  ('spoon_on_towel', lambda w: on_surface(w, 'spoon', 'towel')),
+                  ('cube_lifted', lambda w: lifted(w, 'cube'))),
+        scripted=('grasp the silver spoon', 'put it on the towel', 'grasp the red cube'),
+        max_decisions=8, feature_objects=('spoon', 'towel', 'cube'), required=('spoon', 'cube')),
+    TaskSpec(
+        name='sushi_to_towel',
+        text='put the sushi on the towel',
+        scene=_scene(towel=_LEFT, sushi=_RIGHT, mushroom=_ANY, cube=_ANY),
+        success=lambda w: on_surface(w, 'sushi', 'towel'),
+        subgoals=(('sushi_held', lambda w: held(w, 'sushi')),
+                  ('sushi_on_towel', lambda w: on_surface(w, 'sushi', 'towel'))),
+        scripted=('grasp the white and orange sushi', 'put it on the towel'),
+        max_decisions=6, feature_objects=('sushi', 'towel'), required=('sushi',)),
+    TaskSpec(
+        name='cube_pot_to_plate',
+        text='take the cube out of the pot and put it on the plate',
+        scene=_scene(pot=_RIGHT, plate=_LEFT, cube=Placement(inside='pot'), carrot=_ANY),
+        success=lambda w: on_surface(w, 'cube', 'plate'),
+        subgoals=(('cube_held', lambda w: held(w, 'cube')),
+                  ('cube_on_plate', lambda w: on_surface(w, 'cube', 'plate'))),
+        scripted=('grasp the red cube', 'put it on the plate'),
+        max_decisions=6, feature_objects=('cube', 'pot', 'plate'), required=('cube',)),
+)
+
+TASKS = {spec.name: spec for spec in SUITE + HELD_OUT}

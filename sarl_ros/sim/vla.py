@@ -1,0 +1,187 @@
+"""The simulated VLA: a language-conditioned skill policy emitting Bridge-style 7-D actions.
+
+It parses a command with its own vocabulary (sarl_ros.sim.language), grounds object phrases in
+the scene it perceives (object poses stand in for vision), and turns the skill into waypoints it
+follows with delta actions. Its failure modes come from that vocabulary, not from the tasks:
+multi-clause prompts collapse, unknown object words ground to look-alikes, "drop X in Y" opens
+the gripper early, and noise on aiming and on every action makes outcomes stochastic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sarl_ros.sim import language as lang
+from sarl_ros.sim.model import OBJECTS
+from sarl_ros.sim.world import TabletopWorld
+
+SPEED = 0.045  # [m] per control step, below the controller's rate limit
+ARRIVED = 0.007  # [m]
+HOVER_Z = 0.11  # [m] fingertip height when approaching an object
+CARRY_Z = 0.13  # [m] fingertip height when carrying
+SHIFT_DISTANCE = 0.05  # [m] "move left" and friends
+MAX_STEPS_PER_WAYPOINT = 10
+EARLY_RELEASE_FRACTION = 0.35  # "drop X in Y" opens after this share of the way
+# Fingertip height over a surface when placing (the held object hangs ~1-4 cm lower).
+PLACE_HEIGHT = {'plate': 0.06, 'towel': 0.055, 'pot': 0.115}
+DEFAULT_PLACE_HEIGHT = 0.07
+
+
+@dataclass
+class Waypoint:
+    """Move the fingertips to xyz with the gripper at grip; hold: stand still for n steps."""
+
+    xyz: np.ndarray | None
+    grip: float
+    hold: int = 0
+    release_after: float | None = None  # open the gripper once this share of the path is done
+    start: np.ndarray | None = None
+    steps: int = 0
+
+
+class SimVLA:
+    """The VLA interface (sarl_ros.backends.base.VLA) over a simulated world."""
+
+    def __init__(self, world: TabletopWorld, seed: int = 0, aim_noise: float = 0.008, action_noise: float = 0.0015):
+        self.world = world
+        self.rng = np.random.default_rng(seed)
+        self.aim_noise = aim_noise
+        self.action_noise = action_noise
+        self._plan: list[Waypoint] | None = None
+        self._instruction: str | None = None
+        self._done = False
+        self.last_command: lang.Command | None = None
+        self.last_grounding: dict[str, str | None] = {}
+
+    # --- VLA interface -------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the current skill: a new prompt starts."""
+        self._plan, self._instruction, self._done = None, None, False
+
+    def act(self, image, instruction: str, proprio: np.ndarray) -> np.ndarray:
+        """Return the next 7-D action for the instruction."""
+        ee = np.asarray(proprio, dtype=np.float64)[:3]
+        if self._plan is None or instruction != self._instruction:
+            self._instruction = instruction
+            self._plan = self._make_plan(instruction, ee)
+            self._done = False
+        action = np.zeros(7)
+        while self._plan:
+            point = self._plan[0]
+            if point.xyz is None:
+                action[6] = point.grip
+                point.steps += 1
+                if point.steps >= point.hold:
+                    self._plan.pop(0)
+                break
+            if point.start is None:
+                point.start = ee.copy()
+            error = point.xyz - ee
+            if np.linalg.norm(error) < ARRIVED or point.steps >= MAX_STEPS_PER_WAYPOINT:
+                self._plan.pop(0)
+                continue
+            point.steps += 1
+            action[:3] = np.clip(error, -SPEED, SPEED) + self.rng.normal(0.0, self.action_noise, 3)
+            action[6] = point.grip
+            if point.release_after is not None:
+                path = np.linalg.norm(point.xyz[:2] - point.start[:2]) + 1e-9
+                if np.linalg.norm(ee[:2] - point.start[:2]) / path >= point.release_after:
+                    action[6] = 1.0
+                    point.grip = 1.0
+            break
+        else:
+            action[6] = 0.0 if self.world.holding else 1.0
+        if not self._plan:
+            self._done = True
+        return action
+
+    def skill_done(self) -> bool:
+        return self._done
+
+    # --- planning ------------------------------------------------------------------------
+    def _make_plan(self, instruction: str, ee: np.ndarray) -> list[Waypoint]:
+        command = lang.parse(instruction)
+        self.last_command = command
+        scene = self.world.scene.objects
+        obj = lang.ground(command.obj, scene)
+        target = lang.ground(command.target, scene)
+        self.last_grounding = {'object': obj, 'target': target}
+        holding = self.world.holding
+        grip_now = 0.0 if holding else 1.0
+        skill = command.skill
+        if skill == lang.PICK:
+            if obj is None:
+                return self._down_grasp(ee)
+            if obj == holding:
+                return [Waypoint(np.array([ee[0], ee[1], CARRY_Z]), 0.0)]
+            return self._pick(obj, ee)
+        if skill in (lang.PUT, lang.DROP):
+            plan: list[Waypoint] = []
+            carrying = holding
+            if obj is not None and obj != holding:
+                plan += self._pick(obj, ee)
+                carrying = obj
+            if target is None:
+                return plan or [Waypoint(None, grip_now, hold=2)]
+            return plan + self._place(target, carrying, early=skill == lang.DROP)
+        if skill == lang.MOVE_OVER:
+            if obj is None:
+                return [Waypoint(None, grip_now, hold=2)]
+            spot = self._aim(obj)
+            height = CARRY_Z if holding else HOVER_Z
+            return self._travel(ee, np.array([spot[0], spot[1], height]), grip_now)
+        if skill == lang.DOWN_GRASP:
+            return self._down_grasp(ee)
+        if skill == lang.OPEN:
+            return [Waypoint(None, 1.0, hold=2)]
+        if skill == lang.CLOSE:
+            return [Waypoint(None, 0.0, hold=2)]
+        if skill == lang.LIFT:
+            return [Waypoint(np.array([ee[0], ee[1], max(CARRY_Z, min(ee[2] + 0.05, 0.2))]), grip_now)]
+        if skill == lang.LOWER:
+            return [Waypoint(np.array([ee[0], ee[1], max(0.03, ee[2] - 0.05)]), grip_now)]
+        if skill == lang.SHIFT:
+            step = {'left': (0, 1), 'right': (0, -1), 'forward': (1, 0), 'back': (-1, 0)}[command.direction]
+            goal = ee + SHIFT_DISTANCE * np.array([step[0], step[1], 0.0])
+            return [Waypoint(goal, grip_now)]
+        return [Waypoint(None, grip_now, hold=2)]
+
+    def _aim(self, name: str) -> np.ndarray:
+        return self.world.object_position(name) + np.append(self.rng.normal(0.0, self.aim_noise, 2), 0.0)
+
+    def _travel(self, ee: np.ndarray, goal: np.ndarray, grip: float) -> list[Waypoint]:
+        """Rise first when low and far away, then go."""
+        plan = []
+        if ee[2] < goal[2] - 0.02 and np.linalg.norm(goal[:2] - ee[:2]) > 0.03:
+            plan.append(Waypoint(np.array([ee[0], ee[1], goal[2]]), grip))
+        plan.append(Waypoint(goal, grip))
+        return plan
+
+    def _pick(self, name: str, ee: np.ndarray) -> list[Waypoint]:
+        spot = self._aim(name)
+        grasp_z = max(0.014, spot[2])
+        plan = [] if self.world.holding is None else [Waypoint(None, 1.0, hold=1)]
+        plan += self._travel(ee, np.array([spot[0], spot[1], HOVER_Z]), 1.0)
+        plan += [Waypoint(np.array([spot[0], spot[1], grasp_z]), 1.0), Waypoint(None, 0.0, hold=1),
+                 Waypoint(np.array([spot[0], spot[1], CARRY_Z]), 0.0)]
+        return plan
+
+    def _place(self, target: str, carrying: str | None, early: bool) -> list[Waypoint]:
+        spot = self._aim(target)
+        above = np.array([spot[0], spot[1], CARRY_Z])
+        if early:
+            # The "drop" the VLA learned lets go on the way, well before the target.
+            return [Waypoint(above, 0.0, release_after=EARLY_RELEASE_FRACTION), Waypoint(None, 1.0, hold=1)]
+        height = PLACE_HEIGHT.get(target, DEFAULT_PLACE_HEIGHT)
+        if carrying is not None and OBJECTS[target].movable:
+            height = self.world.object_position(target)[2] + 0.06
+        return [Waypoint(above, 0.0), Waypoint(np.array([spot[0], spot[1], height]), 0.0),
+                Waypoint(None, 1.0, hold=1), Waypoint(np.array([spot[0], spot[1], CARRY_Z]), 1.0)]
+
+    def _down_grasp(self, ee: np.ndarray) -> list[Waypoint]:
+        """Descend where the gripper is to the height of what lies below, and close."""
+        below = [self.world.object_position(n) for n in self.world.movable
+                 if np.linalg.norm(self.world.object_position(n)[:2] - ee[:2]) < 0.04]
+        grasp_z = max([0.014] + [p[2] for p in below])
+        return [Waypoint(np.array([ee[0], ee[1], grasp_z]), 1.0), Waypoint(None, 0.0, hold=1)]

@@ -1,0 +1,52 @@
+"""Assembling a real stack from the executor's parameters (robot double, loopback policy server)."""
+from __future__ import annotations
+
+import numpy as np
+from backend_helpers import FakeInterbotix, TinyTorchVLA
+
+from sarl_ros.backends import registry
+from sarl_ros.backends.stack import build_stack
+from sarl_ros.backends.vla_client import RemoteVLA
+from sarl_ros.backends.vla_server import make_server
+from sarl_ros.backends.widowx import WidowXRobot
+from sarl_ros.core.executor import SKILL_DONE, execute_prompt
+
+BASE_PARAMS = {'vla_model': 'openvla/openvla-7b', 'vla_device': 'cuda:0', 'vla_unnorm_key': 'bridge_orig',
+               'sim_task': 'sushi_to_pot', 'seed': 0}
+
+
+def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
+    url = serve(make_server(TinyTorchVLA(steps_per_skill=2), port=0))
+    bot = FakeInterbotix()
+    monkeypatch.setitem(registry.ROBOTS, 'widowx', lambda **kw: WidowXRobot(bot=bot, **kw))
+    params = {**BASE_PARAMS, 'vla_server_url': url, 'vla_timeout_s': 3.0, 'vla_image_size': 32,
+              'widowx_control_hz': 500.0, 'widowx_moving_time_s': 0.5}
+
+    class Camera:
+        def read(self):
+            return rgb_image
+
+    stack = build_stack('widowx', 'remote', params, camera=Camera())
+    assert isinstance(stack.vla, RemoteVLA) and stack.vla.timeout_s == 3.0 and stack.vla.image_size == 32
+    assert stack.robot.control_hz == 500.0 and stack.robot.moving_time_s == 0.5
+    assert stack.featurizer.dim == 7
+    result = execute_prompt(stack.robot, stack.camera, stack.vla, 'put the sushi in the pot', max_steps=5)
+    assert result.outcome == SKILL_DONE and result.control_steps == 2
+    assert len(bot.arm.published) + result.skipped_steps == 2
+    assert np.all(np.isfinite(stack.featurizer.features(None, stack.robot.proprio())))
+
+
+def test_parameters_the_node_does_not_declare_keep_backend_defaults(monkeypatch):
+    captured = {}
+
+    def robot(**kw):
+        captured['robot'] = kw
+        return WidowXRobot(bot=FakeInterbotix(), **kw)
+
+    def vla(**kw):
+        captured['vla'] = kw
+    monkeypatch.setitem(registry.ROBOTS, 'widowx', robot)
+    monkeypatch.setitem(registry.VLAS, 'remote', vla)
+    build_stack('widowx', 'remote', {**BASE_PARAMS, 'vla_server_url': 'http://gpu:8777'})
+    assert captured['robot'] == {}
+    assert captured['vla'] == {'url': 'http://gpu:8777', 'unnorm_key': 'bridge_orig'}

@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sarl_ros.core.text_encoding import CachedEncoder, HashingEncoder, make_encoder, minilm_available
+
+PROMPTS = ['pick up the sushi', 'grasp the sushi', 'open the drawer', 'pick up the sushi']
+
+
+def test_hashing_encoder_rows_are_unit_float32():
+    out = HashingEncoder(dim=64).encode(PROMPTS)
+    assert out.shape == (4, 64) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(out[0], out[3])
+
+
+def test_hashing_encoder_places_paraphrases_closer_than_unrelated_commands():
+    a, b, c, _ = HashingEncoder().encode(PROMPTS)
+    assert a @ b > a @ c + 0.2
+
+
+def test_hashing_encoder_is_identical_across_processes():
+    code = ('import sys; from sarl_ros.core.text_encoding import HashingEncoder; '
+            'sys.stdout.write(HashingEncoder().encode(["pick up the sushi"]).tobytes().hex())')
+    outputs = set()
+    for seed in ('1', '2'):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        outputs.add(subprocess.run([sys.executable, '-c', code], env=env, check=True, capture_output=True,
+                                   text=True).stdout)
+    assert len(outputs) == 1
+    assert outputs.pop() == HashingEncoder().encode(['pick up the sushi']).tobytes().hex()
+
+
+def test_cached_encoder_encodes_each_text_once():
+    class Counting(HashingEncoder):
+        seen = []
+
+        def encode(self, texts):
+            self.seen.extend(texts)
+            return super().encode(texts)
+
+    inner = Counting(dim=32)
+    cached = CachedEncoder(inner)
+    first = cached.encode(PROMPTS)
+    second = cached.encode(['open the drawer', 'a new prompt'])
+    assert inner.seen == ['pick up the sushi', 'grasp the sushi', 'open the drawer', 'a new prompt']
+    np.testing.assert_array_equal(second[0], first[2])
+    assert cached.hits == 2 and cached.misses == 4
+
+
+def test_cache_capacity_evicts_the_least_recent():
+    cached = CachedEncoder(HashingEncoder(dim=16), capacity=2)
+    cached.encode(['a', 'b', 'c'])
+    assert len(cached._cache) == 2
+
+
+def test_make_encoder_names():
+    with pytest.raises(ValueError, match='hashing'):
+        make_encoder('word2vec')
+    assert make_encoder('hashing').name == 'hashing'
+    assert make_encoder('auto').name in ('minilm', 'hashing')
+
+
+@pytest.mark.skipif(not minilm_available(), reason='MiniLM packages not installed')
+def test_minilm_encoder_offline():
+    encoder = make_encoder('minilm')
+    out = encoder.encode(PROMPTS)
+    assert out.shape == (4, 384) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
+    assert out[0] @ out[1] > out[0] @ out[2]
