@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 
-
 def write_video(path: Path, frames: int = 40) -> Path:
     """Write a short 640x480 video of random frames (lossless MJPG is not needed for timing)."""
     import cv2

@@ -22,7 +22,7 @@ from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats, Transition
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
 from sarl_ros.srv import (EvaluateEpisode, GetState, ProposePrompts, ResetScene, SelectPrompt, StartEpisode,
                           StoreTransition)
 
@@ -70,7 +70,7 @@ class EpisodeManager(Node):
         # the last episode is not over until then, or stopping the graph could lose it.
         self._learner_episodes = 0
         self._learner_caught_up = threading.Condition()
-        self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD,
+        self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD_LISTEN,
                                  callback_group=group)
         self._start = threading.Event()
         self._reset_confirmed = threading.Event()

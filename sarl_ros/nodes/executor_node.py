@@ -41,6 +41,14 @@ PARAMS = (
     Param('vla_device', 'cuda:0', 'Torch device of the VLA (vla:=openvla)'),
     Param('vla_unnorm_key', 'bridge_orig', 'Action statistics key of the checkpoint'),
     Param('vla_server_url', 'http://127.0.0.1:8777', 'Policy server (vla:=remote)'),
+    Param('vla_dtype', 'auto', 'Torch dtype of vla:=openvla (auto: bfloat16 on CUDA, float32 on CPU)'),
+    Param('vla_timeout_s', 10.0, 'Policy server timeout per request (vla:=remote)'),
+    Param('vla_retries', 2, 'Retries of a failed policy server request (vla:=remote)'),
+    Param('vla_image_size', 224, 'Downscale frames to this square size before sending (vla:=remote; 0: as captured)'),
+    Param('widowx_control_hz', 5.0, 'Control rate of the real arm (robot:=widowx)'),
+    Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 0.8 / control rate)'),
+    Param('widowx_pose_source', 'command', 'Integrate deltas from the commanded or the measured pose',
+          ('command', 'measured')),
 )
 
 

@@ -22,7 +22,7 @@ from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, features_array, transition_from_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
 from sarl_ros.srv import SelectPrompt, StoreTransition
 
 PARAMS = (
@@ -69,7 +69,7 @@ class PolicyNode(Node):
         group = MutuallyExclusiveCallbackGroup()  # decisions, transitions and events in order
         self.create_service(SelectPrompt, g.SRV_SELECT, self._on_select, callback_group=group)
         self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
-        self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD, callback_group=group)
+        self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
         self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}')
 
     def _on_select(self, request, response):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
-from sarl_ros.core.mdp import Observation
-from sarl_ros.core.proposals import normalize_candidates
+from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation
+from sarl_ros.core.proposals import normalize_candidates, normalize_prompt
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array
@@ -61,12 +61,17 @@ class ProposerNode(Node):
         except Exception as exc:  # noqa: BLE001 - any VLM failure falls back, never crashes
             fallback = self.last_good.get(request.task)
             self.get_logger().warning(f'proposal failed ({exc}); '
-                                      f'{"using the last good candidates" if fallback else "no fallback"}')
-            if not fallback:
+                                      f'{"using the last good candidates" if fallback else "no cache yet"}')
+            if fallback:
+                candidates, response.from_cache = fallback, True
+                response.message = f'fallback after: {exc}'
+            elif request.task.strip():
+                # Nothing cached yet: the whole task is still a command the VLA can try.
+                candidates = [Candidate(normalize_prompt(request.task), SOURCE_TASK)]
+                response.message = f'only the task prompt after: {exc}'
+            else:
                 response.success, response.message = False, f'proposal failed: {exc}'
                 return response
-            candidates, response.from_cache = fallback, True
-            response.message = f'fallback after: {exc}'
         response.candidates = [candidate_to_msg(c) for c in candidates]
         response.vlm_scores = [float(c.vlm_score) for c in candidates]
         response.success = True

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
@@ -66,7 +67,7 @@ class RecorderNode(Node):
             raise
         self.create_timer(self.p.flush_period_s, self._flush)
         self.get_logger().info(f'recording {len(self.p.topics)} topics to {self.bag_path} ({self.p.storage}, '
-                               f'every {self.p.image_decimation}. image)')
+                               f'1 of every {self.p.image_decimation} images)')
 
     def _check_parameters(self):
         if self.p.image_decimation < 1:
@@ -82,10 +83,12 @@ class RecorderNode(Node):
         for topic in self.p.topics:
             msgtype = TOPIC_TYPES[topic]
             image = msgtype == IMAGE_TYPE
-            self.writer.add_topic(topic, msgtype, reliable=not image, depth=SENSOR.depth if image else RECORD.depth)
+            qos = SENSOR if image else RECORD
+            self.writer.add_topic(topic, msgtype, reliable=qos.reliability == ReliabilityPolicy.RELIABLE,
+                                  depth=qos.depth, transient_local=qos.durability == DurabilityPolicy.TRANSIENT_LOCAL)
             self.received[topic] = 0
-            self.create_subscription(message_class(msgtype), topic, partial(self._on_message, topic, image),
-                                     SENSOR if image else RECORD, raw=True)
+            self.create_subscription(message_class(msgtype), topic, partial(self._on_message, topic, image), qos,
+                                     raw=True)
 
     def _on_message(self, topic: str, image: bool, data: bytes):
         count = self.received[topic]

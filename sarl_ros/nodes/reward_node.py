@@ -30,6 +30,9 @@ PARAMS = (
     Param('detector_model', 'gpt-4o', 'VLM for detector:=vlm'),
     Param('detector_base_url', 'http://127.0.0.1:8000/v1', 'Endpoint for detector:=vlm'),
     Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key'),
+    Param('detector_backend', 'openai', 'VLM client of detector:=vlm', ('openai', 'hf_vlm')),
+    Param('detector_timeout_s', 20.0, 'Give up on one detector question after this long'),
+    Param('detector_min_confidence', 0.6, 'Below this confidence the detector leaves the verdict undecided'),
 )
 
 KEYS = {'s': ReportOutcome.Request.SUCCESS, 'f': ReportOutcome.Request.FAILURE, 'k': ReportOutcome.Request.SKIP}
@@ -70,8 +73,9 @@ class RewardNode(Node):
         if self.p.detector == 'sim':
             return SimSuccessClient(self, group)
         from sarl_ros.backends.registry import make_detector
-        return make_detector('vlm_detector', base_url=self.p.detector_base_url,
-                             model=self.p.detector_model, api_key_env=self.p.api_key_env)
+        return make_detector('vlm', backend=self.p.detector_backend, base_url=self.p.detector_base_url,
+                             model=self.p.detector_model, api_key_env=self.p.api_key_env,
+                             timeout_s=self.p.detector_timeout_s, min_confidence=self.p.detector_min_confidence)
 
     def _on_report(self, request, response):
         if request.outcome not in KEYS.values():

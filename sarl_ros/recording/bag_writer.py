@@ -24,11 +24,12 @@ BAG_VERSION = 9  # rosbag2 metadata version of ROS 2 jazzy and later (read by ol
 _ZERO = QosTime(0, 0)
 
 
-def offered_qos(reliable: bool, depth: int) -> Qos:
+def offered_qos(reliable: bool, depth: int, transient_local: bool = False) -> Qos:
     """Return the QoS a topic's publisher offered, stored so `ros2 bag play` can recreate it."""
     return Qos(QosHistory.KEEP_LAST, depth,
                QosReliability.RELIABLE if reliable else QosReliability.BEST_EFFORT,
-               QosDurability.VOLATILE, _ZERO, _ZERO, QosLiveliness.AUTOMATIC, _ZERO, False)
+               QosDurability.TRANSIENT_LOCAL if transient_local else QosDurability.VOLATILE,
+               _ZERO, _ZERO, QosLiveliness.AUTOMATIC, _ZERO, False)
 
 
 class BagWriterError(RuntimeError):
@@ -58,7 +59,7 @@ class BagWriter:
         self.counts: dict[str, int] = {}
 
     def add_topic(self, topic: str, msgtype: str, *, reliable: bool = True, depth: int = 1000,
-                  msgdef: str | None = None, rihs01: str | None = None) -> None:
+                  transient_local: bool = False, msgdef: str | None = None, rihs01: str | None = None) -> None:
         """Declare a topic; the definition defaults to this package's (or ROS 2's) one."""
         if msgdef is None or rihs01 is None:
             msgdef, rihs01 = definition_and_hash(msgtype)
@@ -68,7 +69,7 @@ class BagWriter:
                 raise BagWriterError(f'topic {topic} was added twice')
             self._connections[topic] = self._writer.add_connection(
                 topic, msgtype, msgdef=msgdef, rihs01=rihs01,
-                offered_qos_profiles=[offered_qos(reliable, depth)])
+                offered_qos_profiles=[offered_qos(reliable, depth, transient_local)])
             self.counts[topic] = 0
 
     def write(self, topic: str, timestamp_ns: int, data: bytes) -> None:

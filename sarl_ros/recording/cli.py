@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from sarl_ros.graph.description import METHODS
 from sarl_ros.recording.bag_source import BagError
 
 PROGRAM = 'sarl-replay'
@@ -236,9 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('retrain', help='train a Q-function from bags and write a checkpoint')
     p.add_argument('bags', nargs='+', metavar='BAG')
     p.add_argument('-o', '--output', required=True, help='checkpoint file to write (e.g. runs/offline/sarl.pt)')
-    p.add_argument('--method', default='sarl', help='learning method (default sarl)')
+    p.add_argument('--method', default='sarl', choices=METHODS, help='learning method (default sarl)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--encoder', default=None, help='prompt encoder: minilm, hashing or auto (default: auto)')
+    p.add_argument('--encoder', default=None, choices=('auto', 'minilm', 'hashing'),
+                   help='prompt encoder (default auto)')
     p.add_argument('--updates-per-transition', type=int, default=8)
     p.add_argument('--extra-updates', type=int, default=0, help='TD updates over the whole replay at the end')
     p.add_argument('--eval', nargs='+', metavar='BAG', help='evaluate on these bags instead of the training bags')

@@ -86,7 +86,7 @@ def _prompt_colors(prompts: Sequence[str]) -> dict[str, tuple]:
     from matplotlib import colormaps
     cmap = colormaps['tab10' if len(prompts) <= 10 else 'tab20']
     colors = {p: cmap(i % cmap.N) for i, p in enumerate(prompts)}
-    colors[OTHER_PROMPTS] = (0.6, 0.6, 0.6, 1.0)
+    colors[OTHER_PROMPTS] = (0.88, 0.88, 0.88, 1.0)  # lighter than tab10's grey, and hatched
     return colors
 
 
@@ -103,7 +103,9 @@ def plot_prompt_usage(episodes: Sequence[EpisodeRecord], path: Path, limit: int 
     for label in labels:
         heights = np.array([sum(1 for p in e.prompts if (p == label or (label == OTHER_PROMPTS and p not in shown)))
                             for e in episodes], dtype=float)
-        ax.bar(x, heights, bottom=bottom, color=colors[label], label=_short(label), width=0.85)
+        ax.bar(x, heights, bottom=bottom, color=colors[label], label=_short(label), width=0.85,
+               hatch='//' if label == OTHER_PROMPTS else None, edgecolor='white' if label != OTHER_PROMPTS else 'grey',
+               linewidth=0.3)
         bottom += heights
     for xi, e in zip(x, episodes):
         if e.success:
@@ -171,7 +173,9 @@ def plot_prompt_phases(episodes: Sequence[EpisodeRecord], path: Path, limit: int
     image = ax.imshow(np.ma.masked_invalid(rate), cmap='RdYlGn', vmin=0.0, vmax=1.0, aspect='auto')
     for (i, j), n in np.ndenumerate(uses):
         if n:
-            ax.text(j, i, f'{wins[i, j]}/{n}', ha='center', va='center', fontsize=8)
+            dark = rate[i, j] < 0.2 or rate[i, j] > 0.85  # the ends of RdYlGn are dark: white text there
+            ax.text(j, i, f'{wins[i, j]}/{n}', ha='center', va='center', fontsize=8,
+                    color='white' if dark else 'black')
     ax.set_xticks(range(steps), [str(s) for s in range(steps)])
     ax.set_yticks(range(len(prompts)), [_short(p) for p in prompts], fontsize=8)
     ax.set_xlabel('decision step (phase of the task)')

@@ -15,3 +15,9 @@ RECORD = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
 LATCHED = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                      reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+# Nodes that act on the record (not archive it) subscribe volatile: compatible with any
+# reliable publisher, e.g. `ros2 topic pub`, and no replay of old events at start-up.
+RECORD_LISTEN = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
+                           reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.VOLATILE)

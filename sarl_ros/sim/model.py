@@ -100,7 +100,7 @@ OBJECTS = {
 }
 
 # Over-the-shoulder camera like Bridge V2's: behind and beside the base, looking at the table.
-CAMERA_POS = np.array([-0.22, -0.32, 0.52])
+CAMERA_POS = np.array([-0.16, -0.26, 0.56])
 CAMERA_TARGET = np.array([0.30, 0.02, 0.0])
 
 
@@ -195,6 +195,8 @@ def build_mjcf(objects: tuple[str, ...]) -> str:
     <texture name="grid" type="2d" builtin="checker" rgb1="0.62 0.52 0.40" rgb2="0.60 0.50 0.38"
              width="256" height="256"/>
     <material name="table" texture="grid" texrepeat="6 6"/>
+    <texture name="sky" type="skybox" builtin="gradient" rgb1="0.55 0.57 0.6" rgb2="0.25 0.26 0.28"
+             width="32" height="32"/>
   </asset>
   <worldbody>
     <light pos="0.2 -0.3 1.2" dir="0 0.2 -1" diffuse="0.8 0.8 0.8"/>

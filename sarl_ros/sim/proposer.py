@@ -84,7 +84,7 @@ def task_plan(text: str) -> list[PlanStep]:
 class SimVLMProposer:
     """The PromptProposer of the simulation (sarl_ros.core.mdp.PromptProposer)."""
 
-    def __init__(self, seed: int = 0, min_candidates: int = 5, max_candidates: int = 8):
+    def __init__(self, seed: int = 0, min_candidates: int = 6, max_candidates: int = 8):
         if not 1 <= min_candidates <= max_candidates:
             raise ValueError(f'need 1 <= min_candidates <= max_candidates, got {min_candidates}, {max_candidates}')
         self.rng = np.random.default_rng(seed)
@@ -127,7 +127,7 @@ class SimVLMProposer:
             name = obj
             for ref, natural in dest_refs:
                 pool += [(f'put it {step.prep} {ref}', 0.75 * natural, 'place'),
-                         (f'place the {name} {step.prep} {ref}', 0.7 * natural, 'place'),
+                         (f'place the {name} {step.prep} {ref}', 0.7 * natural, 'place_named'),
                          (f'drop it {step.prep} {ref}', 0.8 * natural, 'drop'),
                          (f'move the gripper over {ref}', 0.5 * natural, 'approach')]
             pool += [('open the gripper', 0.45, 'release'), ('lift', 0.3, 'misc')]

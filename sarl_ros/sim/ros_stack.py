@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from sarl_ros.backends.stack import Stack
-from sarl_ros.sim.env import SimCamera
 from sarl_ros.sim.features import SimFeaturizer
 from sarl_ros.sim.registry import task_spec
 from sarl_ros.sim.robot import SimRobot

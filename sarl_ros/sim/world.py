@@ -1,7 +1,9 @@
 """One simulated tabletop: MuJoCo model and state, scene resets, the grasp rule and the camera."""
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 import mujoco
@@ -176,6 +178,8 @@ class TabletopWorld:
         with self.lock:
             if self._renderer is None:
                 self._renderer = mujoco.Renderer(self.model, height=self.height, width=self.width)
+                # Free the GL context before interpreter shutdown tears down the OSMesa bindings.
+                atexit.register(_close_if_alive, weakref.ref(self))
             self._renderer.update_scene(self.data, camera='over_shoulder')
             return self._renderer.render().copy()
 
@@ -183,6 +187,12 @@ class TabletopWorld:
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+
+
+def _close_if_alive(world_ref) -> None:
+    world = world_ref()
+    if world is not None:
+        world.close()
 
 
 def _footprint(name: str) -> float:

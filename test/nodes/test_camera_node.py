@@ -12,8 +12,8 @@ from sarl_ros.rosutil.qos import SENSOR
 
 
 def test_relay_republishes_frames_with_camera_info(ros):
-    camera = ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/source', rate_hz=50.0,
-                                            frame_id='bridge_cam')))
+    ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/source', rate_hz=50.0,
+                                   frame_id='bridge_cam')))
     peer = ros.add(Node('camera_peer'))
     source = peer.create_publisher(Image, '/test_cam/source', SENSOR)
     images, infos = [], []

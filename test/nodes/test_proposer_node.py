@@ -46,5 +46,8 @@ def test_a_failing_vlm_falls_back_to_the_last_good_candidates(ros, proposer):
     cached = ros.call(client, request)
     assert cached.success and cached.from_cache and 'did not answer' in cached.message
     assert [c.prompt for c in cached.candidates] == [c.prompt for c in good.candidates]
-    other = ros.call(client, ProposePrompts.Request(task='another task', state_features=features()))
-    assert not other.success and 'proposal failed' in other.message
+    # No cache for a new task: the whole task is the one command left to try.
+    other = ros.call(client, ProposePrompts.Request(task='Stack the Cups!', state_features=features()))
+    assert other.success and [(c.prompt, c.source) for c in other.candidates] == [('stack the cups', 'task')]
+    blank = ros.call(client, ProposePrompts.Request(task='  ', state_features=features()))
+    assert not blank.success and 'proposal failed' in blank.message

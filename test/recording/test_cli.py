@@ -87,3 +87,20 @@ def test_module_runs_as_a_program():
     assert out.returncode == 0
     for command in ('summary', 'plot', 'export', 'retrain', 'play', 'repair'):
         assert command in out.stdout
+
+
+def test_offline_analysis_needs_no_ros(bag, tmp_path):
+    _, path = bag
+    # rclpy and the generated interfaces made unimportable: reading, plotting and exporting still work.
+    script = (
+        'import sys\n'
+        'for name in ("rclpy", "sarl_ros.msg", "sarl_ros.srv", "sarl_ros.action", "sensor_msgs", "std_msgs"):\n'
+        '    sys.modules[name] = None\n'
+        'from sarl_ros.recording.cli import main\n'
+        f'codes = [main(["summary", {str(path)!r}]), main(["plot", {str(path)!r}, "-o", {str(tmp_path)!r}]),\n'
+        f'         main(["export", {str(path)!r}, "-o", {str(tmp_path)!r}])]\n'
+        'assert "rclpy" not in [m for m in sys.modules if sys.modules[m] is not None]\n'
+        'raise SystemExit(max(codes))\n')
+    out = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (tmp_path / 'success_rate.png').exists() and (tmp_path / 'episodes.csv').exists()

@@ -1,5 +1,4 @@
 """Task suite: success and subgoal detectors, and the fidelity targets of the issue."""
-import numpy as np
 import pytest
 
 from sarl_ros.sim.registry import HELD_OUT_TASKS, SUITE_TASKS, make_env, scripted_solution, task_spec
