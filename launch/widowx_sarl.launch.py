@@ -30,7 +30,8 @@ def generate_launch_description():
     actions.append(IncludeLaunchDescription(
         PythonLaunchDescriptionSource(PathJoinSubstitution(
             [FindPackageShare('interbotix_xsarm_control'), 'launch', 'xsarm_control.launch.py'])),
-        launch_arguments={'robot_model': 'wx250s', 'use_rviz': 'false'}.items(),
+        launch_arguments={'robot_model': 'wx250s', 'use_rviz': 'false',
+                          'use_sim': LaunchConfiguration('widowx_use_sim')}.items(),
         condition=LaunchConfigurationEquals('robot', 'widowx')))
 
     for node in NODES:

@@ -206,10 +206,12 @@ class SarlPolicy(Policy):
     """SARL: sample prompts from softmax(Q_sem / T) and learn Q_sem by TD backups from replay.
 
     Defaults (chosen for >= 80% success within ~60 episodes of 3-8 decisions, ~8 candidates):
-      temperature 0.2 decaying to temperature_final=0.05 with a half-life of 20 learning episodes:
-        Q lies in [0, 1] (sparse success reward), so 0.2 already prefers a prompt worth 0.9 over one
-        worth 0 by a factor of 90 while still trying near-equal prompts; the decay makes late
-        online episodes nearly greedy.
+      temperature 0.2 decaying to temperature_final=0.01 with a half-life of 10 learning episodes.
+        Q lies in [0, 1] (sparse success reward) and, because truncation bootstraps, a prompt that
+        merely wastes a step is worth only (1 - gamma) V ~ 0.08 less than one that makes progress:
+        at 0.2 both are tried almost equally (exploration), at 0.01 the better one is taken ~e^8 times
+        as often. On the toy MDPs (3 tasks x 3 seeds, 60 episodes) this schedule raised online success
+        in episodes 31-60 from 0.63 (final 0.05, half-life 20) to 1.00, at equal greedy success.
       target='max' (see sarl_ros.core.td_learner for why not the soft value), discount per decision
         step ('control' for a semi-MDP), and the learner defaults documented there.
     The number of updates per transition is the caller's (run_episode's updates_per_step, the node's
@@ -219,7 +221,7 @@ class SarlPolicy(Policy):
     name = 'sarl'
 
     def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
-                 temperature_final: float = 0.05, temperature_halflife: float = 20.0, target: str = 'max',
+                 temperature_final: float = 0.01, temperature_halflife: float = 10.0, target: str = 'max',
                  discount: str = 'step', hidden: Sequence[int] = (128, 128), lr: float = 3e-3, batch_size: int = 64,
                  tau: float = 0.05, replay_capacity: int = 50_000, normalize_states: bool = True):
         super().__init__(seed=seed, temperature=temperature, gamma=gamma, encoder=encoder)

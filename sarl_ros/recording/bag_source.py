@@ -5,7 +5,7 @@ chunk), the file is scanned record by record instead and every problem is report
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sarl_ros.recording.salvage import RawConnection, Salvage, salvage_mcap, salvage_sqlite3
@@ -107,17 +107,15 @@ def _read_with_rosbags(path: Path, topics: set[str] | None) -> RawBag:
 def _read_salvaged(path: Path, files: list[Path], topics: set[str] | None) -> RawBag:
     bag = RawBag(path, {}, [], recovered=True)
     for number, file in enumerate(files):
-        found: Salvage = salvage_mcap(file) if file.suffix == '.mcap' else salvage_sqlite3(file)
+        found: Salvage = salvage_mcap(file, topics) if file.suffix == '.mcap' else salvage_sqlite3(file, topics)
         bag.problems.extend(found.problems)
         # Connection ids are per file: renumber them so files of one bag do not clash.
-        renumbered = {key: RawConnection(number * 65536 + key, *_fields(c)[1:]) for key, c in found.connections.items()}
+        renumbered = {key: replace(c, id=number * 65536 + key) for key, c in found.connections.items()}
         bag.connections.update({c.id: c for c in renumbered.values()})
-        for key, stamp, data in found.messages:
-            bag.message_count += 1
-            connection = renumbered[key]
-            bag.topic_counts[connection.topic] = bag.topic_counts.get(connection.topic, 0) + 1
-            if topics is None or connection.topic in topics:
-                bag.messages.append((connection, stamp, data))
+        for topic, count in found.counts.items():
+            bag.topic_counts[topic] = bag.topic_counts.get(topic, 0) + count
+            bag.message_count += count
+        bag.messages.extend((renumbered[key], stamp, data) for key, stamp, data in found.messages)
     bag.messages.sort(key=lambda m: m[1])
     bag.topics = {c.topic: c.msgtype for c in bag.connections.values()}
     return bag
@@ -128,7 +126,3 @@ def _per_topic(pairs) -> dict[str, int]:
     for topic, count in pairs:
         counts[topic] = counts.get(topic, 0) + count
     return counts
-
-
-def _fields(c: RawConnection) -> tuple:
-    return (c.id, c.topic, c.msgtype, c.msgdef, c.msgdef_format, c.digest)

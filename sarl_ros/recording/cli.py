@@ -167,7 +167,8 @@ def cmd_retrain(args) -> int:
           f'({result.updates} TD updates, last loss {result.td_loss:.4g})')
     print('\n'.join(result.evaluation.lines()))
     print(f'checkpoint: {result.checkpoint}')
-    print(f'warm start: ros2 launch sarl_ros widowx_sarl.launch.py ... (q_policy warm_start:={result.checkpoint})')
+    print('warm start the Q-policy node from it: '
+          f'ros2 run sarl_ros q_policy --ros-args -p warm_start:={result.checkpoint}')
     return 0
 
 

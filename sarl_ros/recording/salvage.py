@@ -7,9 +7,10 @@ problems, each naming what was wrong and where.
 """
 from __future__ import annotations
 
+import mmap
 import sqlite3
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MCAP_MAGIC = b'\x89MCAP0\r\n'
@@ -37,6 +38,7 @@ class Salvage:
     connections: dict[int, RawConnection]
     messages: list[tuple[int, int, bytes]]  # (connection id, timestamp ns, CDR data)
     problems: list[str]
+    counts: dict[str, int] = field(default_factory=dict)  # intact messages per topic, also those not kept
 
 
 class _Cursor:
@@ -79,9 +81,10 @@ def _decompress(compression: str, payload: bytes, size: int) -> bytes:
 
 
 class _McapScan:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, data, topics: set[str] | None):
         self.path = path
-        self.data = path.read_bytes()
+        self.data = data  # bytes or an mmap: a damaged multi-GB bag is not read into memory
+        self.topics = topics
         self.schemas: dict[int, tuple[str, str, str]] = {}
         self.result = Salvage({}, [], [])
 
@@ -89,12 +92,15 @@ class _McapScan:
         self.result.problems.append(f'{self.path.name}: {text}')
 
     def run(self) -> Salvage:
-        if not self.data.startswith(MCAP_MAGIC):
+        if not len(self.data):
+            self.problem('is empty (the recorder stopped before it wrote any message)')
+            return self.result
+        if self.data[:len(MCAP_MAGIC)] != MCAP_MAGIC:
             self.problem('not an MCAP file (wrong magic bytes)')
             return self.result
         pos, end, saw_end = len(MCAP_MAGIC), len(self.data), False
         # A file that still ends with the magic bytes was not cut short: bad lengths in it are corruption.
-        complete = len(self.data) > 2 * len(MCAP_MAGIC) and self.data.endswith(MCAP_MAGIC)
+        complete = len(self.data) > 2 * len(MCAP_MAGIC) and self.data[-len(MCAP_MAGIC):] == MCAP_MAGIC
         while pos < end:
             if end - pos < 9:
                 self.problem(f'ends inside a record header at byte {pos} (file cut short)')
@@ -114,7 +120,7 @@ class _McapScan:
             if op in (OP_FOOTER, OP_DATA_END):
                 saw_end = True
                 break
-            self._record(op, memoryview(self.data)[pos + 9:body_end], pos)
+            self._record(op, memoryview(self.data[pos + 9:body_end]), pos)  # a copy: the mmap closes later
             pos = body_end
         if not saw_end and not any('truncated' in p or 'cut short' in p for p in self.result.problems):
             self.problem('has no end record (the recorder did not close the bag)')
@@ -185,18 +191,26 @@ class _McapScan:
             cur.take(4)  # sequence
             log_time = cur.u64()
             cur.take(8)  # publish time
-            if channel not in self.result.connections:
+            connection = self.result.connections.get(channel)
+            if connection is None:
                 raise ValueError(f'message on unknown channel {channel}')
-            self.result.messages.append((channel, log_time, bytes(body[cur.pos:])))
+            self.result.counts[connection.topic] = self.result.counts.get(connection.topic, 0) + 1
+            if self.topics is None or connection.topic in self.topics:
+                self.result.messages.append((channel, log_time, bytes(body[cur.pos:])))
 
 
-def salvage_mcap(path: Path) -> Salvage:
-    """Return every intact schema, channel and message of an MCAP file, however damaged."""
-    return _McapScan(Path(path)).run()
+def salvage_mcap(path: Path, topics: set[str] | None = None) -> Salvage:
+    """Return every intact schema, channel and message (on `topics`; None: all) of an MCAP file, however damaged."""
+    path = Path(path)
+    with path.open('rb') as f:
+        if path.stat().st_size == 0:
+            return _McapScan(path, b'', topics).run()
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _McapScan(path, data, topics).run()
 
 
-def salvage_sqlite3(path: Path) -> Salvage:
-    """Return the topics and messages a (possibly damaged) rosbag2 sqlite3 file still yields."""
+def salvage_sqlite3(path: Path, topics: set[str] | None = None) -> Salvage:
+    """Return the topics and messages (on `topics`; None: all) a (possibly damaged) rosbag2 sqlite3 file yields."""
     result = Salvage({}, [], [])
     name = Path(path).name
     try:
@@ -226,8 +240,13 @@ def salvage_sqlite3(path: Path) -> Salvage:
             if not rows:
                 break
             for row_id, topic_id, stamp, data in rows:
-                result.messages.append((topic_id, stamp, bytes(data)))
                 last_id = row_id
+                connection = result.connections.get(topic_id)
+                if connection is None:
+                    continue
+                result.counts[connection.topic] = result.counts.get(connection.topic, 0) + 1
+                if topics is None or connection.topic in topics:
+                    result.messages.append((topic_id, stamp, bytes(data)))
     except sqlite3.Error as exc:
         result.problems.append(f'{name}: not a readable rosbag2 sqlite3 file: {exc}')
     finally:

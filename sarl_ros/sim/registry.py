@@ -13,8 +13,9 @@ def task_spec(name: str) -> TaskSpec:
     """Return the spec of a task given its name or its full text."""
     if name in TASKS:
         return TASKS[name]
+    text = ' '.join(name.lower().split()).rstrip('.!')
     for spec in TASKS.values():
-        if spec.text == name.strip().lower():
+        if spec.text == text:
             return spec
     raise ValueError(f'unknown simulator task {name!r}; available: {", ".join(sorted(TASKS))}')
 

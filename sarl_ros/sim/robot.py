@@ -11,7 +11,7 @@ import mujoco
 import numpy as np
 
 from sarl_ros.backends.base import ACTION_DIM, ApplyResult
-from sarl_ros.sim.model import ARM_JOINTS, FINGER_RANGE, JOINT_LIMITS, OBJECTS
+from sarl_ros.sim.model import ARM_JOINTS, FINGER_RANGE, HOME_QPOS, JOINT_LIMITS, OBJECTS
 from sarl_ros.sim.world import TabletopWorld
 
 CONTROL_HZ = 5.0
@@ -105,7 +105,6 @@ class SimRobot:
 
     def home(self) -> None:
         """Move the arm to its ready pose with the gripper open (instantly, as a scene reset does)."""
-        from sarl_ros.sim.model import HOME_QPOS
         with self.world.lock:
             self.world.release()
             data = self.world.data

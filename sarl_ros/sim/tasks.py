@@ -98,7 +98,7 @@ SUITE = (
                   ('hammer_on_plate', lambda w: on_surface(w, 'hammer', 'plate')),
                   ('mushroom_lifted', lambda w: lifted(w, 'mushroom'))),
         scripted=('pick up the brown handle', 'put it on the plate', 'grasp the mushroom'),
-        max_decisions=8, feature_objects=('hammer', 'plate', 'mushroom'), required=('hammer', 'mushroom')),
+        max_decisions=10, feature_objects=('hammer', 'plate', 'mushroom'), required=('hammer', 'mushroom')),
     TaskSpec(
         name='sushi_to_pot',
         text='put the sushi in the pot',
@@ -107,7 +107,7 @@ SUITE = (
         subgoals=(('sushi_held', lambda w: held(w, 'sushi')),
                   ('sushi_in_pot', lambda w: in_pot(w, 'sushi'))),
         scripted=('grasp the white and orange sushi', 'put it in the pot'),
-        max_decisions=6, feature_objects=('sushi', 'pot'), required=('sushi',)),
+        max_decisions=8, feature_objects=('sushi', 'pot'), required=('sushi',)),
     TaskSpec(
         name='carrot_towel_cube_plate',
         text='put the carrot on the towel, then put the cube on the plate',
@@ -116,7 +116,7 @@ SUITE = (
         subgoals=(('carrot_on_towel', lambda w: on_surface(w, 'carrot', 'towel')),
                   ('cube_on_plate', lambda w: on_surface(w, 'cube', 'plate'))),
         scripted=('grasp the carrot', 'put it on the towel', 'grasp the cube', 'put it on the plate'),
-        max_decisions=8, feature_objects=('carrot', 'towel', 'cube', 'plate'), required=('carrot', 'cube')),
+        max_decisions=10, feature_objects=('carrot', 'towel', 'cube', 'plate'), required=('carrot', 'cube')),
     TaskSpec(
         name='mushroom_pot_to_towel',
         text='take the mushroom out of the pot and put it on the towel',
@@ -125,7 +125,7 @@ SUITE = (
         subgoals=(('mushroom_held', lambda w: held(w, 'mushroom')),
                   ('mushroom_on_towel', lambda w: on_surface(w, 'mushroom', 'towel'))),
         scripted=('grasp the mushroom', 'put it on the towel'),
-        max_decisions=5, feature_objects=('mushroom', 'pot', 'towel'), required=('mushroom',)),
+        max_decisions=6, feature_objects=('mushroom', 'pot', 'towel'), required=('mushroom',)),
 )
 
 HELD_OUT = (

@@ -213,3 +213,11 @@ def test_restarted_graph_in_one_bag_gives_separate_episodes(tmp_path):
     assert [(e.episode, e.run) for e in rec.episodes] == [(1, 0), (2, 0), (1, 1), (2, 1)]
     assert [e.prompts for e in rec.episodes] == first.chosen + second.chosen
     assert [e.outcome for e in rec.episodes] == first.outcomes + second.outcomes
+
+
+def test_recorder_killed_before_its_first_flush_is_named(tmp_path):
+    writer = BagWriter(tmp_path / 'bag')
+    writer.add_topic(g.TOPIC_EVENTS, TOPIC_TYPES[g.TOPIC_EVENTS])  # still in memory: nothing flushed
+    with pytest.raises(BagError, match='no metadata.yaml .*did not close the bag.*bag.mcap: is empty'):
+        read_recording(tmp_path / 'bag')
+    writer.close()

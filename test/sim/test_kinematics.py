@@ -39,3 +39,9 @@ def test_random_actions_keep_joints_within_limits_and_ee_in_workspace(cube_world
         assert np.all(world.arm_joint_positions() >= low) and np.all(world.arm_joint_positions() <= high)
         assert np.all(robot.target_pos >= WORKSPACE_LOW - 1e-9) and np.all(robot.target_pos <= WORKSPACE_HIGH + 1e-9)
     assert np.all(robot.proprio()[:3] > WORKSPACE_LOW - 0.02) and np.all(robot.proprio()[:3] < WORKSPACE_HIGH + 0.02)
+
+
+def test_an_unreachable_pose_has_a_large_ik_residual(cube_world):
+    _, robot = cube_world
+    _, residual = robot.solve_ik(np.array([0.7, 0.0, 0.3]), np.zeros(3))
+    assert residual > IK_TOLERANCE
