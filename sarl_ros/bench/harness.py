@@ -56,11 +56,9 @@ class Job:
     config: BenchConfig
 
 
-def _evaluate(task, job: Job, policy) -> dict:
+def _evaluate(env, proposer, job: Job, policy) -> dict:
     from sarl_ros.core.episode_loop import run_episode
 
-    env = task.make_env(job.seed + 10_000)
-    proposer = task.make_proposer(job.seed + 10_000)
     results = [run_episode(env, proposer, policy, max_candidates=job.config.max_candidates, greedy=True, learn=False,
                            seed=1_000_000 + i) for i in range(job.config.eval_episodes)]
     if not results:
@@ -87,6 +85,8 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[di
     env = task.make_env(job.seed)
     inner = task.make_proposer(job.seed)
     proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
+    # Evaluation has its own environment and proposer, so it never disturbs the online ones.
+    eval_env, eval_proposer = task.make_env(job.seed + 10_000), task.make_proposer(job.seed + 10_000)
     started = time.monotonic()
     rows: list[dict] = []
     online: list[bool] = []
@@ -97,7 +97,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[di
         if episode % cfg.eval_every == 0 or episode == cfg.episodes:
             window = online[-cfg.eval_every:] if episode else []
             row = {'method': job.method, 'task': job.task, 'seed': job.seed, 'episodes': episode,
-                   **_evaluate(task, job, policy),
+                   **_evaluate(eval_env, eval_proposer, job, policy),
                    'online_success': float(np.mean(window)) if window else float('nan'),
                    'online_success_cumulative': float(np.mean(online)) if online else float('nan'),
                    'online_decisions': float(np.mean(decisions[-cfg.eval_every:])) if episode else float('nan'),
@@ -118,7 +118,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[di
     return rows
 
 
-def _run_job_quietly_flushed(job: Job) -> list[dict]:
+def _run_job_in_worker(job: Job) -> list[dict]:
     return run_job(job, progress=lambda line: print(line, flush=True))
 
 
@@ -193,7 +193,7 @@ def run_benchmark(config: BenchConfig, out_dir: Path, progress: Callable[[str], 
         # Workers start clean (spawn): no torch thread pools inherited through fork.
         os.environ.setdefault('OMP_NUM_THREADS', '1')
         with ProcessPoolExecutor(max_workers=config.jobs, mp_context=get_context('spawn')) as pool:
-            futures = {pool.submit(_run_job_quietly_flushed, job): job for job in jobs}
+            futures = {pool.submit(_run_job_in_worker, job): job for job in jobs}
             for i, future in enumerate(as_completed(futures), 1):
                 rows += future.result()
                 job = futures[future]

@@ -51,7 +51,8 @@ def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[
         elif item in tasks:
             names.append(item)
         else:
-            raise ValueError(f'unknown task {item!r}; available: {", ".join(tasks)} (groups: toy, suite, held_out, all)')
+            raise ValueError(f'unknown task {item!r}; available: {", ".join(tasks)} '
+                             '(groups: toy, suite, held_out, all)')
     if not names:
         raise ValueError('no task given')
     return list(dict.fromkeys(names))

@@ -14,6 +14,7 @@ Handling of bad input (never a silent wrong update):
 """
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from typing import Sequence
@@ -69,7 +70,7 @@ def checked_transition(t: Transition) -> tuple[np.ndarray, str, float, np.ndarra
 
 
 def softmax(values: np.ndarray, temperature: float) -> np.ndarray:
-    """Return softmax(values / temperature), computed stably."""
+    """Return the softmax of values / temperature, computed stably."""
     if temperature <= 0:
         raise ValueError(f'temperature must be positive, got {temperature}')
     z = (np.asarray(values, dtype=np.float64) - np.max(values)) / temperature
@@ -163,13 +164,13 @@ class Policy:
             self._recorded_this_episode = False
 
     def state_dict(self) -> dict:
-        """Return counters, RNG state and the method's own state."""
+        """Return a snapshot (a deep copy, so learning may go on while it is written) of the whole state."""
         with self._lock:
-            return {'name': self.name, 'kwargs': dict(self.kwargs), 'rng': self.rng.bit_generator.state,
-                    'task': self.task, 'counters': {
-                        'episodes': self.episodes, 'learning_episodes': self.learning_episodes,
-                        'decisions': self.decisions, 'transitions': self.transitions, 'updates': self.updates},
-                    'method_state': self._method_state()}
+            counters = {'episodes': self.episodes, 'learning_episodes': self.learning_episodes,
+                        'decisions': self.decisions, 'transitions': self.transitions, 'updates': self.updates}
+            state = {'name': self.name, 'kwargs': dict(self.kwargs), 'rng': self.rng.bit_generator.state,
+                     'task': self.task, 'counters': counters, 'method_state': self._method_state()}
+            return copy.deepcopy(state)
 
     def load_state_dict(self, d: dict) -> None:
         """Restore from state_dict() of a policy of the same method."""
@@ -222,15 +223,18 @@ class SarlPolicy(Policy):
 
     def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
                  temperature_final: float = 0.01, temperature_halflife: float = 10.0, target: str = 'max',
-                 discount: str = 'step', hidden: Sequence[int] = (128, 128), lr: float = 3e-3, batch_size: int = 64,
+                 discount: str = 'step', hidden: Sequence[int] = (128, 128), activation: str = 'silu',
+                 lr: float = 3e-3, batch_size: int = 64,
                  tau: float = 0.05, replay_capacity: int = 50_000, normalize_states: bool = True):
         super().__init__(seed=seed, temperature=temperature, gamma=gamma, encoder=encoder)
-        config = LearnerConfig(gamma=gamma, target=target, discount=discount, hidden=tuple(hidden), lr=lr,
+        config = LearnerConfig(gamma=gamma, target=target, discount=discount, hidden=tuple(hidden),
+                               activation=activation, lr=lr,
                                batch_size=batch_size, tau=tau, replay_capacity=replay_capacity,
                                normalize_states=normalize_states)
         self.schedule = TemperatureSchedule(temperature, temperature_final, temperature_halflife)
         self.kwargs.update(temperature_final=float(temperature_final), temperature_halflife=float(temperature_halflife),
-                           target=target, discount=discount, hidden=[int(h) for h in hidden], lr=float(lr),
+                           target=target, discount=discount, hidden=[int(h) for h in hidden], activation=activation,
+                           lr=float(lr),
                            batch_size=int(batch_size), tau=float(tau), replay_capacity=int(replay_capacity),
                            normalize_states=bool(normalize_states))
         self.learner = TDLearner(make_encoder(encoder), config, seed=seed)

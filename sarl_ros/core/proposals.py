@@ -80,13 +80,15 @@ class CachedProposer:
         are added to the set with source 'memory'.
       key_on_history: include the last executed prompt in the cluster key, for proposers whose
         answer depends on the history more than on the features.
+      feature_dims: indices of the features that define the cluster (None: all); leave out features
+        that vary without changing what should be proposed (noise, timers), or nothing is reused.
 
     run_episode calls observe_outcome() after each step so the cache learns which prompts made
     progress (reward > 0, or the state features changed).
     """
 
     def __init__(self, proposer: PromptProposer, *, resolution: float = 0.05, max_reuses: int = 4,
-                 memory_size: int = 2, key_on_history: bool = False):
+                 memory_size: int = 2, key_on_history: bool = False, feature_dims: Sequence[int] | None = None):
         if resolution <= 0:
             raise ValueError(f'resolution must be positive, got {resolution}')
         if max_reuses < 0 or memory_size < 0:
@@ -96,13 +98,17 @@ class CachedProposer:
         self.max_reuses = int(max_reuses)
         self.memory_size = int(memory_size)
         self.key_on_history = key_on_history
+        self.feature_dims = None if feature_dims is None else np.asarray(list(feature_dims), dtype=np.int64)
         self.calls = 0  # propose() calls served
         self.vlm_calls = 0  # calls passed to the wrapped proposer
         self._clusters: dict[tuple, _ClusterEntry] = {}
 
     def cluster_key(self, features: np.ndarray, task: str, history: Sequence[str] = ()) -> tuple:
         """Return the cache key of a state: the task and the quantised features."""
-        cell = np.round(np.asarray(features, dtype=np.float64) / self.resolution).astype(np.int64)
+        values = np.asarray(features, dtype=np.float64)
+        if self.feature_dims is not None:
+            values = values[self.feature_dims]
+        cell = np.round(values / self.resolution).astype(np.int64)
         last = normalize_prompt(history[-1]) if (self.key_on_history and history) else ''
         return (task, last, cell.tobytes())
 
@@ -144,7 +150,7 @@ class CachedProposer:
         entry = self._clusters.get(self.cluster_key(observation.features, task, history))
         if entry is None:
             return
-        moved = not np.allclose(observation.features, outcome.observation.features, atol=self.resolution / 2)
+        moved = self.cluster_key(observation.features, task) != self.cluster_key(outcome.observation.features, task)
         progress = outcome.reward > 0 or outcome.success or (moved and not (outcome.terminal and not outcome.success))
         stats = entry.outcomes.setdefault(normalize_prompt(prompt), [0, 0])
         stats[0] += int(progress)
@@ -153,4 +159,3 @@ class CachedProposer:
     def reset_stats(self) -> None:
         """Zero the call counters (the cache itself is kept)."""
         self.calls = self.vlm_calls = 0
-

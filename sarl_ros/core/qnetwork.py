@@ -9,12 +9,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+ACTIVATIONS = {'silu': nn.SiLU, 'relu': nn.ReLU}
+
 
 class QNetwork(nn.Module):
     """Score (state, prompt embedding) pairs; the output layer starts near zero so Q starts near 0."""
 
-    def __init__(self, state_dim: int, prompt_dim: int, hidden: tuple[int, ...] = (128, 128)):
+    def __init__(self, state_dim: int, prompt_dim: int, hidden: tuple[int, ...] = (128, 128),
+                 activation: str = 'silu'):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f'unknown activation {activation!r}; choose one of {", ".join(ACTIVATIONS)}')
         if state_dim <= 0 or prompt_dim <= 0 or not hidden:
             raise ValueError(f'bad network shape: state_dim={state_dim} prompt_dim={prompt_dim} hidden={hidden}')
         self.state_dim, self.prompt_dim, self.hidden = int(state_dim), int(prompt_dim), tuple(int(h) for h in hidden)
@@ -22,8 +27,8 @@ class QNetwork(nn.Module):
         self.prompt_in = nn.Linear(self.prompt_dim, self.hidden[0], bias=False)
         layers: list[nn.Module] = []
         for width_in, width_out in zip(self.hidden, self.hidden[1:]):
-            layers += [nn.SiLU(), nn.Linear(width_in, width_out)]
-        layers += [nn.SiLU()]
+            layers += [ACTIVATIONS[activation](), nn.Linear(width_in, width_out)]
+        layers += [ACTIVATIONS[activation]()]
         self.trunk = nn.Sequential(*layers)
         self.head = nn.Linear(self.hidden[-1], 1)
         nn.init.uniform_(self.head.weight, -1e-3, 1e-3)

@@ -40,6 +40,7 @@ class LearnerConfig:
     target: str = 'max'
     discount: str = 'step'
     hidden: tuple[int, ...] = (128, 128)
+    activation: str = 'silu'
     lr: float = 3e-3
     batch_size: int = 64
     tau: float = 0.05
@@ -149,8 +150,8 @@ class TDLearner:
         cfg = self.config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.net = QNetwork(dim, self.encoder.dim, cfg.hidden)
-        self.target_net = QNetwork(dim, self.encoder.dim, cfg.hidden)
+            self.net = QNetwork(dim, self.encoder.dim, cfg.hidden, cfg.activation)
+        self.target_net = QNetwork(dim, self.encoder.dim, cfg.hidden, cfg.activation)
         self.target_net.load_state_dict(self.net.state_dict())
         self.target_net.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, foreach=True)

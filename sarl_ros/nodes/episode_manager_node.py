@@ -29,7 +29,7 @@ from sarl_ros.srv import (EvaluateEpisode, GetState, ProposePrompts, ResetScene,
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
     Param('episodes', 60, 'Episodes before the node exits'),
-    Param('max_decisions', 0, 'Decision budget per episode (0: the task default, else 8)'),
+    Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
     Param('max_candidates', 8, 'Candidates requested from the proposer'),
     Param('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person',
@@ -43,8 +43,20 @@ PARAMS = (
 )
 
 
+DEFAULT_BUDGET = 8
+
+
 class ServiceFailure(RuntimeError):
     pass
+
+
+def task_budget(task: str) -> int:
+    """Return the decision budget of a simulator task, or the default for any other task."""
+    try:
+        from sarl_ros.sim.registry import task_spec
+        return task_spec(task).max_decisions
+    except (ImportError, ValueError):
+        return DEFAULT_BUDGET
 
 
 class EpisodeManager(Node):
@@ -214,7 +226,7 @@ class EpisodeManager(Node):
         started = time.monotonic()
         self._reset(episode)
         self._event(EpisodeEvent.START, episode)
-        budget = self.p.max_decisions or 8
+        budget = self.p.max_decisions or task_budget(self.p.task)
         state = self._call('state', GetState.Request())
         proposal = self._propose(state, [], episode, 0)
         history: list[str] = []

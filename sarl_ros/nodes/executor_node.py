@@ -31,7 +31,7 @@ PARAMS = (
     Param('vla', 'sim', 'VLA backend', g.VLA_BACKENDS),
     Param('sim_task', 'sushi_to_pot', 'Simulator scene/task (robot:=sim)'),
     Param('seed', 0, 'Random seed of the simulator'),
-    Param('max_control_steps', 8, 'Control steps per prompt when a goal asks for 0'),
+    Param('max_control_steps', 12, 'Control steps per prompt when a goal asks for 0 (a pick takes 9-12)'),
     Param('realtime', False, 'Pace the simulator at control_hz (a real arm paces itself)'),
     Param('camera_topic', g.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
     Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),

@@ -138,7 +138,8 @@ class PolicyNode(Node):
         recent = self.successes[-10:]
         msg = LearnerStats(method=self.p.method, episodes=self.episodes, transitions=self.transitions,
                            updates=self.updates, td_loss=float(self.last_stats.get('td_loss', 0.0)),
-                           mean_q=float(self.last_stats.get('mean_q', 0.0)), temperature=self.p.temperature,
+                           mean_q=float(self.last_stats.get('mean_q', 0.0)),
+                           temperature=float(getattr(self.policy, 'current_temperature', self.p.temperature)),
                            recent_success_rate=sum(recent) / len(recent) if recent else 0.0)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.stats_pub.publish(msg)

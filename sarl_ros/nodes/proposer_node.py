@@ -8,7 +8,7 @@ from __future__ import annotations
 from rclpy.node import Node
 
 from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation
-from sarl_ros.core.proposals import normalize_candidates, normalize_prompt
+from sarl_ros.core.proposals import normalize_candidates, normalize_prompt, with_task_prompt
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array
@@ -53,8 +53,10 @@ class ProposerNode(Node):
         try:
             observation = Observation(features=features_array(request.state_features),
                                       image=from_image_msg(request.image))
-            candidates = normalize_candidates(
-                self.proposer.propose(observation, request.task, list(request.history), k))[:k]
+            proposed = self.proposer.propose(observation, request.task, list(request.history), k)
+            # The whole task stays a candidate: the fixed baseline needs it, and TD targets
+            # must range over the same sets the policy chooses from.
+            candidates = normalize_candidates(with_task_prompt(list(proposed)[:k], request.task))
             if not candidates:
                 raise ValueError('the VLM proposed no usable command')
             self.last_good[request.task] = candidates

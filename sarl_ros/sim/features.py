@@ -1,11 +1,12 @@
 """Low-dimensional state features of a simulated scene, and their fixed layout.
 
-Layout (float32, FEATURE_DIM values): end-effector xyz [m], gripper opening 0..1, holding
-anything 0/1, then for each of MAX_OBJECTS task objects (in order of mention in the task text,
-zero-padded) its position relative to the end effector [m] and a held flag, then MAX_SUBGOALS
-subgoal flags (zero-padded). Everything comes from the current state, so the ROS featuriser
-and the environment agree. The simulated VLM reads the held and subgoal flags through
-`decode`, as a VLM would read them off an image.
+Layout (float32, FEATURE_DIM values): end-effector xyz [m] and roll pitch yaw [rad] (relative
+to "pointing down"), gripper opening 0..1, holding anything 0/1, then for each of MAX_OBJECTS
+task objects (in order of mention in the task text, zero-padded) its position relative to the
+end effector [m] and a held flag, then MAX_SUBGOALS subgoal flags (zero-padded). Everything
+comes from the current state, so the ROS featuriser and the environment agree. The simulated
+VLM reads the held flags and relative positions through `decode`, as a VLM would read them off
+an image.
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sarl_ros.sim.robot import R_DOWN, matrix_to_rpy
 from sarl_ros.sim.tasks import TaskSpec
 from sarl_ros.sim.world import TabletopWorld
 
 MAX_OBJECTS = 4
 MAX_SUBGOALS = 4
 PER_OBJECT = 4
-_HEAD = 5
+_HOLDING = 7
+_HEAD = 8
 FEATURE_DIM = _HEAD + MAX_OBJECTS * PER_OBJECT + MAX_SUBGOALS
 
 
@@ -28,8 +31,9 @@ def state_features(world: TabletopWorld, task: TaskSpec) -> np.ndarray:
     ee = world.ee_position()
     out = np.zeros(FEATURE_DIM, dtype=np.float32)
     out[0:3] = ee
-    out[3] = world.gripper_opening()
-    out[4] = float(world.holding is not None)
+    out[3:6] = matrix_to_rpy(world.ee_matrix() @ R_DOWN.T)
+    out[6] = world.gripper_opening()
+    out[_HOLDING] = float(world.holding is not None)
     for slot, name in enumerate(task.feature_objects[:MAX_OBJECTS]):
         start = _HEAD + slot * PER_OBJECT
         out[start:start + 3] = world.object_position(name) - ee
@@ -60,7 +64,7 @@ def decode(features: np.ndarray) -> DecodedFeatures:
         if features[start + 3] > 0.5:
             held_slot = slot
     flags = tuple(bool(v > 0.5) for v in features[_HEAD + MAX_OBJECTS * PER_OBJECT:])
-    return DecodedFeatures(bool(features[4] > 0.5), held_slot, flags, tuple(relative))
+    return DecodedFeatures(bool(features[_HOLDING] > 0.5), held_slot, flags, tuple(relative))
 
 
 class SimFeaturizer:

@@ -84,12 +84,13 @@ FUNCTION_WORDS = frozenset(
 UNKNOWN_WORD_MIN_SIMILARITY = 0.1
 
 # Verb vocabulary: surface forms the VLA was trained on, mapped to its skills.
-PICK, PUT, DROP, MOVE_OVER, OPEN, CLOSE, DOWN_GRASP, LIFT, LOWER, SHIFT, HOVER = (
-    'pick', 'put', 'drop', 'move_over', 'open', 'close', 'down_grasp', 'lift', 'lower', 'shift', 'hover')
+PICK, PUT, PUT_DOWN, DROP, MOVE_OVER, OPEN, CLOSE, DOWN_GRASP, LIFT, LOWER, SHIFT, HOVER = (
+    'pick', 'put', 'put_down', 'drop', 'move_over', 'open', 'close', 'down_grasp', 'lift', 'lower', 'shift', 'hover')
 _VERB_PATTERNS = (
     (r'^(move|go|reach) (down|lower) and (grasp|grab|pick)', DOWN_GRASP),
     (r'^(lower|descend) and (grasp|grab)', DOWN_GRASP),
     (r'^(open|release|let go)', OPEN),
+    (r'^(put|set|place) (it|the [a-z ]+?) down$', PUT_DOWN),
     (r'^close', CLOSE),
     (r'^(pick up|pick|grasp|grab)', PICK),
     (r'^(move|go|reach)( the gripper| the arm)? (over|above|to|toward|towards|near)\b', MOVE_OVER),

@@ -100,7 +100,7 @@ OBJECTS = {
 }
 
 # Over-the-shoulder camera like Bridge V2's: behind and beside the base, looking at the table.
-CAMERA_POS = np.array([-0.16, -0.26, 0.56])
+CAMERA_POS = np.array([-0.05, -0.38, 0.5])
 CAMERA_TARGET = np.array([0.30, 0.02, 0.0])
 
 

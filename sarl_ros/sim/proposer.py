@@ -101,14 +101,14 @@ class SimVLMProposer:
             raise ValueError(f'the simulated VLM recognises no object in the task {task!r}; '
                              f'it knows {sorted(REFERENCES)}')
         view = decode(observation.features)
-        pool = self._pool(text, objects, view)
+        pool = self._pool(text, objects, view, list(history))
         wanted = min(max_candidates, int(self.rng.integers(self.min_candidates, self.max_candidates + 1)))
         chosen = [Candidate(text, SOURCE_TASK, 0.9)]
         chosen += self._sample(pool, wanted - 1, exclude={text})
         return chosen[:max_candidates]
 
     # --- internals -----------------------------------------------------------------------
-    def _pool(self, text: str, objects: tuple[str, ...], view) -> list[tuple[str, float, str]]:
+    def _pool(self, text: str, objects: tuple[str, ...], view, history: list[str]) -> list[tuple[str, float, str]]:
         """Return (prompt, vlm_score, slot) triples; slot groups alternatives for diverse sampling."""
         plan = task_plan(text)
         step = self._current_step(plan, objects, view)
@@ -141,7 +141,9 @@ class SimVLMProposer:
                     first_dest = dest_refs[0][0]
                     pool += [(f'put {ref} {step.prep} {first_dest}', 0.82 * natural, 'bring'),
                              (f'drop {ref} {step.prep} {first_dest}', 0.8 * natural, 'drop')]
-            pool += [('move down and grasp', 0.35, 'lowlevel')]
+            # After approaching, the natural follow-up is to go down and grasp.
+            approached = bool(history) and history[-1].startswith(('move the gripper over', 'move over'))
+            pool += [('move down and grasp', 0.65 if approached else 0.35, 'follow_up' if approached else 'lowlevel')]
         for other in objects:
             if other != obj and other != dest and other not in CONTAINERS:
                 pool.append((f'grasp {REFERENCES[other][0][0]}', 0.6, 'other'))

@@ -34,6 +34,16 @@ class SimWorldHandle:
             return bool(self.spec.success(self.world))
 
 
+class SimSuccessDetector:
+    """The SuccessDetector interface answered from simulator state (certain, so confidence 1)."""
+
+    def __init__(self, handle: SimWorldHandle):
+        self.handle = handle
+
+    def evaluate(self, image, task: str) -> tuple[bool | None, float]:
+        return self.handle.task_success(), 1.0
+
+
 def make_sim_stack(task: str, seed: int = 0, width: int = 256, height: int = 256) -> Stack:
     """Return robot/vla/camera/featuriser sharing one simulated world, plus the world handle."""
     spec = task_spec(task)

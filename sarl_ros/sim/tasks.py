@@ -125,7 +125,7 @@ SUITE = (
         subgoals=(('mushroom_held', lambda w: held(w, 'mushroom')),
                   ('mushroom_on_towel', lambda w: on_surface(w, 'mushroom', 'towel'))),
         scripted=('grasp the mushroom', 'put it on the towel'),
-        max_decisions=6, feature_objects=('mushroom', 'pot', 'towel'), required=('mushroom',)),
+        max_decisions=5, feature_objects=('mushroom', 'pot', 'towel'), required=('mushroom',)),
 )
 
 HELD_OUT = (

@@ -123,7 +123,8 @@ class SimVLA:
                 plan += self._pick(obj, ee)
                 carrying = obj
             if target is None:
-                return plan or [Waypoint(None, grip_now, hold=2)]
+                # "drop it" with no destination lets go where the gripper is.
+                return plan + [Waypoint(None, 1.0, hold=2)]
             return plan + self._place(target, carrying, early=skill == lang.DROP)
         if skill == lang.MOVE_OVER:
             if obj is None:
@@ -131,6 +132,9 @@ class SimVLA:
             spot = self._aim(obj)
             height = CARRY_Z if holding else HOVER_Z
             return self._travel(ee, np.array([spot[0], spot[1], height]), grip_now)
+        if skill == lang.PUT_DOWN:
+            low = np.array([ee[0], ee[1], 0.05])
+            return [Waypoint(low, grip_now), Waypoint(None, 1.0, hold=1), Waypoint(ee.copy(), 1.0)]
         if skill == lang.DOWN_GRASP:
             return self._down_grasp(ee)
         if skill == lang.OPEN:

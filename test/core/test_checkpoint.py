@@ -79,3 +79,16 @@ def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         save_checkpoint(make_policy('ucb', seed=9), path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ['u.pt']
+
+
+def test_state_dict_is_a_snapshot_unaffected_by_later_learning(tmp_path):
+    from conftest import transition
+
+    policy = make_policy('sarl', encoder='hashing')
+    policy.record(transition(reward=1.0, terminal=True, next_prompts=()))
+    snapshot = policy.state_dict()
+    frozen = {k: v.clone() for k, v in snapshot['method_state']['learner']['net'].items()}
+    policy.update(5)
+    for key, value in snapshot['method_state']['learner']['net'].items():
+        assert torch.equal(value, frozen[key])
+    assert not all(torch.equal(policy.learner.net.state_dict()[k], frozen[k]) for k in frozen)

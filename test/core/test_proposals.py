@@ -97,3 +97,13 @@ def test_cache_adds_prompts_that_made_progress_in_the_cluster():
 def test_cache_parameters_are_checked():
     with pytest.raises(ValueError):
         CachedProposer(CountingProposer(), resolution=0)
+
+
+def test_cache_clusters_on_chosen_feature_dimensions_only():
+    inner = CountingProposer()
+    cache = CachedProposer(inner, resolution=0.1, max_reuses=10, feature_dims=[0])
+    cache.propose(obs(0.0, 0.3), 'task', [], 8)
+    cache.propose(obs(0.0, -0.9), 'task', [], 8)  # only the ignored dimension changed
+    assert inner.calls == 1
+    cache.propose(obs(1.0, 0.3), 'task', [], 8)
+    assert inner.calls == 2

@@ -77,10 +77,10 @@ def test_the_proposer_uses_features_only_and_returns_four_to_eight_candidates(ta
 def test_the_proposer_follows_progress_seen_in_the_features():
     env = make_env('sushi_to_pot')
     proposer = make_proposer(seed=0)
-    env.reset(seed=0)
-    before = {c.prompt for _ in range(5) for c in proposer.propose(env._observe(), 'sushi_to_pot', [], 8)}
-    env.step('grasp the white and orange sushi')
-    after = {c.prompt for _ in range(5) for c in proposer.propose(env._observe(), 'sushi_to_pot', [], 8)}
+    start = env.reset(seed=0)
+    before = {c.prompt for _ in range(5) for c in proposer.propose(start, 'sushi_to_pot', [], 8)}
+    holding = env.step('grasp the white and orange sushi').observation
+    after = {c.prompt for _ in range(5) for c in proposer.propose(holding, 'sushi_to_pot', [], 8)}
     assert any(p.startswith('grasp') for p in before) and not any(p.startswith('put it') for p in before)
     assert any(p.startswith(('put it', 'drop it', 'place the')) for p in after)
 
@@ -112,3 +112,23 @@ def test_the_ros_stack_shares_one_world_and_matches_env_features():
     stack.robot.home()
     stack.sim.reset_scene(seed=22)
     assert not stack.sim.task_success()
+
+
+def test_the_proposer_finds_decoys_more_plausible_and_suggests_follow_ups():
+    env = make_env('sushi_to_pot')
+    proposer = make_proposer(seed=2)
+    env.reset(seed=0)
+    holding = env.step('grasp the white and orange sushi').observation
+    scores = {c.prompt: c.vlm_score for _ in range(30) for c in proposer.propose(holding, 'sushi_to_pot', [], 8)}
+    assert scores['drop it in the pot'] > scores['put it in the pot']
+    start = env.reset(seed=0)
+    history = ['move the gripper over the sushi']
+    after_approach = [c.prompt for c in proposer.propose(start, 'sushi_to_pot', history, 8)]
+    assert 'move down and grasp' in after_approach
+
+
+def test_the_sim_success_detector_reads_the_world():
+    from sarl_ros.sim.ros_stack import SimSuccessDetector, make_sim_stack
+    stack = make_sim_stack('sushi_to_pot', seed=0)
+    stack.sim.reset_scene(seed=3)
+    assert SimSuccessDetector(stack.sim).evaluate(None, 'put the sushi in the pot') == (False, 1.0)

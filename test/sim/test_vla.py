@@ -85,3 +85,16 @@ def test_commands_report_skill_done_before_the_chunk_ends():
     env.reset(seed=0)
     out = env.step('open the gripper')
     assert out.info['outcome'] == 'skill_done' and out.control_steps < env.control_steps
+
+
+@pytest.mark.parametrize('release', ['drop it', 'put it down', 'open the gripper'])
+def test_release_commands_let_go_where_the_gripper_is(release):
+    env = make_env('sushi_to_pot')
+    env.reset(seed=6)
+    env.step('grasp the white and orange sushi')
+    assert env.world.holding == 'sushi'
+    above = env.robot.proprio()[:2]
+    env.step(release)
+    env.world.advance(0.5)
+    assert env.world.holding is None
+    assert np.hypot(*(env.world.object_position('sushi')[:2] - above)) < 0.03
