@@ -39,7 +39,8 @@ def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candi
     recorded and followed by `updates_per_step` policy updates. The next state's candidates are
     proposed after every non-terminal step, also the last one (a truncated transition bootstraps from
     them; without learning that last call is skipped). A proposer with an observe_outcome() method
-    (CachedProposer) is told each step's outcome.
+    (CachedProposer) is told each step's outcome. on_decision(step, decision, candidates, outcome) is
+    called after every step (candidates: the list the decision indexes into).
     """
     task = env.task
     observation = env.reset(seed)

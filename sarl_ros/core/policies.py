@@ -223,20 +223,17 @@ class SarlPolicy(Policy):
 
     def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
                  temperature_final: float = 0.01, temperature_halflife: float = 10.0, target: str = 'max',
-                 discount: str = 'step', hidden: Sequence[int] = (128, 128), activation: str = 'silu',
-                 lr: float = 3e-3, batch_size: int = 64,
-                 tau: float = 0.05, replay_capacity: int = 50_000, normalize_states: bool = True):
+                 discount: str = 'step', hidden: Sequence[int] = (128, 128), activation: str = 'relu',
+                 lr: float = 3e-3, batch_size: int = 64, tau: float = 0.05, replay_capacity: int = 50_000,
+                 normalize_states: bool = True):
         super().__init__(seed=seed, temperature=temperature, gamma=gamma, encoder=encoder)
-        config = LearnerConfig(gamma=gamma, target=target, discount=discount, hidden=tuple(hidden),
-                               activation=activation, lr=lr,
-                               batch_size=batch_size, tau=tau, replay_capacity=replay_capacity,
-                               normalize_states=normalize_states)
+        learner_options = dict(target=target, discount=discount, hidden=[int(h) for h in hidden],
+                               activation=activation, lr=float(lr), batch_size=int(batch_size), tau=float(tau),
+                               replay_capacity=int(replay_capacity), normalize_states=bool(normalize_states))
+        config = LearnerConfig(gamma=gamma, **learner_options)
         self.schedule = TemperatureSchedule(temperature, temperature_final, temperature_halflife)
         self.kwargs.update(temperature_final=float(temperature_final), temperature_halflife=float(temperature_halflife),
-                           target=target, discount=discount, hidden=[int(h) for h in hidden], activation=activation,
-                           lr=float(lr),
-                           batch_size=int(batch_size), tau=float(tau), replay_capacity=int(replay_capacity),
-                           normalize_states=bool(normalize_states))
+                           **learner_options)
         self.learner = TDLearner(make_encoder(encoder), config, seed=seed)
 
     @property

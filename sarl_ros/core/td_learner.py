@@ -40,7 +40,7 @@ class LearnerConfig:
     target: str = 'max'
     discount: str = 'step'
     hidden: tuple[int, ...] = (128, 128)
-    activation: str = 'silu'
+    activation: str = 'relu'
     lr: float = 3e-3
     batch_size: int = 64
     tau: float = 0.05

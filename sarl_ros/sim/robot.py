@@ -84,8 +84,11 @@ class SimRobot:
             grip = float(np.clip(action[6], 0.0, 1.0))
             if grip != action[6]:
                 notes.append('gripper range')
-            joints, residual = self.solve_ik(pos, rpy)
             result = ApplyResult(clipped=bool(notes), message=', '.join(notes))
+            if not _changed(pos, self.target_pos) and not _changed(rpy, self.target_rpy):
+                joints, residual = self.world.data.ctrl[:len(ARM_JOINTS)].copy(), 0.0  # holding still
+            else:
+                joints, residual = self.solve_ik(pos, rpy)
             if residual > IK_TOLERANCE:
                 result.ok = False
                 result.message = ', '.join(notes + [f'IK residual {residual * 1000:.0f} mm: arm step skipped'])
