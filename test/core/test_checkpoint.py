@@ -82,7 +82,7 @@ def test_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 
 
 def test_state_dict_is_a_snapshot_unaffected_by_later_learning(tmp_path):
-    from conftest import transition
+    from core_helpers import transition
 
     policy = make_policy('sarl', encoder='hashing')
     policy.record(transition(reward=1.0, terminal=True, next_prompts=()))

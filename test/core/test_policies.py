@@ -2,7 +2,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import transition
+from core_helpers import transition
 
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation
 from sarl_ros.core.methods import METHOD_FACTORIES, METHODS, make_policy, register_method
