@@ -97,9 +97,9 @@ def graph_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
     reset = node.create_client(ResetScene, g.SRV_RESET_SCENE)
     act = ActionClient(node, ExecutePrompt, g.ACTION_EXECUTE)
     for client in (propose, select, state, reset):
-        if not client.wait_for_service(timeout_sec=60):
-            raise RuntimeError(f'{client.srv_name} did not come up')
-    act.wait_for_server(timeout_sec=60)
+        if not client.wait_for_service(timeout_sec=180):
+            raise RuntimeError(f'{client.srv_name} did not come up within 180 s')
+    act.wait_for_server(timeout_sec=180)
     features = wait(state.call_async(GetState.Request())).state_features
     times = []
     try:

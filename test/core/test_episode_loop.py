@@ -50,3 +50,9 @@ def test_proposal_cache_saves_vlm_calls_in_episodes():
     # One VLM call per reachable stage: the cache serves every later visit.
     assert inner.calls <= spec.n_stages
     assert cache.calls == sum(r.proposer_calls for r in results) > inner.calls
+
+
+def test_fixed_baseline_sends_the_whole_task_every_step():
+    env, proposer = make_toy_env('toy_chain'), make_toy_proposer('toy_chain')
+    result = run_episode(env, proposer, make_policy('fixed'), seed=3)
+    assert result.prompts and set(result.prompts) == {env.task}
