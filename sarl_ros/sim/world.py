@@ -11,7 +11,7 @@ import numpy as np
 
 from sarl_ros.sim.model import ARM_JOINTS, FINGER_RANGE, HOME_QPOS, OBJECTS, build_mjcf
 
-# Grasp-attachment rule (documented in docs/notes/sim.md): when the gripper is commanded closed
+# Grasp-attachment rule (documented in docs/design/sim.md): when the gripper is commanded closed
 # and a movable object's centre lies between the fingertips, the object is welded to the
 # gripper; opening the gripper removes the weld. Finger/object contact is not simulated.
 CAPTURE_RADIUS = 0.028  # [m] horizontal distance from the fingertip centre
