@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
-from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation
-from sarl_ros.core.proposals import normalize_candidates, normalize_prompt, with_task_prompt
+from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
+from sarl_ros.core.proposals import CachedProposer, normalize_candidates, normalize_prompt, with_task_prompt
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array
@@ -24,6 +24,11 @@ PARAMS = (
     Param('model', 'gpt-4o', 'VLM model name (vlm:=openai) or path (vlm:=hf_vlm)'),
     Param('base_url', 'http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint (vlm:=openai)'),
     Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key; never logged'),
+    Param('cache_max_reuses', 0, 'Serve a state cluster\'s candidate set this many times before asking the VLM '
+          'again (0: ask at every step)'),
+    Param('cache_resolution', 0.05, 'State features are quantised by this step to form clusters'),
+    Param('cache_memory_size', 2, 'Prompts that made progress in a cluster, added to its candidates'),
+    Param('cache_feature_dims', '', 'Comma-separated feature indices that define a cluster (empty: all)'),
 )
 
 
@@ -44,7 +49,13 @@ class ProposerNode(Node):
         super().__init__('vlm_proposer', **node_options)
         self.p = declare_parameters(self, PARAMS)
         self.proposer = make_proposer(self.p)
+        if self.p.cache_max_reuses > 0:
+            self.proposer = CachedProposer(self.proposer, resolution=self.p.cache_resolution,
+                                           max_reuses=self.p.cache_max_reuses, memory_size=self.p.cache_memory_size,
+                                           feature_dims=_indices(self.p.cache_feature_dims))
         self.last_good: dict[str, list] = {}
+        # Per episode: the previous request, so the cache learns which prompt moved the state.
+        self._previous: dict[int, tuple[Observation, list[str]]] = {}
         self.create_service(ProposePrompts, g.SRV_PROPOSE, self._on_propose)
         self.get_logger().info(f'ready: backend={self.p.backend}')
 
@@ -53,6 +64,7 @@ class ProposerNode(Node):
         try:
             observation = Observation(features=features_array(request.state_features),
                                       image=from_image_msg(request.image))
+            self._observe_progress(request, observation)
             proposed = self.proposer.propose(observation, request.task, list(request.history), k)
             # The whole task stays a candidate: the fixed baseline needs it, and TD targets
             # must range over the same sets the policy chooses from.
@@ -78,6 +90,27 @@ class ProposerNode(Node):
         response.vlm_scores = [float(c.vlm_score) for c in candidates]
         response.success = True
         return response
+
+    def _observe_progress(self, request, observation):
+        history = list(request.history)
+        previous = self._previous.get(request.episode)
+        self._previous = {request.episode: (observation, history)}  # older episodes are over
+        if not isinstance(self.proposer, CachedProposer) or previous is None or not history:
+            return
+        before, before_history = previous
+        if before_history != history[:-1]:
+            return  # a step was skipped or retried: no clean before/after pair
+        # The proposer sees no reward; a change of state cluster counts as progress.
+        after = StepOutcome(observation=observation, reward=0.0, terminal=False, truncated=False,
+                            success=False, control_steps=0)
+        self.proposer.observe_outcome(before, request.task, before_history, history[-1], after)
+
+
+def _indices(text: str) -> list[int] | None:
+    try:
+        return [int(i) for i in text.split(',') if i.strip()] or None
+    except ValueError as exc:
+        raise ValueError(f'vlm_proposer.cache_feature_dims={text!r} must be comma-separated integers') from exc
 
 
 NODE_CLASS = ProposerNode

@@ -52,6 +52,8 @@ def test_rejected_goals_skip_steps_without_storing_transitions(ros, tmp_path):
     # The executor refuses every prompt (as when another goal runs); resets and state reads still work.
     executor.server.register_goal_callback(lambda goal: GoalResponse.REJECT)
     ros.wait_for(lambda: any(e.type == EpisodeEvent.TIMEOUT for e in events), timeout=90, what='the episode end')
-    rows = list(csv.DictReader((tmp_path / 'episodes.csv').open()))
+    log = tmp_path / 'episodes.csv'
+    ros.wait_for(lambda: log.exists() and len(log.read_text().splitlines()) == 2, what='the episode log line')
+    rows = list(csv.DictReader(log.open()))
     assert rows[0]['decisions'] == '0' and rows[0]['success'] == '0'
     assert manager.exit_code == 0

@@ -51,3 +51,20 @@ def test_a_failing_vlm_falls_back_to_the_last_good_candidates(ros, proposer):
     assert other.success and [(c.prompt, c.source) for c in other.candidates] == [('stack the cups', 'task')]
     blank = ros.call(client, ProposePrompts.Request(task='  ', state_features=features()))
     assert not blank.success and 'proposal failed' in blank.message
+
+
+def test_proposal_cache_serves_a_cluster_without_asking_the_vlm_each_time(ros):
+    node = ros.add(ProposerNode(**overrides(backend='sim', seed=3, cache_max_reuses=3)))
+    client = node.create_client(ProposePrompts, '/sarl/propose_prompts')
+    request = ProposePrompts.Request(task=TASK, state_features=features(), max_candidates=6, episode=1)
+    replies = [ros.call(client, request) for _ in range(4)]
+    assert all(r.success for r in replies)
+    assert len({tuple(c.prompt for c in r.candidates) for r in replies}) == 1  # one set served four times
+    assert (node.proposer.calls, node.proposer.vlm_calls) == (4, 1)
+    ros.call(client, request)
+    assert node.proposer.vlm_calls == 2  # after max_reuses the VLM is asked again
+
+
+def test_bad_cache_dimensions_are_named(ros):
+    with pytest.raises(ValueError, match='cache_feature_dims'):
+        ProposerNode(**overrides(backend='sim', cache_max_reuses=2, cache_feature_dims='1,x'))
