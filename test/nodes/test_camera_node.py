@@ -46,3 +46,21 @@ def test_relay_does_not_repeat_stale_frames(ros):
     ros.wait_for(lambda: images, what='the one frame')
     time.sleep(0.3)  # 30 timer ticks at 100 Hz
     assert len(images) == 1
+
+
+def test_missing_camera_is_retried_and_picked_up_when_it_appears(ros, tmp_path):
+    import cv2
+    video = tmp_path / 'late.avi'
+    camera = ros.add(CameraNode(**overrides(backend='opencv', device=str(video), rate_hz=20.0)))
+    peer = ros.add(Node('camera_peer_late'))
+    images = []
+    peer.create_subscription(Image, '/camera/image_raw', images.append, SENSOR)
+    time.sleep(0.5)  # ten ticks without a device: logged, nothing published, the node lives on
+    assert not images and camera.published == 0
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10.0, (64, 48))
+    for i in range(5):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    ros.wait_for(lambda: images, timeout=20, what='frames once the device exists')
+    assert (images[-1].width, images[-1].height) == (640, 480)  # resized to the configured size
+    assert camera.device.reconnects >= 1
