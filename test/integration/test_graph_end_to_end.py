@@ -93,3 +93,16 @@ def test_graph_runs_episodes_end_to_end(tmp_path):
         assert len(kinds) == 4 and kinds[3] in END, kinds
         success = int(rows[episode - 1]['success'])
         assert (kinds[3] == EpisodeEvent.SUCCESS) == bool(success)
+
+
+def test_single_process_graph_runs_the_same_episodes(tmp_path):
+    out = tmp_path / 'single'
+    result = subprocess.run(
+        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--single-process', 'episodes:=2',
+         f'task:={SUITE_TASKS[1]}', f'output_dir:={out}'],
+        capture_output=True, text=True, timeout=240, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    rows = list(csv.DictReader((out / 'episodes.csv').open()))
+    assert [(int(r['episode']), r['task']) for r in rows] == [(1, SUITE_TASKS[1]), (2, SUITE_TASKS[1])]
+    assert all(int(r['decisions']) >= 1 for r in rows)
+    assert (out / 'checkpoints' / 'sarl.pt').is_file()
