@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from sarl_ros.backends.base import VLA, Camera, Robot, StateFeaturizer
+from sarl_ros.backends.featurizers import make_featurizer
 
 
 class SimulatedWorld(Protocol):
@@ -32,16 +33,6 @@ class Stack:
     sim: SimulatedWorld | None = None
 
 
-class ProprioFeaturizer:
-    """State features of a real arm: its proprioception (joint/gripper state)."""
-
-    def __init__(self, dim: int):
-        self.dim = dim
-
-    def features(self, image, proprio) -> np.ndarray:
-        return np.asarray(proprio, dtype=np.float32).reshape(-1)
-
-
 def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | None = None) -> Stack:
     if robot == 'sim':
         if vla != 'sim':
@@ -53,7 +44,8 @@ def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | N
     from sarl_ros.backends.registry import make_robot, make_vla
     arm = make_robot(robot, **_robot_params(robot, params))
     policy = make_vla(vla, **_vla_params(vla, params))
-    return Stack(robot=arm, vla=policy, camera=camera, featurizer=ProprioFeaturizer(len(arm.proprio())))
+    featurizer = make_featurizer(params.get('state_featurizer', 'proprio_thumbnail'), len(arm.proprio()))
+    return Stack(robot=arm, vla=policy, camera=camera, featurizer=featurizer)
 
 
 # Optional parameters: used when the node declares them, the backend's defaults otherwise.

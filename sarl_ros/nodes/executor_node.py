@@ -45,6 +45,8 @@ PARAMS = (
     Param('vla_timeout_s', 10.0, 'Policy server timeout per request (vla:=remote)'),
     Param('vla_retries', 2, 'Retries of a failed policy server request (vla:=remote)'),
     Param('vla_image_size', 224, 'Downscale frames to this square size before sending (vla:=remote; 0: as captured)'),
+    Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
+          ('proprio', 'proprio_thumbnail')),
     Param('widowx_control_hz', 5.0, 'Control rate of the real arm (robot:=widowx)'),
     Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 0.8 / control rate)'),
     Param('widowx_pose_source', 'command', 'Integrate deltas from the commanded or the measured pose',
@@ -224,7 +226,17 @@ class ExecutorNode(Node):
         return response
 
     def _features(self) -> np.ndarray:
-        return np.asarray(self.stack.featurizer.features(None, self.stack.robot.proprio()), np.float32)
+        return np.asarray(self.stack.featurizer.features(self._latest_frame(), self.stack.robot.proprio()),
+                          np.float32)
+
+    def _latest_frame(self):
+        if self.stack.camera is None:
+            return None  # the simulator's features come from its own state
+        try:
+            return self.stack.camera.read()
+        except RuntimeError as exc:
+            self.get_logger().warning(f'state features without an image: {exc}', throttle_duration_sec=10.0)
+            return None
 
     def _publish_sim_image(self):
         if self._busy.locked():

@@ -29,11 +29,15 @@ def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     stack = build_stack('widowx', 'remote', params, camera=Camera())
     assert isinstance(stack.vla, RemoteVLA) and stack.vla.timeout_s == 3.0 and stack.vla.image_size == 32
     assert stack.robot.control_hz == 500.0 and stack.robot.moving_time_s == 0.5
-    assert stack.featurizer.dim == 7
+    # Proprioception (7) plus an 8x8 RGB thumbnail of the camera frame, the default on a real arm.
+    assert stack.featurizer.dim == 7 + 3 * 8 * 8
     result = execute_prompt(stack.robot, stack.camera, stack.vla, 'put the sushi in the pot', max_steps=5)
     assert result.outcome == SKILL_DONE and result.control_steps == 2
     assert len(bot.arm.published) + result.skipped_steps == 2
-    assert np.all(np.isfinite(stack.featurizer.features(None, stack.robot.proprio())))
+    features = stack.featurizer.features(stack.camera.read(), stack.robot.proprio())
+    assert features.shape == (stack.featurizer.dim,) and np.all(np.isfinite(features))
+    proprio_only = build_stack('widowx', 'remote', {**params, 'state_featurizer': 'proprio'}, camera=Camera())
+    assert proprio_only.featurizer.dim == 7
 
 
 def test_parameters_the_node_does_not_declare_keep_backend_defaults(monkeypatch):

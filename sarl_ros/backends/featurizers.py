@@ -1,0 +1,60 @@
+"""State features of a real robot for Q_sem: proprioception, optionally with an image thumbnail.
+
+The simulator has its own low-dimensional state (sarl_ros.sim.features). On a real arm the
+proprioception alone cannot tell a grasped object from an empty gripper at the same width, so
+the default adds a coarse colour thumbnail of the camera frame: cheap, deterministic, and of a
+fixed size whatever the camera resolution.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+FEATURIZERS = ('proprio', 'proprio_thumbnail')
+
+
+class ProprioFeaturizer:
+    """Features = the arm's proprioception (joint and gripper state)."""
+
+    def __init__(self, proprio_dim: int):
+        self.proprio_dim = self.dim = int(proprio_dim)
+
+    def features(self, image, proprio) -> np.ndarray:
+        """Return the proprioception as float32."""
+        values = np.asarray(proprio, dtype=np.float32).reshape(-1)
+        if values.size != self.proprio_dim:
+            raise ValueError(f'expected {self.proprio_dim} proprioception values, got {values.size}')
+        return values
+
+
+class ThumbnailFeaturizer(ProprioFeaturizer):
+    """Features = proprioception followed by a side x side RGB thumbnail scaled to [0, 1]."""
+
+    def __init__(self, proprio_dim: int, side: int = 8):
+        super().__init__(proprio_dim)
+        if side <= 0:
+            raise ValueError(f'thumbnail side must be positive, got {side}')
+        self.side = int(side)
+        self.dim = self.proprio_dim + 3 * self.side * self.side
+
+    def features(self, image, proprio) -> np.ndarray:
+        """Return proprioception + thumbnail; a missing frame gives a zero thumbnail (one shape always)."""
+        proprio_part = super().features(image, proprio)
+        if image is None:
+            thumbnail = np.zeros(3 * self.side * self.side, np.float32)
+        else:
+            frame = np.asarray(image)
+            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+                raise ValueError(f'expected an HxWx3 uint8 RGB frame, got {frame.dtype} {frame.shape}')
+            import cv2
+            small = cv2.resize(frame, (self.side, self.side), interpolation=cv2.INTER_AREA)
+            thumbnail = small.astype(np.float32).reshape(-1) / 255.0
+        return np.concatenate([proprio_part, thumbnail])
+
+
+def make_featurizer(name: str, proprio_dim: int):
+    """Return the featurizer called name (see FEATURIZERS)."""
+    if name == 'proprio':
+        return ProprioFeaturizer(proprio_dim)
+    if name == 'proprio_thumbnail':
+        return ThumbnailFeaturizer(proprio_dim)
+    raise ValueError(f'unknown state featurizer {name!r}; choose one of: {", ".join(FEATURIZERS)}')
