@@ -41,8 +41,6 @@ class FrameRecorder:
 
     def __init__(self, env):
         self.env = env
-        self.task = env.task
-        self.max_decisions = env.max_decisions
         self.frames: list[tuple[str, np.ndarray]] = []
 
     def reset(self, seed=None):

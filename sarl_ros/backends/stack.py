@@ -42,7 +42,7 @@ def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | N
                               width=params.get('sim_camera_width', 256),
                               height=params.get('sim_camera_height', 256))
     from sarl_ros.backends.registry import make_robot, make_vla
-    arm = make_robot(robot, **_robot_params(robot, params))
+    arm = make_robot(robot, **_optional(robot, params))
     policy = make_vla(vla, **_vla_params(vla, params))
     featurizer = make_featurizer(params.get('state_featurizer', 'proprio_thumbnail'), len(arm.proprio()))
     return Stack(robot=arm, vla=policy, camera=camera, featurizer=featurizer)
@@ -60,10 +60,6 @@ _OPTIONAL = {
 def _optional(backend: str, params: dict[str, Any]) -> dict[str, Any]:
     return {kw: params[name] for name, kw in _OPTIONAL.get(backend, {}).items()
             if params.get(name) not in (None, '', 0)}
-
-
-def _robot_params(robot: str, params: dict[str, Any]) -> dict[str, Any]:
-    return _optional(robot, params)
 
 
 def _vla_params(vla: str, params: dict[str, Any]) -> dict[str, Any]:

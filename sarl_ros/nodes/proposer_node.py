@@ -54,8 +54,8 @@ class ProposerNode(Node):
                                            max_reuses=self.p.cache_max_reuses, memory_size=self.p.cache_memory_size,
                                            feature_dims=_indices(self.p.cache_feature_dims))
         self.last_good: dict[str, list] = {}
-        # Per episode: the previous request, so the cache learns which prompt moved the state.
-        self._previous: dict[int, tuple[Observation, list[str]]] = {}
+        # The previous request (episode, observation, history): the cache learns which prompt moved the state.
+        self._previous: tuple[int, Observation, list[str]] | None = None
         self.create_service(ProposePrompts, g.SRV_PROPOSE, self._on_propose)
         self.get_logger().info(f'ready: backend={self.p.backend}')
 
@@ -93,12 +93,11 @@ class ProposerNode(Node):
 
     def _observe_progress(self, request, observation):
         history = list(request.history)
-        previous = self._previous.get(request.episode)
-        self._previous = {request.episode: (observation, history)}  # older episodes are over
+        previous, self._previous = self._previous, (request.episode, observation, history)
         if not isinstance(self.proposer, CachedProposer) or previous is None or not history:
             return
-        before, before_history = previous
-        if before_history != history[:-1]:
+        episode, before, before_history = previous
+        if episode != request.episode or before_history != history[:-1]:
             return  # a step was skipped or retried: no clean before/after pair
         # The proposer sees no reward; a change of state cluster counts as progress.
         after = StepOutcome(observation=observation, reward=0.0, terminal=False, truncated=False,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.sim.tasks import HELD_OUT, SUITE, TASKS, TaskSpec
 
 SUITE_TASKS = tuple(spec.name for spec in SUITE)
@@ -13,7 +14,7 @@ def task_spec(name: str) -> TaskSpec:
     """Return the spec of a task given its name or its full text."""
     if name in TASKS:
         return TASKS[name]
-    text = ' '.join(name.lower().split()).rstrip('.!')
+    text = normalize_prompt(name)
     for spec in TASKS.values():
         if spec.text == text:
             return spec
