@@ -3,7 +3,12 @@
 The arm driver (xs_sdk, from interbotix_xsarm_control's xsarm_control.launch.py) must be
 running; this adapter only converts actions (sarl_ros.backends.arm_safety) and calls the
 public API: arm.set_ee_pose_matrix (IK only), arm.set_joint_positions, arm.get_ee_pose[_command],
-arm.go_to_home_pose / go_to_sleep_pose, gripper.grasp / release, core.joint_states.
+arm.go_to_home_pose / go_to_sleep_pose, gripper.grasp / release, core.joint_states, and
+interbotix_common_modules' robot_startup / robot_shutdown.
+
+In ROS 2 the Interbotix node is spun only by robot_startup(): before it, core.joint_states is
+a snapshot, the gripper's 20 ms limit timer never runs and get_ee_pose() is stale. The
+adapter therefore starts the API itself and refuses to run on joint states that do not move.
 """
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ import time
 
 import numpy as np
 
-from sarl_ros.backends.arm_safety import (JointLimits, StepLimits, Workspace, check_joint_motion, gripper_decision,
-                                          limit_step, target_pose)
+from sarl_ros.backends.arm_safety import (JointLimits, StartPose, StepLimits, Workspace, check_joint_motion,
+                                          gripper_decision, limit_step, target_pose)
 from sarl_ros.backends.base import ACTION_DIM, ApplyResult
 
 log = logging.getLogger(__name__)
@@ -25,40 +30,59 @@ INSTALL_HINT = ('robot:=widowx needs the Interbotix ROS 2 packages (interbotix_x
 
 
 def connect_interbotix(robot_model: str = 'wx250s', group_name: str = 'arm', gripper_name: str = 'gripper',
-                       moving_time: float = 0.4, accel_time: float = 0.1):
-    """Return an InterbotixManipulatorXS; ImportError naming what to install when the API is missing."""
+                       moving_time: float = 0.25, accel_time: float = 0.1):
+    """Return (InterbotixManipulatorXS, the module with robot_startup/robot_shutdown); ImportError naming what to install."""
     try:
+        from interbotix_common_modules.common_robot import robot as lifecycle
         from interbotix_xs_modules.xs_robot.arm import InterbotixManipulatorXS
     except ImportError as exc:
         raise ImportError(f'{INSTALL_HINT} ({exc})') from exc
-    return InterbotixManipulatorXS(robot_model=robot_model, group_name=group_name, gripper_name=gripper_name,
-                                   moving_time=moving_time, accel_time=accel_time)
+    bot = InterbotixManipulatorXS(robot_model=robot_model, group_name=group_name, gripper_name=gripper_name,
+                                  moving_time=moving_time, accel_time=accel_time)
+    return bot, lifecycle
 
 
 class WidowXRobot:
-    """The Robot interface over an Interbotix manipulator (or any object with the same small surface)."""
+    """The Robot interface over an Interbotix manipulator (or any object with the same small surface).
+
+    `bot` and `lifecycle` stand for InterbotixManipulatorXS and interbotix_common_modules'
+    common_robot.robot module; both are created here when bot is None. A caller passing its own
+    bot without a lifecycle has started the API already.
+    """
 
     def __init__(self, robot_model: str = 'wx250s', group_name: str = 'arm', gripper_name: str = 'gripper',
-                 control_hz: float = 5.0, moving_time_s: float | None = None, accel_time_s: float = 0.1,
+                 control_hz: float = 5.0, moving_time_s: float | None = None, accel_time_s: float | None = None,
                  workspace: Workspace | None = None, step_limits: StepLimits | None = None,
-                 pose_source: str = 'command', gripper_delay_s: float = 0.3, home_moving_time_s: float = 2.0,
-                 bot=None):
+                 start_pose: StartPose | None = None, pose_source: str = 'command', gripper_delay_s: float = 0.0,
+                 home_moving_time_s: float = 2.0, live_state_timeout_s: float = 2.0, bot=None, lifecycle=None):
         if control_hz <= 0:
             raise ValueError(f'control_hz must be positive, got {control_hz}')
         if pose_source not in ('command', 'measured'):
             raise ValueError(f"pose_source must be 'command' or 'measured', got {pose_source!r}")
         self.control_hz = float(control_hz)
-        # Each step's motion takes most of a control period, so consecutive targets blend.
-        self.moving_time_s = moving_time_s if moving_time_s is not None else 0.8 / self.control_hz
-        self.accel_time_s = min(accel_time_s, self.moving_time_s / 2)
+        # Bridge's timing: at 5 Hz each 0.2 s step commands a 0.25 s move with 0.1 s ramps, so
+        # consecutive moves overlap and the arm does not stop between steps.
+        self.moving_time_s = float(moving_time_s or 1.25 / self.control_hz)
+        self.accel_time_s = min(float(accel_time_s or 0.5 / self.control_hz), self.moving_time_s / 2)
         self.workspace = workspace or Workspace()
         self.limits = step_limits or StepLimits()
+        self.start_pose = start_pose or StartPose()
         self.pose_source = pose_source
-        self.gripper_delay_s = gripper_delay_s
+        # 0: the gripper command returns at once and the API's 20 ms timer stops the motor at its
+        # limit (Bridge does not wait for the gripper either).
+        self.gripper_delay_s = float(gripper_delay_s)
         # Home and sleep can be far from the current pose: move there slowly, not at the step speed.
         self.home_moving_time_s = float(home_moving_time_s)
-        self.bot = bot if bot is not None else connect_interbotix(robot_model, group_name, gripper_name,
-                                                                  self.moving_time_s, self.accel_time_s)
+        if bot is None:
+            bot, lifecycle = connect_interbotix(robot_model, group_name, gripper_name, self.moving_time_s,
+                                                self.accel_time_s)
+        self.bot = bot
+        self._lifecycle = lifecycle
+        self._started = False
+        if lifecycle is not None:
+            lifecycle.robot_startup()  # spins the Interbotix node: joint states, gripper timer
+            self._started = True
+        require_live_joint_states(self.bot, live_state_timeout_s)
         info = self.bot.arm.group_info
         self.joint_names = tuple(info.joint_names)
         self.joint_limits = JointLimits(lower=np.asarray(info.joint_lower_limits, dtype=np.float64),
@@ -93,39 +117,32 @@ class WidowXRobot:
                             else self.bot.arm.get_ee_pose())
             target, bound_clipped = target_pose(current_pose, delta, self.workspace)
             clipped = step_clipped or bound_clipped
-            current_joints = np.asarray(self.bot.arm.get_joint_commands(), dtype=np.float64)
-            joints, solved = self.bot.arm.set_ee_pose_matrix(target, custom_guess=list(current_joints),
-                                                             execute=False)
-            if not solved:  # seeded from the current joints first; then the driver's own guesses
-                joints, solved = self.bot.arm.set_ee_pose_matrix(target, execute=False)
-            if not solved:
-                return self._skip(clipped, f'IK found no solution for x,y,z={np.round(target[:3, 3], 3).tolist()}')
-            ok, reason = check_joint_motion(joints, current_joints, self.joint_limits, self.moving_time_s,
-                                            self.limits)
-            if not ok:
-                return self._skip(clipped, f'joint guard: {reason}')
-            accepted = self.bot.arm.set_joint_positions(list(np.asarray(joints, dtype=float)),
-                                                        moving_time=self.moving_time_s,
-                                                        accel_time=self.accel_time_s, blocking=False)
-            if accepted is False:  # the driver's own limit check refused it
-                return self._skip(clipped, 'the Interbotix driver refused the joint target (limits)')
+            problem = self._move_to(target, self.moving_time_s, self.accel_time_s, blocking=False)
+            if problem:
+                return self._skip(clipped, problem)
             self._command_gripper(action[6])
         return ApplyResult(clipped=clipped)
 
     def proprio(self) -> np.ndarray:
         """Return the measured arm joint positions [rad] followed by the gripper state (1 open, 0 closed)."""
+        gripper = 0.5 if self.gripper_open is None else float(self.gripper_open)
+        return np.asarray([*self.measured_joints(), gripper], dtype=np.float32)
+
+    def measured_joints(self) -> np.ndarray:
+        """Return the arm's joint positions from the driver's latest joint states."""
         core = self.bot.core
         with core.js_mutex:
-            positions = [core.joint_states.position[core.js_index_map[name]] for name in self.joint_names]
-        gripper = 0.5 if self.gripper_open is None else float(self.gripper_open)
-        return np.asarray([*positions, gripper], dtype=np.float32)
+            states = core.joint_states
+            return np.asarray([states.position[core.js_index_map[name]] for name in self.joint_names])
 
     def home(self) -> None:
-        """Go to the home pose with the gripper open; clears a latched halt."""
+        """Go to the start pose (Bridge/OpenVLA evaluation) with the gripper open; clears a latched halt."""
         with self._lock:
             self._halted.clear()
-            self.bot.arm.go_to_home_pose(moving_time=self.home_moving_time_s, accel_time=self._slow_accel(),
-                                         blocking=True)
+            problem = self._move_to(self.start_pose.matrix(), self.home_moving_time_s, self._slow_accel(),
+                                    blocking=True, check_speed=False)
+            if problem:
+                raise RuntimeError(f'cannot reach the start pose {self.start_pose}: {problem}')
             self._command_gripper(1.0, force=True)
 
     def sleep(self) -> None:
@@ -140,14 +157,45 @@ class WidowXRobot:
         """Stop at once: hold the measured joint positions and refuse actions until home()."""
         self._halted.set()
         try:  # not under the lock: a blocked apply() must not delay the stop
-            measured = self.proprio()[:-1].astype(float).tolist()
+            measured = self.measured_joints().astype(float).tolist()
             # The step timing, unchanged: a new timing would first cost register writes on the driver.
             self.bot.arm.set_joint_positions(measured, moving_time=self.moving_time_s,
                                              accel_time=self.accel_time_s, blocking=False)
         except Exception:  # noqa: BLE001 - the stop is latched even if holding the pose failed
             log.exception('could not command the hold position during the emergency stop')
 
+    def close(self) -> None:
+        """Stop the Interbotix API (robot_shutdown); it also shuts this process's rclpy context down."""
+        if self._started:
+            self._started = False
+            try:
+                self._lifecycle.robot_shutdown()
+            except Exception as exc:  # noqa: BLE001 - e.g. rclpy already shut down by the node's own exit
+                log.info('Interbotix shutdown: %s', exc)
+
     # --- helpers --------------------------------------------------------------------------
+    def _move_to(self, target: np.ndarray, moving_time: float, accel_time: float, blocking: bool,
+                 check_speed: bool = True) -> str:
+        """Command a pose through IK and the joint guard; return '' or why nothing was commanded."""
+        current_joints = np.asarray(self.bot.arm.get_joint_commands(), dtype=np.float64)
+        joints, solved = self.bot.arm.set_ee_pose_matrix(target, custom_guess=list(current_joints), execute=False)
+        if not solved:  # seeded from the current joints first; then the driver's own guesses
+            joints, solved = self.bot.arm.set_ee_pose_matrix(target, execute=False)
+        if not solved:
+            return f'IK found no solution for x,y,z={np.round(target[:3, 3], 3).tolist()}'
+        ok, reason = check_joint_motion(joints, current_joints, self.joint_limits,
+                                        moving_time if check_speed else float('inf'), self.limits)
+        if not ok:
+            return f'joint guard: {reason}'
+        # The API judges speed with the moving time set before the call: set it first (a no-op when
+        # unchanged, two register writes when it changes).
+        self.bot.arm.set_trajectory_time(moving_time=moving_time, accel_time=accel_time)
+        accepted = self.bot.arm.set_joint_positions(list(np.asarray(joints, dtype=float)), moving_time=moving_time,
+                                                    accel_time=accel_time, blocking=blocking)
+        if accepted is False:  # the driver's own limit check refused it
+            return 'the Interbotix driver refused the joint target (limits)'
+        return ''
+
     def _slow_accel(self) -> float:
         return min(0.3, self.home_moving_time_s / 2)
 
@@ -158,9 +206,27 @@ class WidowXRobot:
 
     def _command_gripper(self, value: float, force: bool = False) -> None:
         decision = gripper_decision(value, self.limits.gripper_threshold, None if force else self.gripper_open)
+        # The API drops a command when the finger already reads at that limit: right with live
+        # joint states (hence robot_startup), a lost release with a stale snapshot.
         if decision == 'open':
             self.bot.gripper.release(self.gripper_delay_s)
             self.gripper_open = True
         elif decision == 'close':
             self.bot.gripper.grasp(self.gripper_delay_s)
             self.gripper_open = False
+
+
+def require_live_joint_states(bot, timeout_s: float) -> None:
+    """Return once the driver's joint states change (a new message arrived); RuntimeError after timeout_s.
+
+    The Interbotix core replaces core.joint_states with every message its subscription receives,
+    which happens only while its node is spun (robot_startup()).
+    """
+    core = bot.core
+    first = core.joint_states
+    deadline = time.monotonic() + timeout_s
+    while core.joint_states is first:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f'the Interbotix joint states did not update within {timeout_s} s: is the arm '
+                               'driver (xsarm_control.launch.py) running, and was robot_startup() called?')
+        time.sleep(0.01)

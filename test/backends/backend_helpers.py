@@ -164,89 +164,191 @@ def make_chat_server(replies, delay_s: float = 0.0):
     return server, log
 
 
-# --- the smallest surface of interbotix_xs_modules' InterbotixManipulatorXS ------------------------
+# --- a double of interbotix_xs_modules' InterbotixManipulatorXS and common_robot.robot ---------------
 
 WX250S_JOINTS = ('waist', 'shoulder', 'elbow', 'forearm_roll', 'wrist_angle', 'wrist_rotate')
 
 
+def toy_joints(pose) -> np.ndarray:
+    """Invertible toy kinematics: position offsets scaled by 4, then the rotation vector of the orientation."""
+    from sarl_ros.backends.arm_safety import rotation_angle
+    pose = np.asarray(pose, dtype=np.float64)
+    rotation = pose[:3, :3]
+    angle = rotation_angle(rotation)
+    axis = np.array([rotation[2, 1] - rotation[1, 2], rotation[0, 2] - rotation[2, 0], rotation[1, 0] - rotation[0, 1]])
+    rotvec = np.zeros(3) if angle < 1e-12 else axis / np.linalg.norm(axis) * angle
+    x, y, z = pose[:3, 3]
+    return np.array([4 * y, 4 * (x - 0.30), -4 * (z - 0.25), *rotvec])
+
+
+def toy_pose(joints) -> np.ndarray:
+    """Return the pose of toy_joints' inverse."""
+    from sarl_ros.backends.arm_safety import axis_angle_matrix
+    joints = np.asarray(joints, dtype=np.float64)
+    pose = np.eye(4)
+    pose[:3, :3] = axis_angle_matrix(joints[3:], float(np.linalg.norm(joints[3:])))
+    pose[:3, 3] = (0.30 + joints[1] / 4, joints[0] / 4, 0.25 - joints[2] / 4)
+    return pose
+
+
 class FakeInterbotix:
-    """bot.arm / bot.gripper / bot.core as WidowXRobot uses them, with a toy IK (fails beyond reach_x_m)."""
+    """bot.arm / bot.gripper / bot.core, and robot_startup / robot_shutdown, behaving like the real API where it matters.
 
-    def __init__(self, reach_x_m: float = 0.6):
-        import threading
+    - core.joint_states is a snapshot until robot_startup() spins the node; then every read sees
+      a new message with the arm's physical state (commanded joints plus `arm.sag`).
+    - gripper.grasp / release drop the command when the finger reads at that limit (from the
+      joint states the API has, stale or not); the physical finger moves only on a published
+      command; the 20 ms timer that zeroes the effort at the limit runs only while spun.
+    - arm.set_joint_positions refuses targets outside the joint or velocity limits (judged against
+      the previous moving time and the last commands, as the API does) and publishes nothing.
+    - IK (a toy, invertible) fails beyond reach_x_m.
+    """
+
+    FINGER_LIMITS = (0.015, 0.037)
+
+    def __init__(self, reach_x_m: float = 0.6, start_joints=None):
+        self.spun = False
+        self.shut_down = False
+        self.finger = self.FINGER_LIMITS[1]  # physical left finger position: open
+        self.arm = _FakeArm(self, reach_x_m, start_joints)
+        self.gripper = _FakeGripper(self)
+        self.core = _FakeCore(self)
+        self._snapshot = self._message()
+
+    def _message(self):
         from types import SimpleNamespace
-        self.arm = _FakeArm(reach_x_m)
-        self.gripper = SimpleNamespace(calls=[])
-        self.gripper.grasp = lambda delay=1.0: self.gripper.calls.append('grasp')
-        self.gripper.release = lambda delay=1.0: self.gripper.calls.append('release')
-        names = (*WX250S_JOINTS, 'left_finger', 'right_finger')
-        self.core = SimpleNamespace(js_mutex=threading.Lock(), js_index_map={n: i for i, n in enumerate(names)})
-        arm = self.arm
+        measured = np.asarray(self.arm.joints) + self.arm.sag
+        return SimpleNamespace(position=[*measured, self.finger, -self.finger])
 
-        class JointStates:  # measured = commanded, plus a small sag the adapter must not integrate
-            @property
-            def position(self):
-                return [*(np.asarray(arm.joints) + arm.sag), 0.03, -0.03]
-        self.core.joint_states = JointStates()
+    # common_robot.robot
+    def robot_startup(self, node=None):
+        if self.spun:
+            raise RuntimeError('Startup has already been requested.')
+        self.spun = True
+
+    def robot_shutdown(self, node=None):
+        self.spun, self.shut_down = False, True
+
+
+class _FakeCore:
+    def __init__(self, bot):
+        import threading
+        self.bot = bot
+        self.js_mutex = threading.Lock()
+        self.js_index_map = {n: i for i, n in enumerate((*WX250S_JOINTS, 'left_finger', 'right_finger'))}
+
+    @property
+    def joint_states(self):
+        return self.bot._message() if self.bot.spun else self.bot._snapshot
+
+
+class _FakeGripper:
+    def __init__(self, bot):
+        self.bot = bot
+        self.calls = []  # published commands
+        self.dropped = []  # commands the API dropped at a limit
+        self.gripper_moving = False
+        self.effort = 0.0
+        self.left_finger_lower_limit, self.left_finger_upper_limit = bot.FINGER_LIMITS
+        self.gripper_info = type('Info', (), {'mode': 'pwm'})()
+
+    def get_finger_position(self):
+        core = self.bot.core
+        return core.joint_states.position[core.js_index_map['left_finger']]
+
+    def _command(self, name, effort):
+        position = self.get_finger_position()
+        if (effort > 0 and position < self.left_finger_upper_limit) or \
+                (effort < 0 and position > self.left_finger_lower_limit):
+            self.calls.append(name)
+            self.effort, self.gripper_moving = effort, True
+            self.bot.finger = self.left_finger_upper_limit if effort > 0 else self.left_finger_lower_limit
+            if self.bot.spun:  # the 20 ms timer sees the finger at its limit and zeroes the effort
+                self.effort, self.gripper_moving = 0.0, False
+        else:
+            self.dropped.append(name)
+
+    def release(self, delay=1.0):
+        self._command('release', 250.0)
+
+    def grasp(self, delay=1.0):
+        self._command('grasp', -250.0)
 
 
 class _FakeArm:
-    HOME = np.array([[1.0, 0, 0, 0.30], [0, 1.0, 0, 0.0], [0, 0, 1.0, 0.25], [0, 0, 0, 1.0]])
-
-    def __init__(self, reach_x_m):
+    def __init__(self, bot, reach_x_m, start_joints):
         from types import SimpleNamespace
+        self.bot = bot
         self.group_info = SimpleNamespace(
-            num_joints=6, joint_names=list(WX250S_JOINTS),
+            num_joints=6, joint_names=list(WX250S_JOINTS), mode='position', profile_type='time',
             joint_lower_limits=[-3.14, -1.88, -2.15, -3.14, -1.75, -3.14],
             joint_upper_limits=[3.14, 1.99, 1.61, 3.14, 2.15, 3.14],
             joint_velocity_limits=[3.14] * 6, joint_sleep_positions=[0, -1.80, 1.55, 0, 0.8, 0])
         self.reach_x_m = reach_x_m
-        self.pose = self.HOME.copy()
-        self.joints = np.zeros(6)
+        if start_joints is None:  # gripper pointing down at (0.30, 0, 0.25)
+            down = np.eye(4)
+            down[:3, :3] = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]]
+            down[:3, 3] = (0.30, 0.0, 0.25)
+            start_joints = toy_joints(down)
+        self.joints = np.asarray(start_joints, dtype=np.float64)
+        self.joint_commands = self.joints.copy()
+        self.moving_time, self.accel_time = 2.0, 0.3
+        self.register_writes = 0
         self.sag = 0.0
         self.published = []
-        self.solutions = {}
+        self.refused = []
         self.calls = []
         self.pose_moves = []
-
-    def _ik(self, pose):
-        x, y, z = pose[:3, 3]
-        return np.array([np.arctan2(y, x), 4 * (x - 0.30), -4 * (z - 0.25), pose[2, 1], -pose[2, 0], pose[1, 0]])
+        self.timings = []
 
     def get_ee_pose_command(self):
-        return self.pose.copy()
+        return toy_pose(self.joint_commands)
 
     def get_ee_pose(self):
-        measured = self.pose.copy()
-        measured[2, 3] -= 0.01  # gravity sag
-        return measured
+        core = self.bot.core
+        states = core.joint_states
+        return toy_pose([states.position[core.js_index_map[n]] for n in WX250S_JOINTS])
 
     def get_joint_commands(self):
-        return list(self.joints)
+        return list(self.joint_commands)
 
     def set_ee_pose_matrix(self, T_sd, custom_guess=None, execute=True, moving_time=None, accel_time=None,
                            blocking=True):
         self.calls.append(('ik', custom_guess is not None))
         if T_sd[0, 3] > self.reach_x_m + 1e-9:
             return list(self.joints), False
-        theta = self._ik(T_sd)
-        self.solutions[tuple(np.round(theta, 9))] = np.array(T_sd)
-        return list(theta), True
+        return list(toy_joints(T_sd)), True
 
     def set_joint_positions(self, joint_positions, moving_time=None, accel_time=None, blocking=True):
-        self.published.append(np.array(joint_positions))
-        key = tuple(np.round(joint_positions, 9))
-        self.joints = np.array(joint_positions)
-        if key in self.solutions:
-            self.pose = self.solutions[key]
+        theta = np.asarray(joint_positions, dtype=np.float64)
+        info = self.group_info
+        speed = np.abs(theta - self.joint_commands) / self.moving_time
+        if np.any(theta < info.joint_lower_limits) or np.any(theta > info.joint_upper_limits) or \
+                np.any(speed > info.joint_velocity_limits):
+            self.refused.append(theta)
+            return False
+        self.set_trajectory_time(moving_time, accel_time)
+        self.timings.append((moving_time, accel_time, blocking))
+        self.published.append(theta)
+        self.joint_commands = theta.copy()
+        self.joints = theta.copy()
         return True
+
+    def set_trajectory_time(self, moving_time=None, accel_time=None):
+        if moving_time is not None and moving_time != self.moving_time:
+            self.moving_time = moving_time
+            self.register_writes += 1
+        if accel_time is not None and accel_time != self.accel_time:
+            self.accel_time = accel_time
+            self.register_writes += 1
 
     def go_to_home_pose(self, moving_time=None, accel_time=None, blocking=True):
         self.calls.append('home')
         self.pose_moves.append(('home', moving_time))
-        self.pose, self.joints = self.HOME.copy(), np.zeros(6)
+        self.joints, self.joint_commands = np.zeros(6), np.zeros(6)
 
     def go_to_sleep_pose(self, moving_time=None, accel_time=None, blocking=True):
         self.calls.append('sleep')
         self.pose_moves.append(('sleep', moving_time))
         self.joints = np.array(self.group_info.joint_sleep_positions, dtype=float)
+        self.joint_commands = self.joints.copy()
