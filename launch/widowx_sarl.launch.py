@@ -43,7 +43,8 @@ def generate_launch_description():
                 overrides[arg.targets[node.name]] = ParameterValue(
                     LaunchConfiguration(arg.name), value_type=arg.value_type)
         actions.append(Node(
-            package='sarl_ros', executable=node.executable, name=node.name, output='screen',
+            package='sarl_ros', executable=node.executable,
+            name=node.name if node.renamed_by_launcher else None, output='screen',
             emulate_tty=True, parameters=[LaunchConfiguration('config'), overrides],
             condition=IfCondition(LaunchConfiguration(node.enabled_by)) if node.enabled_by else None,
             on_exit=Shutdown(reason=f'{node.name} finished') if node.ends_graph else None))

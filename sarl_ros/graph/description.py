@@ -31,6 +31,10 @@ class NodeDescription:
     ends_graph: bool = False
     # Started by sarl-graph only: ros2 launch records with `ros2 bag record` instead.
     without_ros2_launch_only: bool = False
+    # False: the launcher must not remap the node name (`name=` / `__node:=`), because the remap
+    # also renames every other node in that process (ros2/launch_ros#342), here the Interbotix
+    # API's node in the executor; such a node names itself `name` in its own code.
+    renamed_by_launcher: bool = True
 
 
 ROBOT_BACKENDS = ('sim', 'widowx')
@@ -72,7 +76,7 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
 LAUNCH_ONLY_ARGUMENTS = ('record', 'widowx_use_sim')
 
 NODES: tuple[NodeDescription, ...] = (
-    NodeDescription('vla_executor', 'vla_executor', 'sarl_ros.nodes.executor_node'),
+    NodeDescription('vla_executor', 'vla_executor', 'sarl_ros.nodes.executor_node', renamed_by_launcher=False),
     NodeDescription('camera', 'camera', 'sarl_ros.nodes.camera_node'),
     NodeDescription('vlm_proposer', 'vlm_proposer', 'sarl_ros.nodes.proposer_node'),
     NodeDescription('q_policy', 'q_policy', 'sarl_ros.nodes.policy_node'),

@@ -89,8 +89,8 @@ def main(argv=None) -> int:
 
 
 def node_command(node: NodeDescription, params_file: Path) -> list[str]:
-    return [sys.executable, '-m', node.module, '--ros-args', '-r', f'__node:={node.name}',
-            '--params-file', str(params_file)]
+    rename = ['-r', f'__node:={node.name}'] if node.renamed_by_launcher else []
+    return [sys.executable, '-m', node.module, '--ros-args', *rename, '--params-file', str(params_file)]
 
 
 def _pump(name: str, stream, sink):
