@@ -23,6 +23,7 @@ COMMANDS = {
     'sarl-graph': 'sarl_ros.graph.launcher',
     'sarl-replay': 'sarl_ros.recording.cli',
     'sarl-vla-server': 'sarl_ros.backends.vla_server',
+    'sarl-robot-check': 'sarl_ros.apps.robot_check',
 }
 
 setup(
