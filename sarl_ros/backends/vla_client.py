@@ -1,11 +1,9 @@
-"""A VLA on another machine: the client of sarl-vla-server (or of OpenVLA's REST deploy server)."""
+"""A VLA on another machine: the client of sarl-vla-server or of OpenVLA's own deploy server (httpx)."""
 from __future__ import annotations
 
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
 
 import numpy as np
 
@@ -15,10 +13,16 @@ from sarl_ros.backends.action_tokens import ACTION_DIM
 log = logging.getLogger(__name__)
 
 SKILL_DONE_HEADER = 'X-SARL-Skill-Done'
+ERROR_HEADER = 'X-SARL-Error'
+ERROR_KIND_HEADER = 'X-SARL-Error-Kind'
 
 
 class RemoteVLAError(RuntimeError):
     """The policy server could not be reached or answered with an error."""
+
+
+class NoHealthEndpoint(RemoteVLAError):
+    """The server answers but has no /health: OpenVLA's deploy.py (it serves only POST /act)."""
 
 
 class RemoteVLA:
@@ -45,16 +49,33 @@ class RemoteVLA:
         self._skill_done = False
         self._reset_supported = True
         self.last_latency_s = 0.0
+        import httpx
+        self._httpx = httpx
+        # One keep-alive connection (httpx sets TCP_NODELAY): no handshake per action.
+        self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s,
+                                    headers={'Content-Type': 'application/json'})
         if check_health:
             try:
                 log.info('policy server %s: %s', self.url, self.health())
+            except NoHealthEndpoint:
+                log.info('policy server %s is up; it has no /health (an OpenVLA deploy.py server)', self.url)
             except RemoteVLAError as exc:  # the server may start after the robot side; act() will retry
                 log.warning('policy server not reachable yet: %s', exc)
 
     def health(self) -> dict:
-        """Return the server's /health document."""
-        body, _ = self._request('GET', '/health', None, retries=0)
+        """Return the server's /health document; NoHealthEndpoint from a server without one (OpenVLA's deploy.py)."""
+        try:
+            body, _ = self._request('GET', '/health', None, retries=0)
+        except RemoteVLAError as exc:
+            if 'HTTP 404' in str(exc):
+                raise NoHealthEndpoint(f'{self.url} answers but has no /health (an OpenVLA deploy.py server?)') \
+                    from None
+            raise
         return json.loads(body)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._client.close()
 
     def reset(self) -> None:
         """Tell the server a new prompt starts (OpenVLA's own server has no /reset: ignored)."""
@@ -82,7 +103,7 @@ class RemoteVLA:
         if proprio is not None:
             payload['proprio'] = np.asarray(proprio, dtype=np.float64)
         start = time.perf_counter()
-        body, headers = self._request('POST', '/act', wire.dumps(payload).encode('utf-8'))
+        body, headers = self._request('POST', '/act', wire.dumps(payload).encode('utf-8'), act=True)
         self.last_latency_s = time.perf_counter() - start
         action = _parse_action(body)
         self._skill_done = headers.get(SKILL_DONE_HEADER, '0').strip() == '1'
@@ -97,48 +118,64 @@ class RemoteVLA:
             image = np.asarray(Image.fromarray(image).resize((self.image_size, self.image_size), Image.BILINEAR))
         return image
 
-    def _request(self, method: str, path: str, data: bytes | None, retries: int | None = None):
+    def _request(self, method: str, path: str, data: bytes | None, retries: int | None = None, act: bool = False):
         retries = self.retries if retries is None else retries
+        httpx = self._httpx
         last_error = ''
         for attempt in range(retries + 1):
             if attempt:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
-            request = urllib.request.Request(self.url + path, data=data, method=method,
-                                             headers={'Content-Type': 'application/json'})
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    return response.read(), dict(response.headers)
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                if exc.code < 500:
-                    raise RemoteVLAError(f'{method} {self.url}{path}: HTTP {exc.code}: {detail}') from None
-                last_error = f'HTTP {exc.code}: {detail}'
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, 'reason', exc)
-                last_error = f'{type(reason).__name__}: {reason}'
+                response = self._client.request(method, path, content=data)
+            except httpx.TimeoutException as exc:
+                last_error = f'timed out ({type(exc).__name__})'
+            except httpx.TransportError as exc:
+                last_error = f'{type(exc).__name__}: {exc}'
+            else:
+                if response.status_code >= 500 or response.status_code == 429:
+                    last_error = f'HTTP {response.status_code}: {_error_detail(response)}'
+                elif response.status_code >= 400:
+                    raise RemoteVLAError(f'{method} {self.url}{path}: HTTP {response.status_code}: '
+                                         f'{_error_detail(response)}')
+                elif act and _is_upstream_error(response.content):
+                    # Upstream answers a failure as 200 "error"; our server says why and whose fault.
+                    kind = response.headers.get(ERROR_KIND_HEADER, '')
+                    reason = response.headers.get(ERROR_HEADER, '')
+                    if kind != 'inference':
+                        raise RemoteVLAError(f'the policy server at {self.url} answered "error": '
+                                             f'{reason or "no reason given (OpenVLA deploy.py: see its log)"}')
+                    last_error = f'inference failed: {reason}'
+                else:
+                    return response.content, response.headers
             log.warning('%s %s%s failed (attempt %d of %d): %s', method, self.url, path, attempt + 1,
                         retries + 1, last_error)
         raise RemoteVLAError(f'{method} {self.url}{path} failed after {retries + 1} attempts '
                              f'(timeout {self.timeout_s} s each): {last_error}')
 
 
-def _error_detail(exc) -> str:
+def _is_upstream_error(body: bytes) -> bool:
+    return body.strip() == b'"error"'
+
+
+def _error_detail(response) -> str:
     try:
-        text = exc.read().decode('utf-8', 'replace')
-        return json.loads(text).get('error', text)
-    except Exception:  # noqa: BLE001 - the detail is best effort
-        return str(exc.reason)
+        value = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(value, dict):
+        return str(value.get('error') or value.get('detail') or value)[:300]
+    return str(value)[:300]
 
 
 def _parse_action(body: bytes) -> np.ndarray:
     try:
         value = wire.loads(body)
+        if isinstance(value, str):  # the answer to a double-encoded request: json-numpy text in a string
+            value = wire.loads(value)
     except ValueError as exc:
         raise RemoteVLAError(f'the policy server answered with something that is not an action: {exc}') from None
     if isinstance(value, dict) and 'action' in value:  # servers that wrap the array
         value = value['action']
-    if isinstance(value, str):  # OpenVLA's deploy server answers "error" on failure
-        raise RemoteVLAError(f'the policy server reported: {value!r}')
     action = np.asarray(value, dtype=np.float64).reshape(-1)
     if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
         raise RemoteVLAError(f'the policy server sent an invalid action {action!r}')
@@ -161,7 +198,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     client = RemoteVLA(url=args.url, unnorm_key=args.unnorm_key, timeout_s=args.timeout_s,
                        image_size=args.image_size or None, check_health=False)
-    print('health:', json.dumps(client.health()))
+    try:
+        print('health:', json.dumps(client.health()))
+    except NoHealthEndpoint as exc:
+        print(f'health: {exc}; checking /act directly')
     frame = np.random.default_rng(0).integers(0, 256, size=(*args.size, 3), dtype=np.uint8)
     latencies = []
     for _ in range(max(1, args.n)):

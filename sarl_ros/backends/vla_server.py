@@ -1,13 +1,16 @@
 """sarl-vla-server: serve a local VLA over HTTP so a GPU server can drive a laptop's arm.
 
-Endpoints (the request/response shapes of OpenVLA's REST deploy server, so clients written
-for one work with the other):
+FastAPI + uvicorn with json-numpy, as OpenVLA's REST deploy server (vla-scripts/deploy.py), and
+answering like it, so clients written for one work with the other:
   POST /act     {"image": <uint8 HxWx3>, "instruction": str, "unnorm_key": str (optional),
-                 "proprio": <float array> (optional)} -> the action array; header
-                 X-SARL-Skill-Done: 1 when the backend reports the skill finished.
-  POST /reset   start a new prompt (stateful backends)
-  GET  /health  {"status": "ok", "backend": ..., "requests": n, "mean_latency_ms": ...}
-Arrays are JSON-encoded as in sarl_ros.backends.wire (json_numpy's convention).
+                 "proprio": <float array> (optional)} -> the action array (json-numpy);
+                {"encoded": "<that object as json-numpy text>"} -> the action as a JSON *string*
+                holding json-numpy text (upstream's double encoding);
+                on any failure: 200 with the JSON string "error" (upstream's answer), plus our
+                headers X-SARL-Error (the reason) and X-SARL-Error-Kind (request | inference).
+                Header X-SARL-Skill-Done: 1 when the backend reports the skill finished.
+  POST /reset   start a new prompt (stateful backends; not in upstream)
+  GET  /health  {"status": "ok", "backend": ..., "requests": n, "mean_latency_ms": ...} (not in upstream)
 """
 from __future__ import annotations
 
@@ -19,16 +22,21 @@ import logging
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from sarl_ros.backends import wire
 
 log = logging.getLogger('sarl-vla-server')
 
 SKILL_DONE_HEADER = 'X-SARL-Skill-Done'
+ERROR_HEADER = 'X-SARL-Error'
+ERROR_KIND_HEADER = 'X-SARL-Error-Kind'
+UPSTREAM_ERROR = 'error'  # what OpenVLA's deploy server answers on any failure
 MAX_REQUEST_BYTES = 80 * 1024 * 1024
 
 
@@ -81,69 +89,113 @@ class VLAService:
                 'mean_latency_ms': round(mean, 3)}
 
 
-def make_handler(service: VLAService) -> type[BaseHTTPRequestHandler]:
-    """Return the request handler class bound to one service."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = 'HTTP/1.1'  # keep-alive: one TCP connection per client
-
-        def setup(self):
-            super().setup()
-            # Headers and body go out in separate writes: without this, Nagle's algorithm and the
-            # client's delayed ACK add ~40 ms to every answer.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, fmt, *args):  # route http.server's stderr lines to logging
-            log.debug('%s ' + fmt, self.address_string(), *args)
-
-        def do_GET(self):  # noqa: N802 - http.server's naming
-            if self.path.rstrip('/') == '/health':
-                self._reply(200, json.dumps(service.health()))
-            else:
-                self._reply(404, json.dumps({'error': f'no such endpoint {self.path}; try /health, /act, /reset'}))
-
-        def do_POST(self):  # noqa: N802
-            path = self.path.rstrip('/')
-            try:
-                body = self._body()
-                if path == '/act':
-                    action, done = service.act(wire.loads(body) if body else None)
-                    self._reply(200, wire.dumps(action), {SKILL_DONE_HEADER: str(int(done))})
-                elif path == '/reset':
-                    service.reset()
-                    self._reply(200, json.dumps({'status': 'reset'}))
-                else:
-                    self._reply(404, json.dumps({'error': f'no such endpoint {self.path}'}))
-            except ValueError as exc:  # malformed JSON or arrays, and the backend's input checks
-                self._reply(400, json.dumps({'error': f'bad request: {exc}'}))
-            except Exception as exc:  # noqa: BLE001 - the server outlives a failing inference
-                log.exception('inference failed')
-                self._reply(500, json.dumps({'error': f'{type(exc).__name__}: {exc}'}))
-
-        def _body(self) -> bytes:
-            length = int(self.headers.get('Content-Length') or 0)
-            if length > MAX_REQUEST_BYTES:
-                raise BadRequest(f'request of {length} bytes exceeds {MAX_REQUEST_BYTES}')
-            return self.rfile.read(length) if length else b''
-
-        def _reply(self, status: int, text: str, headers: dict | None = None):
-            data = text.encode('utf-8')
-            self.send_response(status)
-            self.send_header('Content-Type', 'application/json')
-            self.send_header('Content-Length', str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
+def parse_act_body(body: bytes) -> tuple[Any, bool]:
+    """Return (decoded /act payload, whether it came double-encoded as {"encoded": "<json text>"})."""
+    try:
+        outer = json.loads(body) if body else None
+    except ValueError as exc:
+        raise BadRequest(f'the body is not JSON: {exc}') from None
+    if isinstance(outer, dict) and 'encoded' in outer:
+        if set(outer) != {'encoded'} or not isinstance(outer['encoded'], str):
+            raise BadRequest('a double-encoded request is exactly {"encoded": "<json text>"}')
+        return wire.loads(outer['encoded']), True
+    return wire._from_json(outer), False
 
 
-def make_server(vla: Any, host: str = '127.0.0.1', port: int = 8777, description: str = '') -> ThreadingHTTPServer:
-    """Return an HTTP server (not yet serving) for a VLA; port 0 picks a free port."""
-    server = ThreadingHTTPServer((host, port), make_handler(VLAService(vla, description)))
-    server.daemon_threads = True
-    return server
+def _header_text(text: str) -> str:
+    return ' '.join(str(text).split())[:300].encode('ascii', 'replace').decode('ascii')
+
+
+def make_app(service: VLAService):
+    """Return the FastAPI application serving one VLA."""
+    app = FastAPI(title='sarl-vla-server', docs_url=None, redoc_url=None, openapi_url=None)
+
+    def error(kind: str, reason: str) -> Response:
+        # Upstream's answer (status 200, the JSON string "error"), with the reason in headers.
+        return JSONResponse(UPSTREAM_ERROR, headers={ERROR_HEADER: _header_text(reason), ERROR_KIND_HEADER: kind})
+
+    @app.post('/act')
+    async def act(request: Request) -> Response:
+        length = int(request.headers.get('content-length') or 0)
+        if length > MAX_REQUEST_BYTES:
+            return error('request', f'request of {length} bytes exceeds {MAX_REQUEST_BYTES}')
+        try:
+            payload, double_encoded = parse_act_body(await request.body())
+            action, done = await run_in_threadpool(service.act, payload)
+        except ValueError as exc:  # malformed JSON or arrays, and the backend's input checks
+            log.warning('bad /act request: %s', exc)
+            return error('request', f'bad request: {exc}')
+        except Exception as exc:  # noqa: BLE001 - the server outlives a failing inference
+            log.exception('inference failed')
+            return error('inference', f'{type(exc).__name__}: {exc}')
+        text = wire.dumps(action)
+        content = json.dumps(text) if double_encoded else text  # upstream: a JSON string of json-numpy text
+        return Response(content, media_type='application/json', headers={SKILL_DONE_HEADER: str(int(done))})
+
+    @app.post('/reset')
+    async def reset() -> dict:
+        await run_in_threadpool(service.reset)
+        return {'status': 'reset'}
+
+    @app.get('/health')
+    async def health() -> dict:
+        return service.health()
+
+    return app
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then; without
+    # it, Nagle's algorithm and the client's delayed ACK add ~40 ms to every answer.
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class PolicyServer:
+    """uvicorn serving the app on a socket bound at construction (port 0: a free port, known at once)."""
+
+    def __init__(self, app, host: str = '127.0.0.1', port: int = 8777, log_level: str = 'warning'):
+        import uvicorn
+        self.socket = _listening_socket(host, port)
+        self.server_address = self.socket.getsockname()[:2]
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False,
+                                                     timeout_graceful_shutdown=2))
+        self._stopped = threading.Event()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address
+        return f'http://{host}:{port}'
+
+    def serve_forever(self) -> None:
+        """Serve until shutdown() (or Ctrl-C in the main thread)."""
+        self._stopped.clear()
+        try:
+            self._server.run(sockets=[self.socket])
+        finally:
+            self._stopped.set()
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Stop serving; return once serve_forever (in another thread) has returned."""
+        self._server.should_exit = True
+        self._stopped.wait(timeout_s)
+
+    def server_close(self) -> None:
+        """Release the listening socket."""
+        self.socket.close()
+
+
+def make_server(vla: Any, host: str = '127.0.0.1', port: int = 8777, description: str = '') -> PolicyServer:
+    """Return a policy server (not yet serving) for a VLA; port 0 picks a free port."""
+    return PolicyServer(make_app(VLAService(vla, description)), host, port)
 
 
 def _factory(spec: str) -> Callable[..., Any]:
@@ -187,14 +239,12 @@ def main(argv=None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format='%(asctime)s %(name)s %(levelname)s %(message)s')
     vla = build_backend(args)
     server = make_server(vla, args.host, args.port, description=args.factory or f'{args.backend}:{args.model}')
-    host, port = server.server_address[:2]
-    log.info('serving %s on http://%s:%d (POST /act, POST /reset, GET /health)', type(vla).__name__, host, port)
+    log.info('serving %s on %s (POST /act, POST /reset, GET /health)', type(vla).__name__, server.url)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        log.info('stopped')
+        server.serve_forever()  # uvicorn handles Ctrl-C and SIGTERM
     finally:
         server.server_close()
+        log.info('stopped')
     return 0
 
 

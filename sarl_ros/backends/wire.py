@@ -1,8 +1,8 @@
-"""JSON with numpy arrays, in the json_numpy convention that OpenVLA's REST deploy server speaks.
+"""JSON with numpy arrays, in the json-numpy convention that OpenVLA's REST deploy server speaks.
 
 An array travels as {"__numpy__": <base64 of its raw bytes>, "dtype": <numpy dtype descr>,
-"shape": [...]}, so a client using json_numpy (or this module) and a server using the other
-interoperate.
+"shape": [...]}. Encoding is json_numpy's own; decoding goes through decode_array, which
+checks sizes and refuses object dtypes before allocating (the server decodes untrusted input).
 """
 from __future__ import annotations
 
@@ -39,19 +39,8 @@ def decode_array(payload: dict) -> np.ndarray:
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if expected > MAX_ARRAY_BYTES or len(raw) != expected:
         raise ValueError(f'numpy payload has {len(raw)} bytes, shape {shape} {dtype} needs {expected}')
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-
-
-def _to_jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return encode_array(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
-    return value
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    return array[()] if shape == () else array  # a numpy scalar, as json_numpy decodes it
 
 
 def _from_json(value: Any) -> Any:
@@ -65,8 +54,9 @@ def _from_json(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """Return JSON text of value with every numpy array encoded."""
-    return json.dumps(_to_jsonable(value))
+    """Return JSON text of value with every numpy array (and numpy scalar) encoded by json_numpy."""
+    import json_numpy
+    return json_numpy.dumps(value)
 
 
 def loads(text: str | bytes) -> Any:
