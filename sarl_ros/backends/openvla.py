@@ -20,18 +20,46 @@ from sarl_ros.backends.action_tokens import ACTION_DIM, ActionTokenDecoder, sele
 log = logging.getLogger(__name__)
 
 PROMPT_TEMPLATE = 'In: What action should the robot take to {instruction}?\nOut:'
+# OpenVLA v0.1 checkpoints were trained with a Vicuna-style system prompt (deploy.py picks it by "v01" in the path).
+V01_SYSTEM_PROMPT = ('A chat between a curious user and an artificial intelligence assistant. '
+                     "The assistant gives helpful, detailed, and polite answers to the user's questions.")
+V01_PROMPT_TEMPLATE = V01_SYSTEM_PROMPT + ' USER: What action should the robot take to {instruction}? ASSISTANT:'
+# OpenVLA's Bridge evaluation feeds 224x224 frames that went through a JPEG round trip (as the RLDS
+# training data did) and a lanczos resize.
+BRIDGE_IMAGE_SIZE = 224
+BRIDGE_JPEG_QUALITY = 95  # tf.image.encode_jpeg's default, what the evaluation uses
 # The auto classes under which vision-to-text checkpoints register their remote code: OpenVLA
 # names AutoModelForVision2Seq, which transformers 5 no longer has, so it is resolved here.
 REMOTE_CODE_AUTO_CLASSES = ('AutoModelForVision2Seq', 'AutoModelForImageTextToText')
 DATASET_STATISTICS_FILE = 'dataset_statistics.json'
 
 
-def format_prompt(instruction: str) -> str:
-    """Return the OpenVLA prompt for a command."""
+def format_prompt(instruction: str, model_path: str = '') -> str:
+    """Return the OpenVLA prompt for a command (the v0.1 chat prompt when the model path contains "v01")."""
     instruction = ' '.join(str(instruction).split()).lower()
     if not instruction:
         raise ValueError('empty instruction')
-    return PROMPT_TEMPLATE.format(instruction=instruction)
+    template = V01_PROMPT_TEMPLATE if 'v01' in str(model_path) else PROMPT_TEMPLATE
+    return template.format(instruction=instruction)
+
+
+def prepare_bridge_image(image: np.ndarray, size: int = BRIDGE_IMAGE_SIZE) -> np.ndarray:
+    """Return the frame as OpenVLA's Bridge evaluation feeds it: JPEG round trip, then lanczos resize to size x size.
+
+    A frame already size x size is taken as prepared (a client may have done it to save bandwidth).
+    """
+    import io
+
+    from PIL import Image
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}')
+    if image.shape[:2] == (size, size):
+        return image
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format='JPEG', quality=BRIDGE_JPEG_QUALITY)
+    decoded = Image.open(io.BytesIO(buffer.getvalue())).convert('RGB')
+    return np.asarray(decoded.resize((size, size), Image.LANCZOS))
 
 
 def resolve_device_and_dtype(device: str = 'auto', dtype: str = 'auto'):
@@ -81,7 +109,9 @@ def load_vla(model_id: str, device: str = 'auto', dtype: str = 'auto',
         model_class = _with_generate(get_class_from_dynamic_module(remote, model_id))
     else:
         model_class = _auto_vision_to_text_class(transformers)
-    kwargs = {'config': config, 'trust_remote_code': True, _dtype_kwarg(transformers): torch_dtype}
+    # low_cpu_mem_usage as upstream loads OpenVLA (a no-op from transformers 5 on, where it is the only way).
+    kwargs = {'config': config, 'trust_remote_code': True, 'low_cpu_mem_usage': True,
+              _dtype_kwarg(transformers): torch_dtype}
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
     model = model_class.from_pretrained(model_id, **kwargs).to(device).eval()
@@ -130,10 +160,11 @@ class OpenVLAPolicy:
     def __init__(self, model: str = 'openvla/openvla-7b', device: str = 'auto', dtype: str = 'auto',
                  unnorm_key: str | None = 'bridge_orig', attn_implementation: str | None = None,
                  action_vocab_size: int | None = None, restrict_to_action_tokens: bool = True,
-                 loaded: LoadedVLA | None = None):
+                 image_size: int | None = BRIDGE_IMAGE_SIZE, loaded: LoadedVLA | None = None):
         self.loaded = loaded or load_vla(model, device=device, dtype=dtype, attn_implementation=attn_implementation)
         self.model_id = model
         self.unnorm_key = unnorm_key or None
+        self.image_size = image_size  # None: hand frames to the processor unchanged
         self.uses_predict_action = callable(getattr(self.loaded.model, 'predict_action', None))
         self.stats = None
         if not self.uses_predict_action:
@@ -162,8 +193,8 @@ class OpenVLAPolicy:
         unnorm_key overrides the constructor's for this call (the policy server passes the client's).
         """
         import torch
-        pil_image = _to_pil(image)
-        prompt = format_prompt(instruction)
+        pil_image = _to_pil(image, self.image_size)
+        prompt = format_prompt(instruction, self.model_id)
         key = unnorm_key or self.unnorm_key
         with torch.inference_mode():
             if self.uses_predict_action:
@@ -222,11 +253,13 @@ def _action_token_mask(first: int, end: int):
     return LogitsProcessorList([OnlyActionTokens()])
 
 
-def _to_pil(image: np.ndarray | None):
+def _to_pil(image: np.ndarray | None, size: int | None):
     from PIL import Image
     if image is None:
         raise ValueError('the OpenVLA backend needs a camera image (is the camera node publishing?)')
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f'expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}')
+    if size:
+        image = prepare_bridge_image(image, size)
     return Image.fromarray(image).convert('RGB')

@@ -113,9 +113,9 @@ class RemoteVLA:
         if image is None:
             return None
         image = np.ascontiguousarray(image, dtype=np.uint8)
-        if self.image_size and image.shape[:2] != (self.image_size, self.image_size):
-            from PIL import Image
-            image = np.asarray(Image.fromarray(image).resize((self.image_size, self.image_size), Image.BILINEAR))
+        if self.image_size:  # as OpenVLA's Bridge evaluation prepares frames (the server then leaves them)
+            from sarl_ros.backends.openvla import prepare_bridge_image
+            image = prepare_bridge_image(image, self.image_size)
         return image
 
     def _request(self, method: str, path: str, data: bytes | None, retries: int | None = None, act: bool = False):

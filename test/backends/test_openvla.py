@@ -150,3 +150,71 @@ def test_cuda_request_without_cuda_is_a_clear_error(tiny_vlm_dir):
         pytest.skip('this machine has CUDA')
     with pytest.raises(RuntimeError, match='no CUDA device'):
         make_vla('openvla', model=tiny_vlm_dir, device='cuda:0')
+
+
+def test_v01_checkpoints_get_the_v01_system_prompt():
+    from sarl_ros.backends.openvla import V01_SYSTEM_PROMPT
+    prompt = format_prompt('Pick up the cup', 'openvla/openvla-v01-7b')
+    assert prompt == f'{V01_SYSTEM_PROMPT} USER: What action should the robot take to pick up the cup? ASSISTANT:'
+    assert format_prompt('Pick up the cup', '/models/openvla-7b-finetuned').startswith('In: What action')
+
+
+def test_frames_are_prepared_as_openvlas_bridge_evaluation(rgb_image):
+    import io
+
+    from PIL import Image
+
+    from sarl_ros.backends.openvla import prepare_bridge_image
+    frame = np.kron(rgb_image, np.ones((4, 4, 1), np.uint8))  # 256x320, structure at several scales
+    prepared = prepare_bridge_image(frame, 224)
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format='JPEG', quality=95)
+    expected = np.asarray(Image.open(buffer).convert('RGB').resize((224, 224), Image.LANCZOS))
+    assert prepared.shape == (224, 224, 3) and prepared.dtype == np.uint8
+    np.testing.assert_array_equal(prepared, expected)
+    bilinear = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))
+    assert np.abs(prepared.astype(int) - bilinear.astype(int)).mean() > 1.0  # not what we did before
+    assert prepare_bridge_image(prepared, 224) is prepared  # already prepared: untouched
+    with pytest.raises(ValueError, match='HxWx3 uint8'):
+        prepare_bridge_image(frame[..., 0], 224)
+
+
+def test_the_policy_feeds_prepared_frames_and_the_v01_prompt():
+    seen = {}
+
+    class Processor:
+        def __call__(self, text, images, return_tensors):
+            seen['text'], seen['size'] = text, images.size
+
+            class Batch(dict):
+                def to(self, *args, **kwargs):
+                    return self
+            return Batch(input_ids=np.zeros((1, 3)))
+
+    class Model:
+        def predict_action(self, input_ids, unnorm_key, do_sample):
+            return np.zeros(7)
+
+    loaded = LoadedVLA(model=Model(), processor=Processor(), norm_stats=BRIDGE_STATS, device='cpu', dtype=None)
+    policy = OpenVLAPolicy(model='openvla/openvla-v01-7b', unnorm_key='bridge_orig', loaded=loaded)
+    policy.act(np.zeros((480, 640, 3), np.uint8), 'wipe the table')
+    assert seen['size'] == (224, 224) and 'ASSISTANT:' in seen['text']
+
+
+def test_the_loader_asks_for_low_cpu_memory_loading(tiny_vlm_dir, monkeypatch):
+    from sarl_ros.backends import openvla
+    captured = {}
+    original = openvla._auto_vision_to_text_class
+
+    def capturing(transformers):
+        auto = original(transformers)
+
+        class Capturing:
+            @staticmethod
+            def from_pretrained(model_id, **kwargs):
+                captured.update(kwargs)
+                return auto.from_pretrained(model_id, **kwargs)
+        return Capturing
+    monkeypatch.setattr(openvla, '_auto_vision_to_text_class', capturing)
+    openvla.load_vla(tiny_vlm_dir, device='cpu')
+    assert captured['low_cpu_mem_usage'] is True and captured['trust_remote_code'] is True
