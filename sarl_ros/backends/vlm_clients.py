@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import os
-import time
-import urllib.error
-import urllib.request
+import re
 
 import numpy as np
 
@@ -38,21 +35,31 @@ def png_data_url(image: np.ndarray, max_side: int | None = None) -> str:
     return 'data:image/png;base64,' + base64.b64encode(buffer.getvalue()).decode('ascii')
 
 
-class OpenAIChatClient:
-    """POST /chat/completions of any OpenAI-compatible server (OpenAI, vLLM, llama.cpp, Ollama ...).
+# OpenAI's reasoning models refuse max_tokens (they count hidden reasoning tokens too) and any
+# temperature but the default.
+REASONING_MODEL = re.compile(r'(^|/)(o\d+|gpt-5)([-.:_]|$)', re.I)
 
-    The API key is read from the environment variable named api_key_env when a request is
-    made; it never appears in logs, errors or repr.
+
+def is_reasoning_model(model: str) -> bool:
+    """Return whether an OpenAI model name is one of the reasoning models (o1, o3, o4-mini, gpt-5 ...)."""
+    return bool(REASONING_MODEL.search(model))
+
+
+class OpenAIChatClient:
+    """Chat completions of any OpenAI-compatible server (OpenAI, vLLM, llama.cpp, Ollama ...) through the openai SDK.
+
+    The API key is read from the environment variable named api_key_env (when a request is
+    made: a rotated key is picked up); it never appears in logs, errors or repr. Timeouts and
+    retries (connection errors, 408/409/429/5xx, with the SDK's backoff) are the SDK's.
     """
 
     def __init__(self, base_url: str = 'http://127.0.0.1:8000/v1', model: str = 'gpt-4o',
                  api_key_env: str = 'OPENAI_API_KEY', timeout_s: float = 20.0, retries: int = 1,
-                 max_tokens: int = 256, temperature: float = 0.2, image_max_side: int | None = 768,
-                 backoff_s: float = 0.5):
+                 max_tokens: int = 256, temperature: float = 0.2, image_max_side: int | None = 768):
         if not base_url.startswith(('http://', 'https://')):
             raise ValueError(f'base_url must start with http:// or https://, got {base_url!r}')
-        if timeout_s <= 0:
-            raise ValueError(f'timeout_s must be positive, got {timeout_s}')
+        if timeout_s <= 0 or retries < 0:
+            raise ValueError(f'need timeout_s > 0 and retries >= 0, got {timeout_s}, {retries}')
         self.base_url = base_url.rstrip('/')
         self.model = model
         self.api_key_env = api_key_env
@@ -61,7 +68,8 @@ class OpenAIChatClient:
         self.max_tokens = int(max_tokens)
         self.temperature = float(temperature)
         self.image_max_side = image_max_side
-        self.backoff_s = backoff_s
+        self._sdk = None
+        self._sdk_key = None
         if api_key_env and not os.environ.get(api_key_env):
             log.warning('environment variable %s is not set: calling %s without an API key', api_key_env,
                         self.base_url)
@@ -69,55 +77,50 @@ class OpenAIChatClient:
     def __repr__(self) -> str:
         return f'OpenAIChatClient(base_url={self.base_url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})'
 
-    def complete(self, system: str, text: str, image: np.ndarray | None) -> str:
-        """Return the assistant's reply to one user turn (text and, when given, the image)."""
+    def request_body(self, system: str, text: str, image: np.ndarray | None) -> dict:
+        """Return the chat-completions arguments for one user turn (text and, when given, the image)."""
         content = [{'type': 'text', 'text': text}]
         if image is not None:
             content.append({'type': 'image_url',
                             'image_url': {'url': png_data_url(image, self.image_max_side)}})
-        body = {'model': self.model, 'max_tokens': self.max_tokens, 'temperature': self.temperature,
+        body = {'model': self.model,
                 'messages': [{'role': 'system', 'content': system}, {'role': 'user', 'content': content}]}
-        reply = self._post('/chat/completions', body)
-        return _reply_text(reply)
+        if is_reasoning_model(self.model):
+            body['max_completion_tokens'] = self.max_tokens
+        else:
+            body['max_tokens'] = self.max_tokens
+            body['temperature'] = self.temperature
+        return body
 
-    def _post(self, path: str, body: dict) -> dict:
-        headers = {'Content-Type': 'application/json'}
+    def complete(self, system: str, text: str, image: np.ndarray | None) -> str:
+        """Return the assistant's reply to one user turn."""
+        import openai
         key = os.environ.get(self.api_key_env, '') if self.api_key_env else ''
-        if key:
-            headers['Authorization'] = f'Bearer {key}'
-        data = json.dumps(body).encode('utf-8')
-        last_error = ''
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
-            request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method='POST')
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    return json.loads(response.read())
-            except urllib.error.HTTPError as exc:
-                detail = _scrub(_http_detail(exc), key)
-                if exc.code in (401, 403):
-                    raise VLMError(f'{self.base_url}: HTTP {exc.code} (authentication): check the key in '
-                                   f'${self.api_key_env}; {detail}') from None
-                if exc.code != 429 and exc.code < 500:
-                    raise VLMError(f'{self.base_url}{path}: HTTP {exc.code}: {detail}') from None
-                last_error = f'HTTP {exc.code}: {detail}'
-            except json.JSONDecodeError as exc:
-                raise VLMError(f'{self.base_url}{path} answered with invalid JSON: {exc}') from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, 'reason', exc)
-                last_error = f'{type(reason).__name__}: {reason}'
-            log.warning('VLM call to %s failed (attempt %d of %d): %s', self.base_url, attempt + 1,
-                        self.retries + 1, last_error)
-        raise VLMError(f'VLM {self.model!r} at {self.base_url} failed after {self.retries + 1} attempts '
-                       f'(timeout {self.timeout_s} s): {last_error}')
+        try:
+            completion = self._client(key).chat.completions.create(**self.request_body(system, text, image))
+        except openai.APITimeoutError:
+            raise VLMError(f'VLM {self.model!r} at {self.base_url} failed after {self.retries + 1} attempts: '
+                           f'timed out ({self.timeout_s} s each)') from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise VLMError(f'{self.base_url}: HTTP {exc.status_code} (authentication): check the key in '
+                           f'${self.api_key_env}; {_scrub(str(exc.message), key)}') from None
+        except openai.APIStatusError as exc:
+            attempts = f' after {self.retries + 1} attempts' if exc.status_code >= 500 or exc.status_code == 429 else ''
+            raise VLMError(f'VLM {self.model!r} at {self.base_url} failed{attempts}: HTTP {exc.status_code}: '
+                           f'{_scrub(str(exc.message), key)[:300]}') from None
+        except openai.APIConnectionError as exc:
+            raise VLMError(f'VLM {self.model!r} at {self.base_url} failed after {self.retries + 1} attempts: '
+                           f'{_scrub(str(exc), key)}') from None
+        return _reply_text(completion.model_dump() if hasattr(completion, 'model_dump') else completion)
 
-
-def _http_detail(exc) -> str:
-    try:
-        return exc.read().decode('utf-8', 'replace')[:300]
-    except Exception:  # noqa: BLE001 - best effort
-        return str(exc.reason)
+    def _client(self, key: str):
+        if self._sdk is None or key != self._sdk_key:
+            import openai
+            # The SDK insists on a key; servers without authentication ignore this placeholder.
+            self._sdk = openai.OpenAI(base_url=self.base_url, api_key=key or 'no-key', timeout=self.timeout_s,
+                                      max_retries=self.retries)
+            self._sdk_key = key
+        return self._sdk
 
 
 def _scrub(text: str, key: str) -> str:

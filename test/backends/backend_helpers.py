@@ -135,7 +135,7 @@ def make_chat_server(replies, delay_s: float = 0.0):
 
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
-            log.append((dict(self.headers), body))
+            log.append(({k.title(): v for k, v in self.headers.items()}, body))
             if self.path != '/v1/chat/completions':
                 return self._send(404, {'error': {'message': 'not found'}})
             time.sleep(delay_s)
@@ -154,6 +154,8 @@ def make_chat_server(replies, delay_s: float = 0.0):
                 self.send_response(status)
                 self.send_header('Content-Type', 'application/json')
                 self.send_header('Content-Length', str(len(data)))
+                if status >= 400:
+                    self.send_header('retry-after-ms', '10')  # keeps the SDK's retry backoff short in tests
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

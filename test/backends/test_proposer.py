@@ -81,14 +81,14 @@ def test_api_refusal_field_and_server_errors_are_clear(serve, monkeypatch, obser
     proposer, _ = openai_proposer(serve, [refusal], monkeypatch)
     with pytest.raises(VLMError, match='refused'):
         proposer.propose(observation, TASK, [], 4)
-    proposer, log = openai_proposer(serve, [503, 503, 503], monkeypatch, retries=1, backoff_s=0.01)
+    proposer, log = openai_proposer(serve, [503, 503, 503], monkeypatch, retries=1)
     with pytest.raises(VLMError, match='after 2 attempts.*503'):
         proposer.propose(observation, TASK, [], 4)
     assert len(log) == 2
 
 
 def test_transient_server_error_is_retried(serve, monkeypatch, observation):
-    proposer, log = openai_proposer(serve, [429, '["wipe the table"]'], monkeypatch, retries=1, backoff_s=0.01)
+    proposer, log = openai_proposer(serve, [429, '["wipe the table"]'], monkeypatch, retries=1)
     assert [c.prompt for c in proposer.propose(observation, TASK, [], 3)] == [TASK, 'wipe the table']
     assert len(log) == 2
 
@@ -105,6 +105,23 @@ def test_one_candidate_is_the_task_without_calling_the_vlm(observation):
     from sarl_ros.backends.proposer import VLMProposer
     candidates = VLMProposer(client).propose(observation, TASK, [], 1)
     assert [(c.prompt, c.source) for c in candidates] == [(TASK, SOURCE_TASK)]
+
+
+@pytest.mark.parametrize('model, reasoning', [('o1', True), ('o3-mini', True), ('o4-mini-2025-04-16', True),
+                                              ('gpt-5', True), ('gpt-5-mini', True), ('openai/o3', True),
+                                              ('gpt-4o', False), ('Qwen/Qwen2.5-VL-7B-Instruct', False),
+                                              ('llava-onevision', False), ('gpt-4.1', False)])
+def test_reasoning_models_get_max_completion_tokens_and_no_temperature(serve, monkeypatch, observation, model,
+                                                                       reasoning):
+    server, log = make_chat_server(['["pick up the sushi"]'])
+    url = serve(server)
+    proposer = make_proposer('openai', base_url=url + '/v1', model=model, api_key_env='', max_tokens=99)
+    proposer.propose(observation, TASK, [], 3)
+    body = log[0][1]
+    if reasoning:
+        assert body['max_completion_tokens'] == 99 and 'max_tokens' not in body and 'temperature' not in body
+    else:
+        assert body['max_tokens'] == 99 and 'max_completion_tokens' not in body and 'temperature' in body
 
 
 def test_unknown_backend_lists_choices():
