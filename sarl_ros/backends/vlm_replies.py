@@ -1,6 +1,7 @@
 """Prompts for a VLM and robust parsing of what it answers (pure text handling)."""
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Sequence
@@ -45,10 +46,32 @@ def detector_prompt(task: str) -> str:
             f'{{"success": "yes" or "no", "confidence": a number from 0 to 1}}.')
 
 
+_FENCE = re.compile(r'```([a-zA-Z0-9_-]*)[ \t]*\n?(.*?)```', flags=re.S)
+_THINK = re.compile(r'<(think|thinking|reasoning)>.*?</\1>', flags=re.S | re.I)
+
+
+def strip_thinking(text: str) -> str:
+    """Return the reply without <think>...</think> sections (reasoning models' scratchpad)."""
+    return _THINK.sub(' ', text)
+
+
 def strip_code_fences(text: str) -> str:
-    """Return the text inside a markdown code fence when there is one."""
-    match = re.search(r'```[a-zA-Z0-9_-]*\s*\n?(.*?)```', text, flags=re.S)
-    return match.group(1) if match else text
+    """Return the text inside the first markdown code fence when there is one."""
+    match = _FENCE.search(text)
+    return match.group(2) if match else text
+
+
+def reply_bodies(reply: str) -> list[str]:
+    """Return the parts of a reply to look for an answer in, most likely first.
+
+    Thinking sections are dropped; fenced blocks tagged json come first, then the other
+    fenced blocks, then the whole text outside fences.
+    """
+    text = strip_thinking(reply)
+    blocks = _FENCE.findall(text)
+    tagged = [body for tag, body in blocks if tag.lower() in ('json', 'json5', 'jsonc')]
+    others = [body for tag, body in blocks if tag.lower() not in ('json', 'json5', 'jsonc')]
+    return [*tagged, *others, _FENCE.sub(' ', text) if blocks else text]
 
 
 def is_refusal(text: str) -> bool:
@@ -57,14 +80,59 @@ def is_refusal(text: str) -> bool:
     return any(marker in head for marker in REFUSAL_MARKERS)
 
 
+def _balanced_span(text: str, start: int) -> str | None:
+    """Return text[start:end] up to the bracket closing the one at start (quotes respected), or None."""
+    pairs = {'[': ']', '{': '}'}
+    stack, quote, escaped = [], None, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == '\\':
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in ('"', "'"):
+            quote = ch
+        elif ch in pairs:
+            stack.append(pairs[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+            if not stack:
+                return text[start:i + 1]
+    return None
+
+
 def _json_values(text: str):
-    for opener, closer in (('[', ']'), ('{', '}')):
-        start, end = text.find(opener), text.rfind(closer)
-        if 0 <= start < end:
-            try:
-                yield json.loads(text[start:end + 1])
-            except json.JSONDecodeError:
-                continue
+    """Yield every JSON (or Python-literal, for single-quoted lists) list or object in text, in order."""
+    decoder = json.JSONDecoder()
+    position = 0
+    while True:
+        starts = [i for i in (text.find('[', position), text.find('{', position)) if i >= 0]
+        if not starts:
+            return
+        start = min(starts)
+        try:
+            value, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            value, end = _literal_at(text, start)
+        if value is None:
+            position = start + 1
+            continue
+        yield value
+        position = end
+
+
+def _literal_at(text: str, start: int):
+    span = _balanced_span(text, start)
+    if span is None:
+        return None, start + 1
+    try:
+        value = ast.literal_eval(span)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None, start + 1
+    return (value if isinstance(value, (list, dict)) else None), start + len(span)
 
 
 def _items_of(value) -> list[str] | None:
@@ -119,9 +187,10 @@ def parse_commands(reply: str, max_items: int) -> list[str]:
     """
     if not isinstance(reply, str) or not reply.strip():
         raise VLMReplyError('the VLM returned an empty reply')
-    body = strip_code_fences(reply)
-    raw = next((items for items in map(_items_of, _json_values(body)) if items), None)
+    bodies = reply_bodies(reply)
+    raw = next((items for body in bodies for items in map(_items_of, _json_values(body)) if items), None)
     if raw is None:
+        body = next((b for b in bodies if b.strip()), bodies[-1])
         raw = _lines_of(body)
         if len(raw) == 1 and ',' in raw[0] and len(raw[0].split()) > MAX_COMMAND_WORDS:
             raw = raw[0].split(',')  # one long comma-separated line
@@ -143,9 +212,9 @@ _NO = re.compile(r'^\W*(no|n|false|failure|failed|not)\b', re.I)
 
 def parse_yes_no(reply: str) -> tuple[bool | None, float | None]:
     """Return (answer or None when unclear, the confidence the reply states or None)."""
-    body = strip_code_fences(reply or '')
-    for value in _json_values(body):
-        if isinstance(value, dict):
+    bodies = reply_bodies(reply or '')
+    for value in (v for body in bodies for v in _json_values(body)):
+        if isinstance(value, dict) and ('success' in value or 'answer' in value):
             answer = value.get('success', value.get('answer'))
             confidence = value.get('confidence')
             if isinstance(answer, str):
@@ -157,7 +226,7 @@ def parse_yes_no(reply: str) -> tuple[bool | None, float | None]:
             except (TypeError, ValueError):
                 confidence = None
             return answer, confidence
-    text = body.strip()
+    text = next((b for b in bodies if b.strip()), '').strip()
     if _YES.match(text):
         return True, None
     if _NO.match(text):

@@ -20,6 +20,35 @@ def test_commands_are_found_in_every_common_reply_shape(reply):
     assert [c.lower() for c in parse_commands(reply, 5)] == ['pick up the sushi', 'put the sushi in the pot']
 
 
+EXPECTED = ['pick up the sushi', 'put the sushi in the pot']
+
+
+@pytest.mark.parametrize('reply', [
+    # Two fenced blocks: the plan in Python first, the answer in JSON second.
+    '```python\nrobot.move(x=[0.1, 0.2])\n```\nAnswer:\n```json\n["pick up the sushi", "put the sushi in the pot"]\n```',
+    # Two untagged blocks, the first without a usable list.
+    '```\nthinking about [it]\n```\n```\n["pick up the sushi", "put the sushi in the pot"]\n```',
+    # JSON followed by a later bracket.
+    '["pick up the sushi", "put the sushi in the pot"]\nThe first command follows [1].',
+    '{"commands": ["pick up the sushi", "put the sushi in the pot"]} (see [1], [2])',
+    # A reasoning model's scratchpad with brackets in it.
+    '<think>Options: [a] grasp, [b] push. The list ["wave"] is wrong. {maybe}</think>\n'
+    '["pick up the sushi", "put the sushi in the pot"]',
+    # Single-quoted (Python) lists.
+    "['pick up the sushi', 'put the sushi in the pot']",
+    "Sure: ['pick up the sushi', \"put the sushi in the pot\"] [1]",
+])
+def test_commands_are_found_in_harder_reply_shapes(reply):
+    assert parse_commands(reply, 5) == EXPECTED
+
+
+def test_yes_no_skips_thinking_and_takes_the_answer_object():
+    assert parse_yes_no('<think>is it {"success": "no"}? [unsure]</think>{"success": "yes", "confidence": 0.8}') == \
+        (True, 0.8)
+    assert parse_yes_no('<think>hmm [2]</think>\nNo, the pot is empty.') == (False, None)
+    assert parse_yes_no("```\nYes\n```") == (True, None)
+
+
 def test_long_lists_are_cut_and_duplicates_dropped():
     reply = '\n'.join(f'{i}. move the gripper left {i} cm' for i in range(1, 30)) + '\n30. move the gripper left 1 cm'
     commands = parse_commands(reply, 4)
