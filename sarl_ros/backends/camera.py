@@ -1,7 +1,9 @@
-"""An OpenCV camera: a device index or a video file/stream, read as HxWx3 uint8 RGB.
+"""An OpenCV camera: a device (index or /dev/videoN) or a video file/stream, read as HxWx3 uint8 RGB.
 
-A lost device (unplugged USB camera, dropped stream) is reopened on the next read, at most
-once per reconnect_interval_s; a video file is rewound at its end when loop is set.
+A device gets the requested size, rate, pixel format (FOURCC, e.g. MJPG, which many USB cameras
+need for 640x480 at 30 fps) and a one-frame buffer; a file gets none of these. A lost device
+(unplugged USB camera, dropped stream) is reopened on the next read, at most once per
+reconnect_interval_s; a video file is rewound at its end when loop is set.
 """
 from __future__ import annotations
 
@@ -25,19 +27,27 @@ def _cv2():
     return cv2
 
 
+def is_video_file(source: int | str) -> bool:
+    """Return whether a source is a video file (not a device index, /dev/ device node or URL)."""
+    return isinstance(source, str) and '://' not in source and not source.startswith('/dev/')
+
+
 class OpenCVCamera:
     """The Camera interface over cv2.VideoCapture."""
 
     def __init__(self, source: int | str = 0, width: int | None = 640, height: int | None = 480,
                  fps: float | None = None, loop: bool = True, reconnect_interval_s: float = 1.0,
-                 resize: bool = True, open_timeout_s: float = 0.0):
+                 resize: bool = True, open_timeout_s: float = 0.0, fourcc: str | None = None):
         self.source = int(source) if isinstance(source, str) and source.isdigit() else source
         self.width, self.height, self.fps = width, height, fps
+        if fourcc and len(fourcc) != 4:
+            raise ValueError(f'fourcc must be four characters such as MJPG or YUYV, got {fourcc!r}')
+        self.fourcc = fourcc or None
         self.loop = loop
         self.reconnect_interval_s = float(reconnect_interval_s)
         # Devices may ignore the requested size: resize what they deliver so the VLA sees one shape.
         self.resize = resize
-        self.is_file = isinstance(self.source, str) and '://' not in self.source
+        self.is_file = is_video_file(self.source)
         self._capture = None
         self._last_attempt = -float('inf')
         self.reconnects = 0
@@ -62,6 +72,8 @@ class OpenCVCamera:
             capture.release()
             return
         if not self.is_file:  # requests to a file are meaningless; a device may honour them
+            if self.fourcc:  # first: the pixel format decides which sizes and rates the device offers
+                capture.set(cv2.CAP_PROP_FOURCC, float(cv2.VideoWriter_fourcc(*self.fourcc)))
             if self.width:
                 capture.set(cv2.CAP_PROP_FRAME_WIDTH, float(self.width))
             if self.height:

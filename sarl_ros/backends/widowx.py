@@ -31,7 +31,10 @@ INSTALL_HINT = ('robot:=widowx needs the Interbotix ROS 2 packages (interbotix_x
 
 def connect_interbotix(robot_model: str = 'wx250s', group_name: str = 'arm', gripper_name: str = 'gripper',
                        moving_time: float = 0.25, accel_time: float = 0.1):
-    """Return (InterbotixManipulatorXS, the module with robot_startup/robot_shutdown); ImportError naming what to install."""
+    """Return (InterbotixManipulatorXS, the module with robot_startup/robot_shutdown).
+
+    ImportError naming what to install when the Interbotix packages are missing.
+    """
     try:
         from interbotix_common_modules.common_robot import robot as lifecycle
         from interbotix_xs_modules.xs_robot.arm import InterbotixManipulatorXS

@@ -23,6 +23,7 @@ PARAMS = (
     Param('device', '0', 'OpenCV device index or video path (backend:=opencv)'),
     Param('width', 640, 'Requested width [px] (backend:=opencv)'),
     Param('height', 480, 'Requested height [px] (backend:=opencv)'),
+    Param('fourcc', '', 'Pixel format of a device, e.g. MJPG (backend:=opencv; empty: the driver\'s default)'),
     Param('frame_id', 'camera', 'frame_id of the published images'),
     Param('fov_deg', 60.0, 'Horizontal field of view for CameraInfo'),
 )
@@ -58,7 +59,7 @@ class CameraNode(Node):
             from sarl_ros.backends.registry import make_camera
             device = int(self.p.device) if self.p.device.isdigit() else self.p.device
             self.device = make_camera('opencv', source=device, width=self.p.width, height=self.p.height,
-                                      fps=self.p.rate_hz)
+                                      fps=self.p.rate_hz, fourcc=self.p.fourcc or None)
         self.create_timer(1.0 / self.p.rate_hz, self._tick)
         self.published = 0
         self.get_logger().info(f'ready: backend={self.p.backend} rate={self.p.rate_hz} Hz')

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-_ENCODINGS = {'rgb8': 3, 'bgr8': 3, 'mono8': 1}
+# Bytes per pixel of the encodings read. yuv422 is UYVY and yuv422_yuy2 YUYV (sensor_msgs'
+# image_encodings); RealSense and usb_cam drivers publish these, and rgba8/bgra8.
+_ENCODINGS = {'rgb8': 3, 'bgr8': 3, 'mono8': 1, 'rgba8': 4, 'bgra8': 4, 'yuv422': 2, 'uyvy': 2,
+              'yuv422_yuy2': 2, 'yuyv': 2}
 
 try:  # A ROS workstation has cv_bridge; the PyPI environment does not need it.
     from cv_bridge import CvBridge
@@ -42,8 +45,19 @@ def from_image_msg(msg) -> np.ndarray | None:
         raise ValueError(f'image data too short: {buf.size} bytes for {msg.height}x{msg.step}')
     img = buf[:msg.step * msg.height].reshape(msg.height, msg.step)[:, :row]
     img = img.reshape(msg.height, msg.width, channels)
-    if msg.encoding == 'bgr8':
-        img = img[:, :, ::-1]
-    elif msg.encoding == 'mono8':
+    return to_rgb(img, msg.encoding)
+
+
+def to_rgb(img: np.ndarray, encoding: str) -> np.ndarray:
+    """Return an HxWxC uint8 image of a sensor_msgs encoding as HxWx3 RGB."""
+    if encoding in ('bgr8', 'bgra8'):
+        img = img[:, :, 2::-1]
+    elif encoding == 'rgba8':
+        img = img[:, :, :3]
+    elif encoding == 'mono8':
         img = np.repeat(img, 3, axis=2)
+    elif encoding in ('yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv'):
+        import cv2
+        code = cv2.COLOR_YUV2RGB_UYVY if encoding in ('yuv422', 'uyvy') else cv2.COLOR_YUV2RGB_YUY2
+        img = cv2.cvtColor(np.ascontiguousarray(img), code)
     return np.ascontiguousarray(img)

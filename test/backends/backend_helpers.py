@@ -194,7 +194,7 @@ def toy_pose(joints) -> np.ndarray:
 
 
 class FakeInterbotix:
-    """bot.arm / bot.gripper / bot.core, and robot_startup / robot_shutdown, behaving like the real API where it matters.
+    """bot.arm / bot.gripper / bot.core and robot_startup / robot_shutdown, like the real API where it matters.
 
     - core.joint_states is a snapshot until robot_startup() spins the node; then every read sees
       a new message with the arm's physical state (commanded joints plus `arm.sag`).

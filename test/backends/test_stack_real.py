@@ -18,7 +18,8 @@ BASE_PARAMS = {'vla_model': 'openvla/openvla-7b', 'vla_device': 'cuda:0', 'vla_u
 def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     url = serve(make_server(TinyTorchVLA(steps_per_skill=2), port=0))
     bot = FakeInterbotix()
-    monkeypatch.setitem(registry.ROBOTS, 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=None if bot.spun else bot, **kw))
+    monkeypatch.setitem(registry.ROBOTS, 'widowx',  # started once: the second stack reuses the bot
+                        lambda **kw: WidowXRobot(bot=bot, lifecycle=None if bot.spun else bot, **kw))
     params = {**BASE_PARAMS, 'vla_server_url': url, 'vla_timeout_s': 3.0, 'vla_image_size': 32,
               'widowx_control_hz': 500.0, 'widowx_moving_time_s': 0.5}
 

@@ -25,7 +25,8 @@ EXPECTED = ['pick up the sushi', 'put the sushi in the pot']
 
 @pytest.mark.parametrize('reply', [
     # Two fenced blocks: the plan in Python first, the answer in JSON second.
-    '```python\nrobot.move(x=[0.1, 0.2])\n```\nAnswer:\n```json\n["pick up the sushi", "put the sushi in the pot"]\n```',
+    '```python\nrobot.move(x=[0.1, 0.2])\n```\nAnswer:\n'
+    '```json\n["pick up the sushi", "put the sushi in the pot"]\n```',
     # Two untagged blocks, the first without a usable list.
     '```\nthinking about [it]\n```\n```\n["pick up the sushi", "put the sushi in the pot"]\n```',
     # JSON followed by a later bracket.
