@@ -12,6 +12,7 @@ adapter therefore starts the API itself and refuses to run on joint states that 
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -85,6 +86,8 @@ class WidowXRobot:
         if lifecycle is not None:
             lifecycle.robot_startup()  # spins the Interbotix node: joint states, gripper timer
             self._started = True
+            # The executor node has no hook for its backends at exit: shut the API down then at the latest.
+            atexit.register(self.close)
         require_live_joint_states(self.bot, live_state_timeout_s)
         info = self.bot.arm.group_info
         self.joint_names = tuple(info.joint_names)
@@ -171,6 +174,7 @@ class WidowXRobot:
         """Stop the Interbotix API (robot_shutdown); it also shuts this process's rclpy context down."""
         if self._started:
             self._started = False
+            atexit.unregister(self.close)
             try:
                 self._lifecycle.robot_shutdown()
             except Exception as exc:  # noqa: BLE001 - e.g. rclpy already shut down by the node's own exit
