@@ -48,7 +48,7 @@ PARAMS = (
     Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
           ('proprio', 'proprio_thumbnail')),
     Param('widowx_control_hz', 5.0, 'Control rate of the real arm (robot:=widowx)'),
-    Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 0.8 / control rate)'),
+    Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 1.25 / control rate, as Bridge)'),
     Param('widowx_pose_source', 'command', 'Integrate deltas from the commanded or the measured pose',
           ('command', 'measured')),
 )

@@ -135,3 +135,10 @@ def test_an_upstream_style_client_against_our_server(serve):
     assert seen['encoded_type'] == 'str'  # a double-encoded request is answered with a JSON string, as upstream
     np.testing.assert_allclose(seen['encoded'], expected, atol=1e-6)
     assert seen['broken_status'] == 200 and seen['broken'] == 'error'  # upstream's failure answer
+
+
+def test_the_link_check_command_works_against_an_upstream_server(upstream_server, capsys):
+    from sarl_ros.backends.vla_client import main
+    assert main(['--url', upstream_server, '-n', '2', '--size', '48', '64']) == 0
+    out = capsys.readouterr().out
+    assert 'no /health' in out and 'latency over 2 calls' in out and 'not reachable' not in out
