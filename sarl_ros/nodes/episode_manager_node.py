@@ -251,10 +251,11 @@ class EpisodeManager(Node):
             decisions += 1
             history.append(chosen.prompt)
             last = step == budget - 1
-            verdict = self._call('evaluate', EvaluateEpisode.Request(
-                episode=episode, decision_step=step, task=self.p.task, final=last))
-            success = verdict.decided and verdict.reward.value > 0.5
             next_state = self._call('state', GetState.Request())
+            # The detector judges the frame of the state the learner stores.
+            verdict = self._call('evaluate', EvaluateEpisode.Request(
+                episode=episode, decision_step=step, task=self.p.task, image=next_state.image, final=last))
+            success = verdict.decided and verdict.reward.value > 0.5
             next_state.state_features = result.state_features or next_state.state_features
             next_proposal = None if success else self._propose(next_state, history, episode, step + 1)
             self._store(Transition(

@@ -207,9 +207,11 @@ class ExecutorNode(Node):
 
     def _on_get_state(self, request, response):
         with self._world_lock:
-            response.state_features = self._features().tolist()
+            # One frame serves the features and the image, so the reward node judges what the learner saw.
+            frame = self._latest_frame()
+            response.state_features = self._features(frame).tolist()
             rendering = self.stack.sim is not None and self.p.sim_camera_rate_hz > 0
-            image = self.stack.sim.render() if rendering else None
+            image = self.stack.sim.render() if rendering else frame
         if image is not None:
             response.image = to_image_msg(image, stamp=self.get_clock().now().to_msg())
         response.stamp = self.get_clock().now().to_msg()
@@ -225,9 +227,9 @@ class ExecutorNode(Node):
                                        confidence=1.0, detail='simulator state')
         return response
 
-    def _features(self) -> np.ndarray:
-        return np.asarray(self.stack.featurizer.features(self._latest_frame(), self.stack.robot.proprio()),
-                          np.float32)
+    def _features(self, frame=None) -> np.ndarray:
+        frame = self._latest_frame() if frame is None else frame
+        return np.asarray(self.stack.featurizer.features(frame, self.stack.robot.proprio()), np.float32)
 
     def _latest_frame(self):
         if self.stack.camera is None:

@@ -5,6 +5,9 @@ reward says so in its detail and a warning is logged. After a single decision
 (final=false) only the detector is asked; at the end of an episode (final=true) a
 human, when enabled, is asked and waited for up to human_timeout_s, after which the
 detector's answer is used; with neither, the episode is undecided (skipped).
+
+The detector judges the image in the request (the episode manager sends the frame of its
+latest state) or, when the request has none, the latest frame of the camera topic.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from sarl_ros.msg import RewardSignal
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.rosutil.qos import RECORD, SENSOR
 from sarl_ros.srv import EvaluateEpisode, ReportOutcome
 
 PARAMS = (
@@ -33,6 +36,7 @@ PARAMS = (
     Param('detector_backend', 'openai', 'VLM client of detector:=vlm', ('openai', 'hf_vlm')),
     Param('detector_timeout_s', 20.0, 'Give up on one detector question after this long'),
     Param('detector_min_confidence', 0.6, 'Below this confidence the detector leaves the verdict undecided'),
+    Param('camera_topic', g.TOPIC_CAMERA, 'Frames the detector judges when a request carries no image'),
 )
 
 KEYS = {'s': ReportOutcome.Request.SUCCESS, 'f': ReportOutcome.Request.FAILURE, 'k': ReportOutcome.Request.SKIP}
@@ -60,6 +64,9 @@ class RewardNode(Node):
         self.p = declare_parameters(self, PARAMS)
         group = ReentrantCallbackGroup()  # a human verdict must arrive while evaluate waits
         self.detector = self._make_detector(group)
+        self._latest_frame = None  # the last camera message, decoded only when a detector needs it
+        self._frame_lock = threading.Lock()
+        self.create_subscription(_image_type(), self.p.camera_topic, self._on_image, SENSOR, callback_group=group)
         self._verdicts: dict[int, int] = {}
         self._verdict_arrived = threading.Condition()
         self.pub = self.create_publisher(RewardSignal, g.TOPIC_REWARDS, RECORD)
@@ -77,6 +84,19 @@ class RewardNode(Node):
                              model=self.p.detector_model, api_key_env=self.p.api_key_env,
                              timeout_s=self.p.detector_timeout_s, min_confidence=self.p.detector_min_confidence)
 
+    def _on_image(self, msg):
+        with self._frame_lock:
+            self._latest_frame = msg
+
+    def _image_for(self, request):
+        """Return the request's image, else the latest camera frame, else None."""
+        image = from_image_msg(request.image)
+        if image is None:
+            with self._frame_lock:
+                latest = self._latest_frame
+            image = from_image_msg(latest) if latest is not None else None
+        return image
+
     def _on_report(self, request, response):
         if request.outcome not in KEYS.values():
             response.accepted, response.message = False, f'unknown outcome {request.outcome}'
@@ -91,7 +111,7 @@ class RewardNode(Node):
         detected = None
         if self.detector is not None:
             try:
-                detected = self.detector.evaluate(from_image_msg(request.image), request.task, request)
+                detected = self.detector.evaluate(self._image_for(request), request.task)
             except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
                 self.get_logger().warning(f'detector failed: {exc}')
         human = None
@@ -132,16 +152,21 @@ class SimSuccessClient:
     def __init__(self, node: Node, group):
         self.client = node.create_client(EvaluateEpisode, g.SRV_SIM_SUCCESS, callback_group=group)
 
-    def evaluate(self, image, task, request) -> tuple[bool | None, float]:
+    def evaluate(self, image, task) -> tuple[bool | None, float]:
         if not self.client.wait_for_service(timeout_sec=5.0):
             raise TimeoutError(f'{g.SRV_SIM_SUCCESS} is not available')
         done = threading.Event()
-        future = self.client.call_async(request)
+        future = self.client.call_async(EvaluateEpisode.Request(task=task))
         future.add_done_callback(lambda _: done.set())
         if not done.wait(timeout=10.0):
             raise TimeoutError('the simulator did not answer the success check')
         reward = future.result().reward
         return reward.value > 0.5, reward.confidence
+
+
+def _image_type():
+    from sensor_msgs.msg import Image
+    return Image
 
 
 NODE_CLASS = RewardNode
