@@ -5,32 +5,10 @@ setup combines the Interbotix arm with a local or remote VLA and a camera topic.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
-from sarl_ros.backends.base import VLA, Camera, Robot, StateFeaturizer
 from sarl_ros.backends.featurizers import make_featurizer
-
-
-class SimulatedWorld(Protocol):
-    """What the ROS graph needs from a simulator beyond the robot interfaces."""
-
-    def reset_scene(self, seed: int) -> None: ...
-
-    def render(self) -> np.ndarray: ...
-
-    def task_success(self) -> bool: ...
-
-
-@dataclass
-class Stack:
-    robot: Robot
-    vla: VLA
-    camera: Camera | None
-    featurizer: StateFeaturizer
-    sim: SimulatedWorld | None = None
+from sarl_ros.core.interfaces import Camera, SimulatedWorld, Stack  # noqa: F401 - Stack's home is core
 
 
 def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | None = None) -> Stack:

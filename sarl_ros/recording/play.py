@@ -129,7 +129,7 @@ def play(path: str | Path, *, rate: float = 1.0, topics: set[str] | None = None,
     """
     import rclpy
 
-    from sarl_ros.nodes.recorder_node import message_class
+    from sarl_ros.rosutil.imports import message_class
     from sarl_ros.rosutil.qos import RECORD, SENSOR
 
     if rate <= 0:

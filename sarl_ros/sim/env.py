@@ -7,7 +7,7 @@ from sarl_ros.core.executor import execute_prompt
 from sarl_ros.core.mdp import Observation, StepOutcome
 from sarl_ros.sim.features import state_features
 from sarl_ros.sim.robot import SimRobot
-from sarl_ros.sim.tasks import TaskSpec, lost
+from sarl_ros.sim.tasks import TaskSpec
 from sarl_ros.sim.vla import SimVLA
 from sarl_ros.sim.world import TabletopWorld
 
@@ -73,7 +73,7 @@ class SimTabletopEnv:
         self._achieved.update(newly)
         if self.subgoal_bonus and not success:
             reward += self.subgoal_bonus * len(newly)
-        failed = any(lost(self.world, name) for name in self.spec.required)
+        failed = self.spec.failed_for_good(self.world)
         observation = self._observe()
         observation.info.update(outcome=run.outcome, clipped_steps=run.clipped_steps,
                                 command=self.vla.last_command, grounding=dict(self.vla.last_grounding))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sarl_ros.backends.stack import Stack
+from sarl_ros.core.interfaces import Stack
 from sarl_ros.sim.features import SimFeaturizer
 from sarl_ros.sim.registry import task_spec
 from sarl_ros.sim.robot import SimRobot
@@ -32,6 +32,10 @@ class SimWorldHandle:
     def task_success(self) -> bool:
         with self.world.lock:
             return bool(self.spec.success(self.world))
+
+    def task_failed(self) -> bool:
+        with self.world.lock:
+            return bool(self.spec.failed_for_good(self.world))
 
 
 class SimSuccessDetector:
