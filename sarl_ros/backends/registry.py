@@ -51,6 +51,15 @@ DETECTORS: dict[str, Callable[..., Any]] = {'vlm': _vlm_detector, 'vlm_detector'
 CAMERAS: dict[str, Callable[..., Any]] = {'opencv': _opencv_camera}
 
 
+def task_catalogs() -> list[Any]:
+    """Return the catalogs of named tasks the installed backends offer (the simulator's, when importable)."""
+    try:
+        from sarl_ros.sim.registry import SimTaskCatalog
+    except ImportError:  # the simulator's dependencies (MuJoCo) are optional on a robot computer
+        return []
+    return [SimTaskCatalog()]
+
+
 def _make(kind: str, table: dict[str, Callable[..., Any]], name: str, kw: dict) -> Any:
     factory = table.get(name)
     if factory is None:

@@ -53,6 +53,12 @@ class SuccessDetector(Protocol):
     # (success or None when undecided, confidence 0..1)
 
 
+class FailureDetector(Protocol):
+    """Optional beside SuccessDetector: tells that the task can no longer succeed (a lost object)."""
+
+    def failed_for_good(self, image: np.ndarray | None, task: str) -> bool: ...
+
+
 class StateFeaturizer(Protocol):
     dim: int
 

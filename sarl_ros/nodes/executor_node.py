@@ -200,7 +200,7 @@ class ExecutorNode(Node):
         with self._world_lock:
             self.stack.robot.home()
             if self.stack.sim is not None:
-                self.stack.sim.reset_scene(seed=self.p.seed * 100003 + request.episode)
+                self.stack.sim.reset_scene(seed=request.seed)
         response.success = True
         response.message = 'scene reset by the simulator' if self.stack.sim is not None else 'arm at home'
         return response
@@ -221,10 +221,11 @@ class ExecutorNode(Node):
     def _on_sim_success(self, request, response):
         with self._world_lock:
             success = bool(self.stack.sim.task_success())
+            failed = bool(self.stack.sim.task_failed())
         response.decided = True
         response.reward = RewardSignal(episode=request.episode, decision_step=request.decision_step,
                                        value=1.0 if success else 0.0, source=RewardSignal.SOURCE_DETECTOR,
-                                       confidence=1.0, detail='simulator state')
+                                       confidence=1.0, detail='simulator state', failed_for_good=failed)
         return response
 
     def _features(self, frame=None) -> np.ndarray:

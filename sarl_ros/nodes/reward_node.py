@@ -108,10 +108,14 @@ class RewardNode(Node):
         return response
 
     def _on_evaluate(self, request, response):
-        detected = None
+        detected, failed = None, False
         if self.detector is not None:
+            image = self._image_for(request)
             try:
-                detected = self.detector.evaluate(self._image_for(request), request.task)
+                detected = self.detector.evaluate(image, request.task)
+                # Only some detectors can tell that the task can no longer succeed (the simulator's can).
+                check = getattr(self.detector, 'failed_for_good', None)
+                failed = bool(check(image, request.task)) if check is not None else False
             except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
                 self.get_logger().warning(f'detector failed: {exc}')
         human = None
@@ -122,11 +126,14 @@ class RewardNode(Node):
             self.get_logger().warning(f'episode {request.episode}: {detail}')
         response.decided = success is not None
         response.message = detail
+        # A human's success overrides a lost-object report; a human's failure or skip keeps it.
+        failed = failed and not success
         response.reward = RewardSignal(episode=request.episode, decision_step=request.decision_step,
                                        value=float(bool(success)), source=source, confidence=confidence,
-                                       detail=detail)
+                                       detail=detail + ('; failed for good' if failed else ''),
+                                       failed_for_good=failed)
         response.reward.header.stamp = self.get_clock().now().to_msg()
-        if request.final or success:
+        if request.final or success or failed:
             self.pub.publish(response.reward)
         return response
 
@@ -153,6 +160,13 @@ class SimSuccessClient:
         self.client = node.create_client(EvaluateEpisode, g.SRV_SIM_SUCCESS, callback_group=group)
 
     def evaluate(self, image, task) -> tuple[bool | None, float]:
+        reward = self._ask(task)
+        return reward.value > 0.5, reward.confidence
+
+    def failed_for_good(self, image, task) -> bool:
+        return bool(self._ask(task).failed_for_good)
+
+    def _ask(self, task):
         if not self.client.wait_for_service(timeout_sec=5.0):
             raise TimeoutError(f'{g.SRV_SIM_SUCCESS} is not available')
         done = threading.Event()
@@ -160,8 +174,7 @@ class SimSuccessClient:
         future.add_done_callback(lambda _: done.set())
         if not done.wait(timeout=10.0):
             raise TimeoutError('the simulator did not answer the success check')
-        reward = future.result().reward
-        return reward.value > 0.5, reward.confidence
+        return future.result().reward
 
 
 def _image_type():

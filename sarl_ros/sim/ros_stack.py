@@ -47,6 +47,9 @@ class SimSuccessDetector:
     def evaluate(self, image, task: str) -> tuple[bool | None, float]:
         return self.handle.task_success(), 1.0
 
+    def failed_for_good(self, image, task: str) -> bool:
+        return self.handle.task_failed()
+
 
 def make_sim_stack(task: str, seed: int = 0, width: int = 256, height: int = 256) -> Stack:
     """Return robot/vla/camera/featuriser sharing one simulated world, plus the world handle."""
