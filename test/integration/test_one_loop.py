@@ -91,8 +91,8 @@ def test_graph_and_in_process_loop_store_identical_transitions(tmp_path):
         assert tuple(a.prompt for a in theirs.next_candidates) == mine.next_prompts, key
         assert theirs.control_steps == mine.control_steps, key
 
-    ends = {e.episode: e.type for e in events if e.type in (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE,
-                                                              EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)}
+    end_kinds = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
+    ends = {e.episode: e.type for e in events if e.type in end_kinds}
     kinds = {'success': EpisodeEvent.SUCCESS, 'failed': EpisodeEvent.FAILURE, 'timeout': EpisodeEvent.TIMEOUT}
     assert ends == {episode: kinds[result.end] for episode, result in enumerate(expected, 1)}
     # The seeds were chosen so that every way an episode can end is compared.
