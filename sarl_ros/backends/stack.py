@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from sarl_ros.backends.featurizers import make_featurizer
-from sarl_ros.core.interfaces import Camera, SimulatedWorld, Stack  # noqa: F401 - Stack's home is core
+from sarl_ros.core.interfaces import Camera, Stack
 
 
 def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | None = None) -> Stack:
+    """Return the backends the parameters name; camera is what a real VLA reads (the simulator has its own)."""
     if robot == 'sim':
         if vla != 'sim':
             raise ValueError(f'vla:={vla} needs camera images of a real scene; with robot:=sim use vla:=sim')

@@ -71,22 +71,19 @@ class SceneReset(Protocol):
     def reset_scene(self, seed: int) -> None: ...
 
 
-class SimulatedWorld(SceneReset, Protocol):
-    """What the ROS graph needs from a simulator beyond the robot interfaces."""
-
-    def render(self) -> np.ndarray: ...
-
-    def task_success(self) -> bool: ...
-
-    def task_failed(self) -> bool: ...  # the task can no longer succeed (a required object is lost)
-
-
 @dataclass
 class Stack:
-    """The executor's backends: one robot, its VLA, the camera the VLA sees, the state featurizer."""
+    """The executor's backends: one robot, its VLA, the camera the VLA sees, the state featurizer.
+
+    A backend that owns its whole world (the simulator) also offers what a real setup gets
+    from people and other nodes: a scene that resets itself, a view of the scene where no
+    camera topic exists, and a judge of the task from the world's true state.
+    """
 
     robot: Robot
     vla: VLA
-    camera: Camera | None
+    camera: Camera | None  # read every control step; None when the VLA does not look at pixels
     featurizer: StateFeaturizer
-    sim: SimulatedWorld | None = None
+    scene: SceneReset | None = None  # None: a person resets the scene
+    view: Camera | None = None  # frames for people, recordings and the detector when no camera topic exists
+    judge: SuccessDetector | None = None  # may also be a FailureDetector

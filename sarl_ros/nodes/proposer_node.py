@@ -33,14 +33,11 @@ PARAMS = (
 
 
 def make_proposer(p):
-    if p.backend == 'sim':
-        from sarl_ros.sim.registry import make_proposer as make_sim_proposer
-        return make_sim_proposer(seed=p.seed)
-    from sarl_ros.backends.registry import make_proposer as make_real_proposer
-    if p.backend == 'openai':
-        return make_real_proposer('openai', base_url=p.base_url, model=p.model,
-                                  api_key_env=p.api_key_env, timeout_s=p.timeout_s)
-    return make_real_proposer('hf_vlm', model=p.model)
+    from sarl_ros.backends.registry import make_proposer as make_backend
+    options = {'sim': dict(seed=p.seed),
+               'openai': dict(base_url=p.base_url, model=p.model, api_key_env=p.api_key_env, timeout_s=p.timeout_s),
+               'hf_vlm': dict(model=p.model)}
+    return make_backend(p.backend, **options[p.backend])
 
 
 class ProposerNode(Node):

@@ -78,7 +78,7 @@ class RewardNode(Node):
         if self.p.detector == 'none':
             return None
         if self.p.detector == 'sim':
-            return SimSuccessClient(self, group)
+            return WorldJudgeClient(self, group)
         from sarl_ros.backends.registry import make_detector
         return make_detector('vlm', backend=self.p.detector_backend, base_url=self.p.detector_base_url,
                              model=self.p.detector_model, api_key_env=self.p.api_key_env,
@@ -153,8 +153,8 @@ class RewardNode(Node):
                 self._verdict_arrived.notify_all()
 
 
-class SimSuccessClient:
-    """The simulator's success check, served by the executor node that owns the world."""
+class WorldJudgeClient:
+    """The judge of a backend that knows its world's true state (the simulator), served by the executor node."""
 
     def __init__(self, node: Node, group):
         self.client = node.create_client(EvaluateEpisode, g.SRV_SIM_SUCCESS, callback_group=group)
@@ -173,7 +173,7 @@ class SimSuccessClient:
         future = self.client.call_async(EvaluateEpisode.Request(task=task))
         future.add_done_callback(lambda _: done.set())
         if not done.wait(timeout=10.0):
-            raise TimeoutError('the simulator did not answer the success check')
+            raise TimeoutError('the executor did not answer the success check')
         return future.result().reward
 
 

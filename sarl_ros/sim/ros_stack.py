@@ -1,4 +1,4 @@
-"""The simulator as the executor node's backends: robot, VLA, camera and featuriser over one world."""
+"""The simulator as the executor node's backends: robot, VLA, featuriser, scene, view and judge over one world."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ from sarl_ros.sim.world import TabletopWorld
 
 
 class SimWorldHandle:
-    """What the ROS graph needs beyond the robot interfaces: scene reset, images, success."""
+    """What the ROS graph needs beyond the robot interfaces: scene reset (SceneReset), images (Camera), outcome."""
 
     def __init__(self, world: TabletopWorld, robot: SimRobot, vla: SimVLA, spec: TaskSpec):
         self.world, self.robot, self.vla, self.spec = world, robot, vla, spec
@@ -27,6 +27,10 @@ class SimWorldHandle:
             self.vla.reset()
 
     def render(self) -> np.ndarray:
+        return self.world.render()
+
+    def read(self) -> np.ndarray:
+        """Return the over-the-shoulder view (the Camera interface)."""
         return self.world.render()
 
     def task_success(self) -> bool:
@@ -59,4 +63,5 @@ def make_sim_stack(task: str, seed: int = 0, width: int = 256, height: int = 256
     vla = SimVLA(world, seed=seed + 7919)
     handle = SimWorldHandle(world, robot, vla, spec)
     # The VLA reads object poses from the world; no camera frame is needed per control step.
-    return Stack(robot=robot, vla=vla, camera=None, featurizer=SimFeaturizer(world, spec), sim=handle)
+    return Stack(robot=robot, vla=vla, camera=None, featurizer=SimFeaturizer(world, spec), scene=handle, view=handle,
+                 judge=SimSuccessDetector(handle))

@@ -108,7 +108,7 @@ def test_one_candidate_is_the_task_without_calling_the_vlm(observation):
 
 
 def test_unknown_backend_lists_choices():
-    with pytest.raises(ValueError, match="\\['hf_vlm', 'openai'\\]"):
+    with pytest.raises(ValueError, match="\\['hf_vlm', 'openai', 'sim'\\]"):
         make_proposer('claude')
 
 

@@ -91,6 +91,9 @@ def test_graph_and_in_process_loop_store_identical_transitions(tmp_path):
         assert tuple(a.prompt for a in theirs.next_candidates) == mine.next_prompts, key
         assert theirs.control_steps == mine.control_steps, key
 
+    # The task was resolved once: the models got its text, never its simulator name as a prompt.
+    prompts = {t.action.prompt for t in transitions} | {a.prompt for t in transitions for a in t.next_candidates}
+    assert TASK not in prompts and 'move the hammer to the plate, then grasp the mushroom' in prompts
     end_kinds = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
     ends = {e.episode: e.type for e in events if e.type in end_kinds}
     kinds = {'success': EpisodeEvent.SUCCESS, 'failed': EpisodeEvent.FAILURE, 'timeout': EpisodeEvent.TIMEOUT}
