@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sarl_ros.core.method_names import METHODS
+
 
 @dataclass(frozen=True)
 class LaunchArgument:
@@ -38,7 +40,6 @@ VLA_BACKENDS = ('sim', 'openvla', 'remote')
 VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
 DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
 CAMERA_BACKENDS = ('relay', 'opencv')
-METHODS = ('sarl', 'fixed', 'icl', 'random', 'ucb')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',

@@ -20,6 +20,7 @@ from std_srvs.srv import Trigger
 
 from sarl_ros.backends.registry import task_catalogs
 from sarl_ros.core.episode_loop import episode_seed, run_episode
+from sarl_ros.core.events import BY_EPISODE_END, EventKind
 from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
@@ -46,9 +47,6 @@ PARAMS = (
     Param('greedy', False, 'Evaluate: choose greedily'),
     Param('output_dir', 'runs/latest', 'episodes.csv goes here'),
 )
-
-END_EVENTS = {'success': EpisodeEvent.SUCCESS, 'failed': EpisodeEvent.FAILURE, 'aborted': EpisodeEvent.ABORTED,
-              'timeout': EpisodeEvent.TIMEOUT}
 
 
 class EpisodeManager(Node):
@@ -129,7 +127,7 @@ class EpisodeManager(Node):
         self.env.task, self.env.name, self.env.max_decisions = task.text, task.name, task.max_decisions
 
     def _event(self, kind: int, episode: int, detail: str = ''):
-        msg = EpisodeEvent(type=kind, episode=episode, task=self.task.name, detail=detail)
+        msg = EpisodeEvent(type=int(kind), episode=episode, task=self.task.name, detail=detail)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.events.publish(msg)
 
@@ -154,7 +152,7 @@ class EpisodeManager(Node):
 
     def _reset(self, episode: int, seed: int):
         """Teleop-style reset (GraphEnvironment.reset calls this): events, the executor, the operator."""
-        self._event(EpisodeEvent.RESET_REQUESTED, episode)
+        self._event(EventKind.RESET_REQUESTED, episode)
         operator = self.p.reset_mode == 'operator'
         reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, ResetScene.Request(
             episode=episode, seed=seed, wait_for_operator=operator)))
@@ -165,13 +163,13 @@ class EpisodeManager(Node):
             waited = 0.0
             while not self._reset_confirmed.wait(self.p.reset_reminder_s):
                 waited += self.p.reset_reminder_s
-                self._event(EpisodeEvent.PAUSED, episode, f'waiting for the operator for {waited:.0f} s')
+                self._event(EventKind.PAUSED, episode, f'waiting for the operator for {waited:.0f} s')
                 self.get_logger().warning(f'episode {episode} paused: reset the scene, then call '
                                           f'{g.SRV_CONFIRM_RESET} (std_srvs/srv/Trigger)')
         if self._stop.is_set():
             raise EpisodeAborted('stopped by the operator')
-        self._event(EpisodeEvent.RESET_DONE, episode)
-        self._event(EpisodeEvent.START, episode)
+        self._event(EventKind.RESET_DONE, episode)
+        self._event(EventKind.START, episode)
 
     def _run_episode(self, episode: int):
         started = time.monotonic()
@@ -185,7 +183,7 @@ class EpisodeManager(Node):
         detail = result.aborted or f'{result.decisions} decisions'
         if result.skipped:
             detail += f', {result.skipped} skipped'
-        self._event(END_EVENTS[result.end], episode, detail)
+        self._event(BY_EPISODE_END[result.end], episode, detail)
         self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started)
 
     def _log_episode(self, episode, success, decisions, history, seconds):

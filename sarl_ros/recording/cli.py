@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from sarl_ros.graph.description import METHODS
+from sarl_ros.core.method_names import METHODS
 from sarl_ros.recording.bag_source import BagError
 
 PROGRAM = 'sarl-replay'

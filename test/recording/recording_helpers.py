@@ -106,7 +106,7 @@ class _Builder:
             if success:
                 self.put(g.TOPIC_REWARDS, t['sarl_ros/msg/RewardSignal'](
                     header=self.header(), episode=number, decision_step=step, value=1.0, source=1,
-                    confidence=0.9, detail='detector'))
+                    confidence=0.9, detail='detector', failed_for_good=False))
             self.run.transition_cdr.append(self.put(g.TOPIC_TRANSITIONS, t['sarl_ros/msg/Transition'](
                 header=self.header(), episode=number, decision_step=step, task='put the sushi in the pot',
                 state_features=state, action=self.action(prompts[index]), reward=float(success),
