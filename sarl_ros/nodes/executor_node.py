@@ -17,6 +17,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.node import Node
 
 from sarl_ros.action import ExecutePrompt
+from sarl_ros.backends.options import parameter_specs
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.core.executor import CANCELLED, SKILL_DONE, execute_prompt
 from sarl_ros.graph import description as g
@@ -30,28 +31,15 @@ from sarl_ros.srv import EmergencyStop, EvaluateEpisode, GetState, ResetScene
 PARAMS = (
     Param('robot', 'sim', 'Robot backend', g.ROBOT_BACKENDS),
     Param('vla', 'sim', 'VLA backend', g.VLA_BACKENDS),
-    Param('sim_task', 'sushi_to_pot', 'Simulator scene/task (robot:=sim)'),
     Param('seed', 0, 'Random seed of the simulator'),
     Param('max_control_steps', 12, 'Control steps per prompt when a goal asks for 0 (a pick takes 9-12)'),
     Param('realtime', False, 'Pace the simulator at control_hz (a real arm paces itself)'),
     Param('camera_topic', g.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
     Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),
-    Param('sim_camera_width', 256, 'Simulator camera width [px]'),
-    Param('sim_camera_height', 256, 'Simulator camera height [px]'),
-    Param('vla_model', 'openvla/openvla-7b', 'VLA checkpoint id or path (vla:=openvla)'),
-    Param('vla_device', 'cuda:0', 'Torch device of the VLA (vla:=openvla)'),
-    Param('vla_unnorm_key', 'bridge_orig', 'Action statistics key of the checkpoint'),
-    Param('vla_server_url', 'http://127.0.0.1:8777', 'Policy server (vla:=remote)'),
-    Param('vla_dtype', 'auto', 'Torch dtype of vla:=openvla (auto: bfloat16 on CUDA, float32 on CPU)'),
-    Param('vla_timeout_s', 10.0, 'Policy server timeout per request (vla:=remote)'),
-    Param('vla_retries', 2, 'Retries of a failed policy server request (vla:=remote)'),
-    Param('vla_image_size', 224, 'Downscale frames to this square size before sending (vla:=remote; 0: as captured)'),
     Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
           ('proprio', 'proprio_thumbnail')),
-    Param('widowx_control_hz', 5.0, 'Control rate of the real arm (robot:=widowx)'),
-    Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 0.8 / control rate)'),
-    Param('widowx_pose_source', 'command', 'Integrate deltas from the commanded or the measured pose',
-          ('command', 'measured')),
+    # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
+    *(Param(*spec) for spec in parameter_specs()),
 )
 
 
