@@ -17,8 +17,8 @@ from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
-from sarl_ros.recording.bag_writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
-from sarl_ros.recording.interfaces import IMAGE_TYPE, TOPIC_TYPES
+from sarl_ros.recording.bag.writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
+from sarl_ros.recording.bag.message_types import IMAGE_TYPE, TOPIC_TYPES
 from sarl_ros.rosutil.imports import message_class
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, SENSOR

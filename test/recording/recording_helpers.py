@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sarl_ros.graph import description as g
-from sarl_ros.recording.bag_writer import BagWriter
-from sarl_ros.recording.interfaces import TOPIC_TYPES, own_typestore
+from sarl_ros.recording.bag.writer import BagWriter
+from sarl_ros.recording.bag.message_types import TOPIC_TYPES, own_typestore
 
 SOLUTION = ('pick up the sushi', 'put the sushi in the pot')
 DISTRACTORS = ('open the gripper', 'move left', 'push the pot', 'lift the lid')
