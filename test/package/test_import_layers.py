@@ -134,6 +134,19 @@ def test_no_import_cycle_between_subpackages():
     assert cycles(packages) == []
 
 
+def test_bag_io_does_not_import_the_sarl_analysis():
+    bag = {m: t for m, t in GRAPH.items() if m.startswith('sarl_ros.recording.bag')}
+    assert bag, 'sarl_ros/recording/bag/ holds the bag I/O'
+    analysis = {m: sorted(x for x in t if x.startswith('sarl_ros.recording.')
+                          and not x.startswith('sarl_ros.recording.bag')) for m, t in bag.items()}
+    assert {m: t for m, t in analysis.items() if t} == {}
+
+
+def test_nodes_do_not_import_the_simulator():
+    assert {m: sorted(t) for m, t in GRAPH.items()
+            if subpackage(m) == 'nodes' and any(subpackage(x) == 'sim' for x in t)} == {}
+
+
 @pytest.mark.parametrize('graph, expected', [
     ({'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}, [['a', 'b', 'c']]),
     ({'a': {'b'}, 'b': set(), 'c': {'b'}}, []),
