@@ -1,9 +1,10 @@
-"""Options of the executor's backends: one dataclass per backend is the one place an option lives.
+"""Options of the backends: one dataclass per backend is the one place an option and its default live.
 
-The executor node's parameters, config/widowx_sarl.yaml (scripts/write_config.py) and
-`--help` are derived from these fields; build_stack turns the node's values back into an
-options object and passes every field to the backend, so a constructor's own default never
-decides what the graph runs. A node parameter is the field name with the backend's prefix.
+The nodes' parameters (executor, proposer, reward), config/widowx_sarl.yaml
+(scripts/write_config.py) and `--help` are derived from these fields; the nodes turn their
+values back into an options object and pass every field to the backend, so a constructor's
+own default never decides what the graph runs. A node parameter is the field name with the
+backend's prefix, unless the field names its parameter itself.
 """
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, NamedTuple
 
 
-def option(default, description: str, choices: tuple[str, ...] = ()):
-    return field(default=default, metadata={'description': description, 'choices': tuple(choices)})
+def option(default, description: str, choices: tuple[str, ...] = (), parameter: str = ''):
+    return field(default=default, metadata={'description': description, 'choices': tuple(choices),
+                                            'parameter': parameter})
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,56 @@ class RemoteVLAOptions:
                 'retries': self.retries, 'image_size': self.image_size or None}
 
 
+@dataclass(frozen=True)
+class SimProposerOptions:
+    """vlm:=sim: the simulated VLM (sarl_ros.sim.proposer.SimVLMProposer)."""
+
+    seed: int = option(0, 'Random seed of the simulated VLM')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'seed': self.seed}
+
+
+@dataclass(frozen=True)
+class OpenAIProposerOptions:
+    """vlm:=openai: an OpenAI-compatible chat endpoint (sarl_ros.backends.proposer.make_openai_proposer)."""
+
+    model: str = option('gpt-4o', 'VLM model name, or a local model path')
+    base_url: str = option('http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint')
+    api_key_env: str = option('OPENAI_API_KEY', 'Environment variable holding the API key; never logged')
+    timeout_s: float = option(20.0, 'Give up on a VLM call after this long')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'model': self.model, 'base_url': self.base_url, 'api_key_env': self.api_key_env,
+                'timeout_s': self.timeout_s}
+
+
+@dataclass(frozen=True)
+class HFProposerOptions:
+    """vlm:=hf_vlm: a local transformers VLM (sarl_ros.backends.proposer.make_hf_proposer)."""
+
+    model: str = option('gpt-4o', 'VLM model name, or a local model path')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'model': self.model}
+
+
+@dataclass(frozen=True)
+class VLMDetectorOptions:
+    """detector:=vlm: a VLM asked whether the task succeeded (sarl_ros.backends.detector.make_vlm_detector)."""
+
+    backend: str = option('openai', 'VLM client', ('openai', 'hf_vlm'))
+    model: str = option('gpt-4o', 'VLM model name, or a local model path')
+    base_url: str = option('http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint')
+    api_key_env: str = option('OPENAI_API_KEY', 'Environment variable holding the API key', parameter='api_key_env')
+    timeout_s: float = option(20.0, 'Give up on one detector question after this long')
+    min_confidence: float = option(0.6, 'Below this confidence the detector leaves the verdict undecided')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'backend': self.backend, 'model': self.model, 'base_url': self.base_url,
+                'api_key_env': self.api_key_env, 'timeout_s': self.timeout_s, 'min_confidence': self.min_confidence}
+
+
 class BackendOptions(NamedTuple):
     argument: str  # the launch argument / node parameter that chooses the backend
     name: str  # the backend's name
@@ -82,6 +134,14 @@ ROBOT_OPTIONS = (BackendOptions('robot', 'sim', 'sim_', SimOptions),
 VLA_OPTIONS = (BackendOptions('vla', 'openvla', 'vla_', OpenVLAOptions),
                BackendOptions('vla', 'remote', 'vla_', RemoteVLAOptions))
 EXECUTOR_BACKENDS = ROBOT_OPTIONS + VLA_OPTIONS
+PROPOSER_BACKENDS = (BackendOptions('vlm', 'sim', '', SimProposerOptions),
+                     BackendOptions('vlm', 'openai', '', OpenAIProposerOptions),
+                     BackendOptions('vlm', 'hf_vlm', '', HFProposerOptions))
+DETECTOR_BACKENDS = (BackendOptions('detector', 'vlm', 'detector_', VLMDetectorOptions),)
+
+
+def parameter_name(backend: BackendOptions, f) -> str:
+    return f.metadata.get('parameter') or backend.prefix + f.name
 
 
 class ParameterSpec(NamedTuple):
@@ -97,7 +157,7 @@ def parameter_specs(backends=EXECUTOR_BACKENDS) -> list[ParameterSpec]:
     users: dict[str, list[str]] = {}
     for backend in backends:
         for f in fields(backend.options):
-            name = backend.prefix + f.name
+            name = parameter_name(backend, f)
             users.setdefault(name, []).append(f'{backend.argument}:={backend.name}')
             spec = ParameterSpec(name, f.default, f.metadata['description'], f.metadata['choices'])
             if name in specs and specs[name][:2] != spec[:2]:
@@ -113,7 +173,7 @@ def options_for(argument: str, name: str, values: dict[str, Any], backends=EXECU
         if (backend.argument, backend.name) == (argument, name):
             given = {}
             for f in fields(backend.options):
-                key = backend.prefix + f.name
+                key = parameter_name(backend, f)
                 if key in values:
                     given[f.name] = values[key]
                 elif f.default is MISSING:

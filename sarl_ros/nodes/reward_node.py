@@ -17,6 +17,7 @@ import threading
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from sarl_ros.backends.options import DETECTOR_BACKENDS, options_for, parameter_specs
 from sarl_ros.graph import description as g
 from sarl_ros.msg import RewardSignal
 from sarl_ros.nodes.runner import run_node
@@ -30,13 +31,9 @@ PARAMS = (
     Param('human', False, 'Ask a human at the end of each episode'),
     Param('keyboard', True, 'With human:=true, also prompt on this terminal (when it is one)'),
     Param('human_timeout_s', 120.0, 'Wait this long for a human verdict'),
-    Param('detector_model', 'gpt-4o', 'VLM for detector:=vlm'),
-    Param('detector_base_url', 'http://127.0.0.1:8000/v1', 'Endpoint for detector:=vlm'),
-    Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key'),
-    Param('detector_backend', 'openai', 'VLM client of detector:=vlm', ('openai', 'hf_vlm')),
-    Param('detector_timeout_s', 20.0, 'Give up on one detector question after this long'),
-    Param('detector_min_confidence', 0.6, 'Below this confidence the detector leaves the verdict undecided'),
     Param('camera_topic', g.TOPIC_CAMERA, 'Frames the detector judges when a request carries no image'),
+    # Every detector option, from the backends' option dataclasses (sarl_ros.backends.options).
+    *(Param(*spec) for spec in parameter_specs(DETECTOR_BACKENDS)),
 )
 
 KEYS = {'s': ReportOutcome.Request.SUCCESS, 'f': ReportOutcome.Request.FAILURE, 'k': ReportOutcome.Request.SKIP}
@@ -80,9 +77,8 @@ class RewardNode(Node):
         if self.p.detector == 'sim':
             return WorldJudgeClient(self, group)
         from sarl_ros.backends.registry import make_detector
-        return make_detector('vlm', backend=self.p.detector_backend, base_url=self.p.detector_base_url,
-                             model=self.p.detector_model, api_key_env=self.p.api_key_env,
-                             timeout_s=self.p.detector_timeout_s, min_confidence=self.p.detector_min_confidence)
+        options = options_for('detector', self.p.detector, vars(self.p), DETECTOR_BACKENDS)
+        return make_detector(self.p.detector, **options.kwargs())
 
     def _on_image(self, msg):
         with self._frame_lock:
