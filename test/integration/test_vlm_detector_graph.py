@@ -27,7 +27,7 @@ from sarl_ros.nodes.proposer_node import ProposerNode  # noqa: E402
 from sarl_ros.nodes.reward_node import RewardNode  # noqa: E402
 from sarl_ros.rosutil.images import to_image_msg  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD, SENSOR  # noqa: E402
-from sarl_ros.srv import EvaluateEpisode  # noqa: E402
+from sarl_ros.srv import EvaluateEpisode, StartEpisode  # noqa: E402
 
 GREEN, RED = (30, 200, 40), (210, 40, 30)
 
@@ -67,8 +67,11 @@ def test_vlm_detector_decides_episodes_through_the_graph(ros, tmp_path, judge, c
     events, rewards = [], []
     camera.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, events.append, RECORD)
     camera.create_subscription(RewardSignal, g.TOPIC_REWARDS, rewards.append, RECORD)
-    ros.add(EpisodeManager(**overrides(task='sushi_to_pot', episodes=1, max_decisions=2, output_dir=str(tmp_path),
-                                       service_timeout_s=20.0, retries=1)))
+    # One episode started by hand of two: the manager then waits for the next start instead of shutting the
+    # context down under the test's executor.
+    ros.add(EpisodeManager(**overrides(task='sushi_to_pot', episodes=2, autostart=False, max_decisions=2,
+                                       output_dir=str(tmp_path), service_timeout_s=20.0, retries=1)))
+    assert ros.call(camera.create_client(StartEpisode, g.SRV_START_EPISODE), StartEpisode.Request()).success
 
     end = {EpisodeEvent.SUCCESS, EpisodeEvent.TIMEOUT, EpisodeEvent.FAILURE, EpisodeEvent.ABORTED}
     ros.wait_for(lambda: any(e.type in end for e in events), timeout=120, what='the episode to end')
