@@ -136,10 +136,12 @@ class GraphEnvironment:
     """
 
     def __init__(self, node: Node, caller: GraphCaller, task: Task, control_steps: int,
-                 reset_scene: Callable[[int, int], None], should_stop: Callable[[], bool], callback_group=None):
+                 reset_scene: Callable[[int, int], None], should_stop: Callable[[], bool], callback_group=None,
+                 verdict_timeout_s: float = 180.0):
         self.node, self.caller = node, caller
         self.task, self.name, self.max_decisions = task.text, task.name, task.max_decisions
         self.control_steps = int(control_steps)
+        self.verdict_timeout_s = float(verdict_timeout_s)
         self.reset_scene, self.should_stop = reset_scene, should_stop
         self.episode = 0
         self._steps = 0
@@ -165,9 +167,11 @@ class GraphEnvironment:
             self.node.get_logger().error(f'episode {self.episode} step {step}: skipped ({exc})')
             raise StepSkipped(str(exc)) from exc
         observation = self._observe()
+        final = self._steps >= self.max_decisions
+        # The final verdict may wait for a person (reward.human_timeout_s), longer than any service call.
         verdict = self.caller.call(self._evaluate, EvaluateEpisode.Request(
             episode=self.episode, decision_step=step, task=self.task, image=observation.info['image_msg'],
-            final=self._steps >= self.max_decisions))
+            final=final), timeout=self.verdict_timeout_s if final else None)
         success = bool(verdict.decided and verdict.reward.value > 0.5)
         failed = bool(verdict.reward.failed_for_good) and not success
         reward, terminal = judge_step(success, failed)

@@ -43,6 +43,8 @@ PARAMS = (
     Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
     Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
     Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
+    Param('verdict_timeout_s', 180.0, 'Wait this long for an episode\'s final verdict (a person may be asked: '
+          'keep it above reward.human_timeout_s)'),
     Param('retries', 2, 'Retries of a failed proposal or execution before the step is skipped'),
     Param('greedy', False, 'Evaluate: choose greedily'),
     Param('output_dir', 'runs/latest', 'episodes.csv goes here'),
@@ -66,7 +68,8 @@ class EpisodeManager(Node):
         self.proposer = ProposerClient(caller)
         self.policy = PolicyClient(caller)
         self.env = GraphEnvironment(self, caller, self.task, self.p.control_steps, reset_scene=self._reset,
-                                    should_stop=lambda: self._stop.is_set(), callback_group=group)
+                                    should_stop=lambda: self._stop.is_set(), callback_group=group,
+                                    verdict_timeout_s=self.p.verdict_timeout_s)
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
