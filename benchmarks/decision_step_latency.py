@@ -65,7 +65,7 @@ def direct_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
         execute_prompt(stack.robot, None, stack.vla, decision.prompt, control_steps)
         times.append(time.perf_counter() - start)
         if step % 10 == 9:
-            stack.sim.reset_scene(seed=step)
+            stack.scene.reset_scene(seed=step)
     return np.array(times[5:]) * 1e3
 
 
@@ -116,7 +116,7 @@ def graph_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
             features = result.state_features
             times.append(time.perf_counter() - start)
             if step % 10 == 9:
-                wait(reset.call_async(ResetScene.Request(episode=step)))
+                wait(reset.call_async(ResetScene.Request(episode=step, seed=step)))
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

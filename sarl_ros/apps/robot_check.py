@@ -69,7 +69,7 @@ def _pose_line(label: str, commanded: np.ndarray, measured: np.ndarray) -> tuple
 def run_check(robot, step_m: float = 0.02, settle_s: float = 0.5, loop_steps: int = 10,
               max_error_mm: float = 10.0, min_rate_fraction: float = 0.9, state_rate_s: float = 1.0) -> CheckReport:
     """Run the checks on a WidowXRobot (started) and return what was seen."""
-    from sarl_ros.backends.base import ACTION_DIM
+    from sarl_ros.core.interfaces import ACTION_DIM
     report = CheckReport()
     bot = robot.bot
     modes = driver_modes(bot)

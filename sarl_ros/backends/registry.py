@@ -33,6 +33,11 @@ def _hf_proposer(**kw):
     return make_hf_proposer(**kw)
 
 
+def _sim_proposer(**kw):
+    from sarl_ros.sim.registry import make_proposer
+    return make_proposer(**kw)
+
+
 def _vlm_detector(**kw):
     from sarl_ros.backends.detector import make_vlm_detector
     return make_vlm_detector(**kw)
@@ -45,10 +50,19 @@ def _opencv_camera(**kw):
 
 ROBOTS: dict[str, Callable[..., Any]] = {'widowx': _widowx}
 VLAS: dict[str, Callable[..., Any]] = {'openvla': _openvla, 'remote': _remote_vla}
-PROPOSERS: dict[str, Callable[..., Any]] = {'openai': _openai_proposer, 'hf_vlm': _hf_proposer}
+PROPOSERS: dict[str, Callable[..., Any]] = {'openai': _openai_proposer, 'hf_vlm': _hf_proposer, 'sim': _sim_proposer}
 # 'vlm_detector' is the name the reward node used first; 'vlm' is the contract's.
 DETECTORS: dict[str, Callable[..., Any]] = {'vlm': _vlm_detector, 'vlm_detector': _vlm_detector}
 CAMERAS: dict[str, Callable[..., Any]] = {'opencv': _opencv_camera}
+
+
+def task_catalogs() -> list[Any]:
+    """Return the catalogs of named tasks the installed backends offer (the simulator's, when importable)."""
+    try:
+        from sarl_ros.sim.registry import SimTaskCatalog
+    except ImportError:  # the simulator's dependencies (MuJoCo) are optional on a robot computer
+        return []
+    return [SimTaskCatalog()]
 
 
 def _make(kind: str, table: dict[str, Callable[..., Any]], name: str, kw: dict) -> Any:
@@ -69,7 +83,7 @@ def make_vla(name: str, **kw) -> Any:
 
 
 def make_proposer(name: str, **kw) -> Any:
-    """Return the VLM proposer called name (`openai` chat endpoint, `hf_vlm` local transformers)."""
+    """Return the VLM proposer called name (`openai` chat endpoint, `hf_vlm` local transformers, `sim`)."""
     return _make('proposer', PROPOSERS, name, kw)
 
 

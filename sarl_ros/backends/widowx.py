@@ -21,7 +21,7 @@ import numpy as np
 
 from sarl_ros.backends.arm_safety import (JointLimits, StartPose, StepLimits, Workspace, check_joint_motion,
                                           gripper_decision, limit_step, target_pose)
-from sarl_ros.backends.base import ACTION_DIM, ApplyResult
+from sarl_ros.core.interfaces import ACTION_DIM, ApplyResult
 
 log = logging.getLogger(__name__)
 

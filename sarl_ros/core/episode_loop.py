@@ -1,10 +1,16 @@
-"""One episode of the semantic MDP: propose, choose, execute, store, learn."""
+"""One episode of the semantic MDP: propose, choose, execute, store, learn.
+
+The one SARL loop: the benchmark and the demo run it over the simulator in one process, the
+episode manager node runs it over ROS client objects (sarl_ros.nodes.clients). Whether a
+step is terminal or truncated, and the transition the learner stores, are decided here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sarl_ros.core.mdp import Candidate, Decision, PromptProposer, SemanticEnv, StepOutcome, Transition
+from sarl_ros.core.mdp import (Candidate, Decision, EpisodeAborted, PromptProposer, SemanticEnv, StepOutcome,
+                               StepSkipped, Transition)
 from sarl_ros.core.proposals import normalize_candidates, with_task_prompt
 
 
@@ -18,6 +24,24 @@ class EpisodeResult:
     episode_return: float = 0.0  # the undiscounted sum of rewards (the contract's `return`)
     proposer_calls: int = 0
     update_stats: list[dict] = field(default_factory=list)
+    failed_for_good: bool = False  # ended because the task could no longer succeed
+    truncated: bool = False  # the decision budget ran out
+    skipped: int = 0  # decisions whose prompt could not run (StepSkipped): budget spent, nothing stored
+    aborted: str = ''  # why the episode was stopped early (EpisodeAborted), empty otherwise
+
+    @property
+    def end(self) -> str:
+        """How the episode ended: 'success', 'failed' (for good), 'aborted' or 'timeout' (budget)."""
+        if self.success:
+            return 'success'
+        if self.failed_for_good:
+            return 'failed'
+        return 'aborted' if self.aborted else 'timeout'
+
+
+def episode_seed(base_seed: int, episode: int) -> int:
+    """Return the scene seed of an episode: distinct per episode and per run seed, the same in every runner."""
+    return int(base_seed) * 100003 + int(episode)
 
 
 def _candidates(proposer, observation, task, history, max_candidates) -> list[Candidate]:
@@ -41,18 +65,33 @@ def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candi
     them; without learning that last call is skipped). A proposer with an observe_outcome() method
     (CachedProposer) is told each step's outcome. on_decision(step, decision, candidates, outcome) is
     called after every step (candidates: the list the decision indexes into).
+
+    An env may raise StepSkipped from step() (the prompt could not run: the decision counts
+    against the budget, nothing is stored) and EpisodeAborted from reset() or step() (the
+    episode ends at once, result.aborted says why).
     """
     task = env.task
-    observation = env.reset(seed)
-    policy.begin_episode(task)
     result = EpisodeResult(success=False, decisions=0)
+    try:
+        observation = env.reset(seed)
+    except EpisodeAborted as exc:
+        result.aborted = str(exc) or 'aborted'
+        return result
+    policy.begin_episode(task)
     history: list[str] = []
     candidates = _candidates(proposer, observation, task, history, max_candidates)
     result.proposer_calls += 1
     observe = getattr(proposer, 'observe_outcome', None)
     for step in range(env.max_decisions):
         decision = policy.select(observation, candidates, task, greedy=greedy)
-        outcome = env.step(decision.prompt)
+        try:
+            outcome = env.step(decision.prompt)
+        except StepSkipped:
+            result.skipped += 1
+            continue
+        except EpisodeAborted as exc:
+            result.aborted = str(exc) or 'aborted'
+            break
         if observe is not None:
             observe(observation, task, history, decision.prompt, outcome)
         history.append(decision.prompt)
@@ -73,6 +112,8 @@ def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candi
         result.control_steps += int(outcome.control_steps)
         result.episode_return += float(outcome.reward)
         result.success = result.success or bool(outcome.success)
+        result.failed_for_good = bool(outcome.terminal and not outcome.success)
+        result.truncated = truncated
         if learn:
             policy.record(transition)
             if updates_per_step:

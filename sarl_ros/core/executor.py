@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from sarl_ros.backends.base import ACTION_DIM, Camera, Robot, VLA
+from sarl_ros.core.interfaces import ACTION_DIM, VLA, Camera, Robot
 
 COMPLETED = 'completed'  # the control-step budget was used up
 SKILL_DONE = 'skill_done'  # the VLA reported the skill finished early

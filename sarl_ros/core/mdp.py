@@ -44,10 +44,33 @@ class StepOutcome:
     success: bool
     control_steps: int  # VLA control steps spent on this prompt
     info: dict = field(default_factory=dict)
+    failed_for_good: bool = False  # the task can no longer succeed (terminal without success)
 
     @property
     def done(self) -> bool:
         return self.terminal or self.truncated
+
+
+SUCCESS_REWARD = 1.0
+
+
+def judge_step(success: bool, failed_for_good: bool) -> tuple[float, bool]:
+    """Return (reward, terminal) of a decision step from the task's verdict.
+
+    The one rule of the benchmark and the robot: a sparse reward at success, and the episode
+    ends at success or when the task can no longer succeed. Truncation at the decision budget
+    is the episode loop's (sarl_ros.core.episode_loop.run_episode).
+    """
+    success = bool(success)
+    return (SUCCESS_REWARD if success else 0.0), success or bool(failed_for_good)
+
+
+class StepSkipped(RuntimeError):
+    """Raised by SemanticEnv.step when the prompt could not run at all: nothing changed, nothing to learn."""
+
+
+class EpisodeAborted(RuntimeError):
+    """Raised by SemanticEnv.reset/step when the episode must stop now (an operator asked)."""
 
 
 class SemanticEnv(Protocol):

@@ -11,7 +11,7 @@ from typing import Callable
 from sarl_ros.core.baselines import FixedPolicy, IclPolicy, RandomPolicy, UcbPolicy
 from sarl_ros.core.policies import Policy, SarlPolicy
 
-METHODS = ('sarl', 'fixed', 'icl', 'random', 'ucb')
+from sarl_ros.core.method_names import METHODS  # noqa: F401 - the names, without importing torch
 
 METHOD_FACTORIES: dict[str, Callable[..., Policy]] = {
     'sarl': SarlPolicy,
@@ -40,6 +40,22 @@ def _accepted_keywords(factory: Callable) -> set[str] | None:
         if not any(p.kind == p.VAR_KEYWORD for p in params):
             return accepted
     return accepted
+
+
+def method_defaults(name: str) -> dict:
+    """Return the keyword options of a method with their defaults (the one place they are set)."""
+    factory = METHOD_FACTORIES.get(name)
+    if factory is None:
+        raise ValueError(f'unknown method {name!r}; choose one of {", ".join(METHOD_FACTORIES)}')
+    defaults: dict = {}
+    for klass in (factory.__mro__ if inspect.isclass(factory) else (factory,)):
+        init = klass.__init__ if inspect.isclass(factory) else klass
+        if init is object.__init__:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.kind == p.KEYWORD_ONLY and p.default is not p.empty:
+                defaults.setdefault(p.name, p.default)
+    return defaults
 
 
 def make_policy(name: str, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,

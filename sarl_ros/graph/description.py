@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sarl_ros.core.method_names import METHODS
+
 
 @dataclass(frozen=True)
 class LaunchArgument:
@@ -42,7 +44,6 @@ VLA_BACKENDS = ('sim', 'openvla', 'remote')
 VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
 DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
 CAMERA_BACKENDS = ('relay', 'opencv')
-METHODS = ('sarl', 'fixed', 'icl', 'random', 'ucb')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',
@@ -63,7 +64,8 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('episodes', '60', 'Online episodes before the graph stops', int,
                    targets={'episode_manager': 'episodes'}),
     LaunchArgument('seed', '0', 'Random seed', int,
-                   targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed'}),
+                   targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed',
+                            'episode_manager': 'seed'}),
     LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
                    targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir', 'recorder': 'output_dir'}),
     LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic to <output_dir>/bag', bool),

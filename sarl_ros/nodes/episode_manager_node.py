@@ -1,9 +1,11 @@
 """Episode manager: the SARL loop over the node graph.
 
-Each episode: teleop-style reset (arm home, "reset the scene", wait for the operator or
-the simulator), then decide / execute / observe until success or the decision budget,
-ask for the reward, store every transition with the Q-policy, publish episode events,
-and append a line to <output_dir>/episodes.csv. Stops after `episodes` episodes.
+Each episode runs core's run_episode (sarl_ros.core.episode_loop) over thin clients of the
+other nodes (sarl_ros.nodes.clients): teleop-style reset (arm home, "reset the scene", wait
+for the operator or the simulator), then propose / choose / execute / judge until success,
+failure for good or the decision budget; every transition goes to the Q-policy. Episode
+events are published and a line is appended to <output_dir>/episodes.csv. Stops after
+`episodes` episodes.
 """
 from __future__ import annotations
 
@@ -12,23 +14,27 @@ import threading
 import time
 from pathlib import Path
 
-from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
-from sarl_ros.action import ExecutePrompt
+from sarl_ros.backends.registry import task_catalogs
+from sarl_ros.core.episode_loop import episode_seed, run_episode
+from sarl_ros.core.events import BY_EPISODE_END, EventKind
+from sarl_ros.core.mdp import EpisodeAborted
+from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
-from sarl_ros.msg import EpisodeEvent, LearnerStats, Transition
+from sarl_ros.msg import EpisodeEvent, LearnerStats
+from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, ProposerClient, ServiceFailure
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
-from sarl_ros.srv import (EvaluateEpisode, GetState, ProposePrompts, ResetScene, SelectPrompt, StartEpisode,
-                          StoreTransition)
+from sarl_ros.srv import ResetScene, StartEpisode
 
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
     Param('episodes', 60, 'Episodes before the node exits'),
+    Param('seed', 0, 'Run seed: episode e resets a self-resetting scene with seed * 100003 + e'),
     Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
     Param('max_candidates', 8, 'Candidates requested from the proposer'),
@@ -37,26 +43,12 @@ PARAMS = (
     Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
     Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
     Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
+    Param('verdict_timeout_s', 180.0, 'Wait this long for an episode\'s final verdict (a person may be asked: '
+          'keep it above reward.human_timeout_s)'),
     Param('retries', 2, 'Retries of a failed proposal or execution before the step is skipped'),
     Param('greedy', False, 'Evaluate: choose greedily'),
     Param('output_dir', 'runs/latest', 'episodes.csv goes here'),
 )
-
-
-DEFAULT_BUDGET = 8
-
-
-class ServiceFailure(RuntimeError):
-    pass
-
-
-def task_budget(task: str) -> int:
-    """Return the decision budget of a simulator task, or the default for any other task."""
-    try:
-        from sarl_ros.sim.registry import task_spec
-        return task_spec(task).max_decisions
-    except (ImportError, ValueError):
-        return DEFAULT_BUDGET
 
 
 class EpisodeManager(Node):
@@ -67,16 +59,17 @@ class EpisodeManager(Node):
         if self.p.episodes <= 0:
             raise ValueError(f'episode_manager.episodes must be positive, got {self.p.episodes}')
         self.exit_code = 0
+        # Resolved once: the proposer, the policy and the detector get the text, records the name.
+        self.task = resolve_task(self.p.task, task_catalogs(), self.p.max_decisions)
         group = ReentrantCallbackGroup()
-        self.peers = {
-            'propose': self.create_client(ProposePrompts, g.SRV_PROPOSE, callback_group=group),
-            'select': self.create_client(SelectPrompt, g.SRV_SELECT, callback_group=group),
-            'store': self.create_client(StoreTransition, g.SRV_STORE_TRANSITION, callback_group=group),
-            'state': self.create_client(GetState, g.SRV_GET_STATE, callback_group=group),
-            'reset': self.create_client(ResetScene, g.SRV_RESET_SCENE, callback_group=group),
-            'evaluate': self.create_client(EvaluateEpisode, g.SRV_EVALUATE, callback_group=group),
-        }
-        self.execute_client = ActionClient(self, ExecutePrompt, g.ACTION_EXECUTE, callback_group=group)
+        caller = GraphCaller(self, self.p.service_timeout_s, self.p.retries, group)
+        self._reset_client = caller.client(ResetScene, g.SRV_RESET_SCENE)
+        self.caller = caller
+        self.proposer = ProposerClient(caller)
+        self.policy = PolicyClient(caller)
+        self.env = GraphEnvironment(self, caller, self.task, self.p.control_steps, reset_scene=self._reset,
+                                    should_stop=lambda: self._stop.is_set(), callback_group=group,
+                                    verdict_timeout_s=self.p.verdict_timeout_s)
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
@@ -99,7 +92,11 @@ class EpisodeManager(Node):
     # --- operator services ---------------------------------------------------------------
     def _on_start(self, request, response):
         if request.task:
-            self.p.task = request.task
+            try:
+                self._set_task(resolve_task(request.task, task_catalogs(), self.p.max_decisions))
+            except ValueError as exc:
+                response.success, response.message = False, str(exc)
+                return response
         self._start.set()
         response.success, response.episode = True, len(self.successes) + 1
         return response
@@ -128,51 +125,12 @@ class EpisodeManager(Node):
                 self.get_logger().warning(f'the Q-policy reported {self._learner_episodes}/{episodes} episodes '
                                           f'before shutdown; its last checkpoint may miss the final episode')
 
-    # --- plumbing -------------------------------------------------------------------------
-    def _call(self, name: str, request, timeout: float | None = None):
-        client = self.peers[name]
-        timeout = timeout or self.p.service_timeout_s
-        if not client.wait_for_service(timeout_sec=timeout):
-            raise ServiceFailure(f'service {client.srv_name} is not available')
-        done = threading.Event()
-        future = client.call_async(request)
-        future.add_done_callback(lambda _: done.set())
-        if not done.wait(timeout):
-            client.remove_pending_request(future)
-            raise ServiceFailure(f'{client.srv_name} did not answer within {timeout:.0f} s')
-        return future.result()
-
-    def _execute(self, prompt: str, episode: int, step: int) -> ExecutePrompt.Result:
-        if not self.execute_client.wait_for_server(timeout_sec=self.p.service_timeout_s):
-            raise ServiceFailure(f'action {g.ACTION_EXECUTE} is not available')
-        goal = ExecutePrompt.Goal(prompt=prompt, max_control_steps=self.p.control_steps,
-                                  episode=episode, decision_step=step)
-        done = threading.Event()
-        sent = self.execute_client.send_goal_async(goal)
-        sent.add_done_callback(lambda _: done.set())
-        if not done.wait(self.p.service_timeout_s):
-            raise ServiceFailure('the executor did not answer the goal')
-        handle = sent.result()
-        if not handle.accepted:
-            raise ServiceFailure(f'the executor rejected {prompt!r}')
-        done.clear()
-        result_future = handle.get_result_async()
-        result_future.add_done_callback(lambda _: done.set())
-        if not done.wait(self.p.service_timeout_s * 4):
-            handle.cancel_goal_async()
-            raise ServiceFailure(f'executing {prompt!r} did not finish in time; cancelled')
-        return result_future.result().result
-
-    def _retrying(self, what: str, fn):
-        for attempt in range(self.p.retries + 1):
-            try:
-                return fn()
-            except ServiceFailure as exc:
-                self.get_logger().warning(f'{what} failed (attempt {attempt + 1}/{self.p.retries + 1}): {exc}')
-        raise ServiceFailure(f'{what} failed {self.p.retries + 1} times')
+    def _set_task(self, task):
+        self.task = task
+        self.env.task, self.env.name, self.env.max_decisions = task.text, task.name, task.max_decisions
 
     def _event(self, kind: int, episode: int, detail: str = ''):
-        msg = EpisodeEvent(type=kind, episode=episode, task=self.p.task, detail=detail)
+        msg = EpisodeEvent(type=int(kind), episode=episode, task=self.task.name, detail=detail)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.events.publish(msg)
 
@@ -195,11 +153,12 @@ class EpisodeManager(Node):
             self._wait_for_learner(len(self.successes))
             self.context.try_shutdown()
 
-    def _reset(self, episode: int):
-        self._event(EpisodeEvent.RESET_REQUESTED, episode)
+    def _reset(self, episode: int, seed: int):
+        """Teleop-style reset (GraphEnvironment.reset calls this): events, the executor, the operator."""
+        self._event(EventKind.RESET_REQUESTED, episode)
         operator = self.p.reset_mode == 'operator'
-        reply = self._retrying('reset', lambda: self._call('reset', ResetScene.Request(
-            episode=episode, wait_for_operator=operator)))
+        reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, ResetScene.Request(
+            episode=episode, seed=seed, wait_for_operator=operator)))
         if not reply.success:
             raise ServiceFailure(f'reset refused: {reply.message}')
         if operator:
@@ -207,75 +166,28 @@ class EpisodeManager(Node):
             waited = 0.0
             while not self._reset_confirmed.wait(self.p.reset_reminder_s):
                 waited += self.p.reset_reminder_s
-                self._event(EpisodeEvent.PAUSED, episode, f'waiting for the operator for {waited:.0f} s')
+                self._event(EventKind.PAUSED, episode, f'waiting for the operator for {waited:.0f} s')
                 self.get_logger().warning(f'episode {episode} paused: reset the scene, then call '
                                           f'{g.SRV_CONFIRM_RESET} (std_srvs/srv/Trigger)')
-            if self._stop.is_set():
-                return
-        self._event(EpisodeEvent.RESET_DONE, episode)
-
-    def _propose(self, state, history, episode, step):
-        reply = self._retrying('proposal', lambda: self._call('propose', ProposePrompts.Request(
-            image=state.image, state_features=state.state_features, task=self.p.task, history=history,
-            max_candidates=self.p.max_candidates, episode=episode, decision_step=step)))
-        if not reply.success or not reply.candidates:
-            raise ServiceFailure(f'no candidates: {reply.message}')
-        return reply
+        if self._stop.is_set():
+            raise EpisodeAborted('stopped by the operator')
+        self._event(EventKind.RESET_DONE, episode)
+        self._event(EventKind.START, episode)
 
     def _run_episode(self, episode: int):
         started = time.monotonic()
-        self._reset(episode)
-        self._event(EpisodeEvent.START, episode)
-        budget = self.p.max_decisions or task_budget(self.p.task)
-        state = self._call('state', GetState.Request())
-        proposal = self._propose(state, [], episode, 0)
-        history: list[str] = []
-        success, decisions, outcome_detail = False, 0, ''
-        for step in range(budget):
-            if self._stop.is_set():
-                outcome_detail = 'stopped by the operator'
-                break
-            choice = self._call('select', SelectPrompt.Request(
-                episode=episode, decision_step=step, task=self.p.task, state_features=state.state_features,
-                candidates=proposal.candidates, vlm_scores=proposal.vlm_scores, greedy=self.p.greedy))
-            if not choice.success:
-                raise ServiceFailure(f'the policy refused to choose: {choice.message}')
-            chosen = choice.decision.candidates[choice.decision.chosen_index]
-            try:
-                result = self._retrying(f'executing {chosen.prompt!r}',
-                                        lambda: self._execute(chosen.prompt, episode, step))
-            except ServiceFailure as exc:
-                # Nothing ran, so there is no transition to store: skip the decision.
-                self.get_logger().error(f'episode {episode} step {step}: skipped ({exc})')
-                continue
-            decisions += 1
-            history.append(chosen.prompt)
-            last = step == budget - 1
-            verdict = self._call('evaluate', EvaluateEpisode.Request(
-                episode=episode, decision_step=step, task=self.p.task, final=last))
-            success = verdict.decided and verdict.reward.value > 0.5
-            next_state = self._call('state', GetState.Request())
-            next_state.state_features = result.state_features or next_state.state_features
-            next_proposal = None if success else self._propose(next_state, history, episode, step + 1)
-            self._store(Transition(
-                episode=episode, decision_step=step, task=self.p.task, state_features=state.state_features,
-                action=chosen, reward=1.0 if success else 0.0, control_steps=result.control_steps,
-                next_state_features=next_state.state_features,
-                next_candidates=[] if success else list(next_proposal.candidates),
-                terminal=success, truncated=last and not success))
-            if success:
-                break
-            state, proposal = next_state, next_proposal
-        self.successes.append(success)
-        kind = EpisodeEvent.SUCCESS if success else (EpisodeEvent.ABORTED if outcome_detail else EpisodeEvent.TIMEOUT)
-        self._event(kind, episode, outcome_detail or f'{decisions} decisions')
-        self._log_episode(episode, success, decisions, history, time.monotonic() - started)
-
-    def _store(self, transition: Transition):
-        reply = self._retrying('storing the transition', lambda: self._call(
-            'store', StoreTransition.Request(transition=transition)))
-        if not reply.accepted:
-            self.get_logger().error(f'transition refused by the policy: {reply.message}')
+        self.env.episode = self.proposer.episode = self.policy.episode = episode
+        self.policy.task_name = self.task.name
+        # Learning happens in the Q-policy node (updates_per_step=0 here): it queues updates per transition.
+        result = run_episode(self.env, self.proposer, self.policy, max_candidates=self.p.max_candidates,
+                             greedy=self.p.greedy, learn=True, updates_per_step=0,
+                             seed=episode_seed(self.p.seed, episode), episode=episode)
+        self.successes.append(result.success)
+        detail = result.aborted or f'{result.decisions} decisions'
+        if result.skipped:
+            detail += f', {result.skipped} skipped'
+        self._event(BY_EPISODE_END[result.end], episode, detail)
+        self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started)
 
     def _log_episode(self, episode, success, decisions, history, seconds):
         path = self.out_dir / 'episodes.csv'
@@ -284,11 +196,8 @@ class EpisodeManager(Node):
             writer = csv.writer(f)
             if new:
                 writer.writerow(['episode', 'task', 'success', 'decisions', 'prompts', 'seconds'])
-            writer.writerow([episode, self.p.task, int(success), decisions, ' | '.join(history), f'{seconds:.2f}'])
-        recent = self.successes[-10:]
-        self.get_logger().info(
-            f'episode {episode}/{self.p.episodes}: {"SUCCESS" if success else "failure"} after {decisions} '
-            f'decisions in {seconds:.1f} s; success rate (last {len(recent)}): {sum(recent) / len(recent):.0%}')
+            writer.writerow([episode, self.task.name, int(success), decisions, ' | '.join(history),
+                             f'{seconds:.2f}'])
 
 
 NODE_CLASS = EpisodeManager

@@ -2,8 +2,9 @@
 
 Goal: prompt + control-step budget; feedback per control step; result: outcome, steps and
 the state features after execution. Also: emergency stop (halts at once, latches), scene
-reset (arm home; the simulator restores the scene itself), current state, and, with the
-simulated robot, the simulator's camera and success check.
+reset (arm home; a backend with a self-resetting scene, the simulator, restores it), current
+state, and, where the backend offers them, a view of the scene (published as a camera topic)
+and a judge of the task from the world's state (served to the reward node).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.node import Node
 
 from sarl_ros.action import ExecutePrompt
+from sarl_ros.backends.options import parameter_specs
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.core.executor import CANCELLED, SKILL_DONE, execute_prompt
 from sarl_ros.graph import description as g
@@ -29,28 +31,15 @@ from sarl_ros.srv import EmergencyStop, EvaluateEpisode, GetState, ResetScene
 PARAMS = (
     Param('robot', 'sim', 'Robot backend', g.ROBOT_BACKENDS),
     Param('vla', 'sim', 'VLA backend', g.VLA_BACKENDS),
-    Param('sim_task', 'sushi_to_pot', 'Simulator scene/task (robot:=sim)'),
     Param('seed', 0, 'Random seed of the simulator'),
     Param('max_control_steps', 12, 'Control steps per prompt when a goal asks for 0 (a pick takes 9-12)'),
     Param('realtime', False, 'Pace the simulator at control_hz (a real arm paces itself)'),
     Param('camera_topic', g.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
     Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),
-    Param('sim_camera_width', 256, 'Simulator camera width [px]'),
-    Param('sim_camera_height', 256, 'Simulator camera height [px]'),
-    Param('vla_model', 'openvla/openvla-7b', 'VLA checkpoint id or path (vla:=openvla)'),
-    Param('vla_device', 'cuda:0', 'Torch device of the VLA (vla:=openvla)'),
-    Param('vla_unnorm_key', 'bridge_orig', 'Action statistics key of the checkpoint'),
-    Param('vla_server_url', 'http://127.0.0.1:8777', 'Policy server (vla:=remote)'),
-    Param('vla_dtype', 'auto', 'Torch dtype of vla:=openvla (auto: bfloat16 on CUDA, float32 on CPU)'),
-    Param('vla_timeout_s', 10.0, 'Policy server timeout per request (vla:=remote)'),
-    Param('vla_retries', 2, 'Retries of a failed policy server request (vla:=remote)'),
-    Param('vla_image_size', 224, 'Downscale frames to this square size before sending (vla:=remote; 0: as captured)'),
     Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
           ('proprio', 'proprio_thumbnail')),
-    Param('widowx_control_hz', 5.0, 'Control rate of the real arm (robot:=widowx)'),
-    Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 1.25 / control rate, as Bridge)'),
-    Param('widowx_pose_source', 'command', 'Integrate deltas from the commanded or the measured pose',
-          ('command', 'measured')),
+    # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
+    *(Param(*spec) for spec in parameter_specs()),
 )
 
 
@@ -58,20 +47,20 @@ class TopicCamera:
     """The latest frame of an image topic, as the Camera interface the executor reads."""
 
     def __init__(self, node: Node, topic: str):
-        self._frame = None
+        self._msg = None
         self._lock = threading.Lock()
         node.create_subscription(_image_type(), topic, self._on_image, SENSOR)
 
     def _on_image(self, msg):
-        frame = from_image_msg(msg)
         with self._lock:
-            self._frame = frame
+            self._msg = msg  # decoded when read: most frames are never used
 
     def read(self) -> np.ndarray:
         with self._lock:
-            if self._frame is None:
-                raise RuntimeError('no camera image received yet')
-            return self._frame
+            msg = self._msg
+        if msg is None:
+            raise RuntimeError('no camera image received yet')
+        return from_image_msg(msg)
 
 
 def _image_type():
@@ -84,8 +73,9 @@ class ExecutorNode(Node):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('vla_executor', **node_options)
         self.p = declare_parameters(self, PARAMS)
-        camera = None if self.p.robot == 'sim' else TopicCamera(self, self.p.camera_topic)
-        self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=camera)
+        # The camera topic is what a real VLA sees; a simulated world brings its own view and ignores it.
+        self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p),
+                                 camera=TopicCamera(self, self.p.camera_topic))
         self._world_lock = threading.Lock()  # physics, rendering and state reads
         self._busy = threading.Lock()
         self._estopped = threading.Event()
@@ -101,13 +91,14 @@ class ExecutorNode(Node):
                             callback_group=MutuallyExclusiveCallbackGroup())
         self.create_service(ResetScene, g.SRV_RESET_SCENE, self._on_reset, callback_group=reentrant)
         self.create_service(GetState, g.SRV_GET_STATE, self._on_get_state, callback_group=reentrant)
-        if self.stack.sim is not None:
+        if self.stack.judge is not None:
             self.create_service(EvaluateEpisode, g.SRV_SIM_SUCCESS, self._on_sim_success,
                                 callback_group=reentrant)
+        self.rendering = self.stack.view is not None and self.p.sim_camera_rate_hz > 0
+        if self.rendering:
             self.sim_image_pub = self.create_publisher(_image_type(), g.TOPIC_SIM_CAMERA, SENSOR)
-            if self.p.sim_camera_rate_hz > 0:
-                self.create_timer(1.0 / self.p.sim_camera_rate_hz, self._publish_sim_image,
-                                  callback_group=MutuallyExclusiveCallbackGroup())
+            self.create_timer(1.0 / self.p.sim_camera_rate_hz, self._publish_sim_image,
+                              callback_group=MutuallyExclusiveCallbackGroup())
         self.get_logger().info(f'ready: robot={self.p.robot} vla={self.p.vla}')
 
     # --- action ---------------------------------------------------------------------------
@@ -199,17 +190,18 @@ class ExecutorNode(Node):
             return response
         with self._world_lock:
             self.stack.robot.home()
-            if self.stack.sim is not None:
-                self.stack.sim.reset_scene(seed=self.p.seed * 100003 + request.episode)
+            if self.stack.scene is not None:
+                self.stack.scene.reset_scene(seed=request.seed)
         response.success = True
-        response.message = 'scene reset by the simulator' if self.stack.sim is not None else 'arm at home'
+        response.message = 'scene reset by the backend' if self.stack.scene is not None else 'arm at home'
         return response
 
     def _on_get_state(self, request, response):
         with self._world_lock:
-            response.state_features = self._features().tolist()
-            rendering = self.stack.sim is not None and self.p.sim_camera_rate_hz > 0
-            image = self.stack.sim.render() if rendering else None
+            # One frame serves the features and the image, so the reward node judges what the learner saw.
+            frame = self._latest_frame()
+            response.state_features = self._features(frame).tolist()
+            image = self.stack.view.read() if self.rendering else frame
         if image is not None:
             response.image = to_image_msg(image, stamp=self.get_clock().now().to_msg())
         response.stamp = self.get_clock().now().to_msg()
@@ -217,17 +209,20 @@ class ExecutorNode(Node):
         return response
 
     def _on_sim_success(self, request, response):
+        judge = self.stack.judge
         with self._world_lock:
-            success = bool(self.stack.sim.task_success())
-        response.decided = True
+            success, confidence = judge.evaluate(None, request.task)
+            check = getattr(judge, 'failed_for_good', None)
+            failed = bool(check(None, request.task)) if check is not None else False
+        response.decided = success is not None
         response.reward = RewardSignal(episode=request.episode, decision_step=request.decision_step,
                                        value=1.0 if success else 0.0, source=RewardSignal.SOURCE_DETECTOR,
-                                       confidence=1.0, detail='simulator state')
+                                       confidence=float(confidence), detail='world state', failed_for_good=failed)
         return response
 
-    def _features(self) -> np.ndarray:
-        return np.asarray(self.stack.featurizer.features(self._latest_frame(), self.stack.robot.proprio()),
-                          np.float32)
+    def _features(self, frame=None) -> np.ndarray:
+        frame = self._latest_frame() if frame is None else frame
+        return np.asarray(self.stack.featurizer.features(frame, self.stack.robot.proprio()), np.float32)
 
     def _latest_frame(self):
         if self.stack.camera is None:
@@ -242,7 +237,7 @@ class ExecutorNode(Node):
         if self._busy.locked():
             return  # keep physics fast while a prompt runs; frames resume between prompts
         with self._world_lock:
-            image = self.stack.sim.render()
+            image = self.stack.view.read()
         self.sim_image_pub.publish(to_image_msg(image, stamp=self.get_clock().now().to_msg()))
 
 

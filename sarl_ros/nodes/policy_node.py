@@ -15,8 +15,9 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from sarl_ros.core.events import END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
-from sarl_ros.core.methods import make_policy
+from sarl_ros.core.methods import make_policy, method_defaults
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
 from sarl_ros.nodes.runner import run_node
@@ -25,19 +26,24 @@ from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
 from sarl_ros.srv import SelectPrompt, StoreTransition
 
+SARL = method_defaults('sarl')  # the learner's defaults live in its constructor only
+# Learner options the node exposes; a method that does not take one ignores it.
+LEARNER_OPTIONS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma')
+
 PARAMS = (
     Param('method', 'sarl', 'Prompt-selection method', g.METHODS),
     Param('seed', 0, 'Random seed'),
     Param('encoder', 'auto', 'Prompt encoder: minilm, hashing, or auto (minilm when installed)',
           ('auto', 'minilm', 'hashing')),
-    Param('temperature', 0.2, 'Softmax temperature (sarl)'),
-    Param('gamma', 0.9, 'Discount per decision step'),
+    Param('temperature', SARL['temperature'], 'Initial softmax temperature (sarl)'),
+    Param('temperature_final', SARL['temperature_final'], 'Temperature the schedule decays to (sarl)'),
+    Param('temperature_halflife', SARL['temperature_halflife'],
+          'Learning episodes for the temperature to halve its distance to the final value (sarl)'),
+    Param('gamma', SARL['gamma'], 'Discount per decision step'),
     Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
     Param('warm_start', '', 'Checkpoint to start from (empty: a fresh learner)'),
 )
-
-END_EVENTS = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
 
 
 class PolicyNode(Node):
@@ -50,8 +56,9 @@ class PolicyNode(Node):
             self.policy = load_checkpoint(self.p.warm_start)
             self.get_logger().info(f'warm start from {self.p.warm_start}')
         else:
-            self.policy = make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder,
-                                      temperature=self.p.temperature, gamma=self.p.gamma)
+            accepted = method_defaults(self.p.method)
+            options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS if name in accepted}
+            self.policy = make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder, **options)
         self.episodes = 0
         self.transitions = 0
         self.updates = 0
@@ -107,9 +114,9 @@ class PolicyNode(Node):
         return response
 
     def _on_event(self, event):
-        if event.type not in END_EVENTS:
+        if event.type not in END_KINDS:
             return
-        success = event.type == EpisodeEvent.SUCCESS
+        success = event.type == EventKind.SUCCESS
         self.policy.end_episode(success)
         self.episodes += 1
         self.successes.append(success)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
+from sarl_ros.backends.options import PROPOSER_BACKENDS, options_for, parameter_specs
 from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
 from sarl_ros.core.proposals import CachedProposer, normalize_candidates, normalize_prompt, with_task_prompt
 from sarl_ros.graph import description as g
@@ -18,29 +19,20 @@ from sarl_ros.srv import ProposePrompts
 
 PARAMS = (
     Param('backend', 'sim', 'Proposer backend', g.VLM_BACKENDS),
-    Param('seed', 0, 'Random seed (simulated VLM)'),
     Param('max_candidates', 8, 'Candidates per call when a request asks for 0'),
-    Param('timeout_s', 20.0, 'Give up on a VLM call after this long'),
-    Param('model', 'gpt-4o', 'VLM model name (vlm:=openai) or path (vlm:=hf_vlm)'),
-    Param('base_url', 'http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint (vlm:=openai)'),
-    Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key; never logged'),
     Param('cache_max_reuses', 0, 'Serve a state cluster\'s candidate set this many times before asking the VLM '
           'again (0: ask at every step)'),
     Param('cache_resolution', 0.05, 'State features are quantised by this step to form clusters'),
     Param('cache_memory_size', 2, 'Prompts that made progress in a cluster, added to its candidates'),
     Param('cache_feature_dims', '', 'Comma-separated feature indices that define a cluster (empty: all)'),
+    # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
+    *(Param(*spec) for spec in parameter_specs(PROPOSER_BACKENDS)),
 )
 
 
 def make_proposer(p):
-    if p.backend == 'sim':
-        from sarl_ros.sim.registry import make_proposer as make_sim_proposer
-        return make_sim_proposer(seed=p.seed)
-    from sarl_ros.backends.registry import make_proposer as make_real_proposer
-    if p.backend == 'openai':
-        return make_real_proposer('openai', base_url=p.base_url, model=p.model,
-                                  api_key_env=p.api_key_env, timeout_s=p.timeout_s)
-    return make_real_proposer('hf_vlm', model=p.model)
+    from sarl_ros.backends.registry import make_proposer as make_backend
+    return make_backend(p.backend, **options_for('vlm', p.backend, vars(p), PROPOSER_BACKENDS).kwargs())
 
 
 class ProposerNode(Node):

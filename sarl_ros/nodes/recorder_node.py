@@ -9,7 +9,6 @@ with its index and metadata.yaml, and a bag cut short by a crash is still readab
 """
 from __future__ import annotations
 
-import importlib
 from functools import partial
 from pathlib import Path
 
@@ -18,8 +17,9 @@ from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
-from sarl_ros.recording.bag_writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
-from sarl_ros.recording.interfaces import IMAGE_TYPE, TOPIC_TYPES
+from sarl_ros.recording.bag.writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
+from sarl_ros.recording.bag.message_types import IMAGE_TYPE, TOPIC_TYPES
+from sarl_ros.rosutil.imports import message_class
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, SENSOR
 
@@ -39,12 +39,6 @@ def fresh_bag_path(output_dir: Path) -> Path:
         number += 1
         path = output_dir / f'bag_{number}'
     return path
-
-
-def message_class(msgtype: str):
-    """Return the rclpy message class of 'pkg/msg/Name'."""
-    package, _, name = msgtype.split('/')
-    return getattr(importlib.import_module(f'{package}.msg'), name)
 
 
 class RecorderNode(Node):

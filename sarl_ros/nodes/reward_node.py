@@ -5,6 +5,9 @@ reward says so in its detail and a warning is logged. After a single decision
 (final=false) only the detector is asked; at the end of an episode (final=true) a
 human, when enabled, is asked and waited for up to human_timeout_s, after which the
 detector's answer is used; with neither, the episode is undecided (skipped).
+
+The detector judges the image in the request (the episode manager sends the frame of its
+latest state) or, when the request has none, the latest frame of the camera topic.
 """
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ import threading
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from sarl_ros.backends.options import DETECTOR_BACKENDS, options_for, parameter_specs
 from sarl_ros.graph import description as g
 from sarl_ros.msg import RewardSignal
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.rosutil.qos import RECORD, SENSOR
 from sarl_ros.srv import EvaluateEpisode, ReportOutcome
 
 PARAMS = (
@@ -27,12 +31,9 @@ PARAMS = (
     Param('human', False, 'Ask a human at the end of each episode'),
     Param('keyboard', True, 'With human:=true, also prompt on this terminal (when it is one)'),
     Param('human_timeout_s', 120.0, 'Wait this long for a human verdict'),
-    Param('detector_model', 'gpt-4o', 'VLM for detector:=vlm'),
-    Param('detector_base_url', 'http://127.0.0.1:8000/v1', 'Endpoint for detector:=vlm'),
-    Param('api_key_env', 'OPENAI_API_KEY', 'Environment variable holding the API key'),
-    Param('detector_backend', 'openai', 'VLM client of detector:=vlm', ('openai', 'hf_vlm')),
-    Param('detector_timeout_s', 20.0, 'Give up on one detector question after this long'),
-    Param('detector_min_confidence', 0.6, 'Below this confidence the detector leaves the verdict undecided'),
+    Param('camera_topic', g.TOPIC_CAMERA, 'Frames the detector judges when a request carries no image'),
+    # Every detector option, from the backends' option dataclasses (sarl_ros.backends.options).
+    *(Param(*spec) for spec in parameter_specs(DETECTOR_BACKENDS)),
 )
 
 KEYS = {'s': ReportOutcome.Request.SUCCESS, 'f': ReportOutcome.Request.FAILURE, 'k': ReportOutcome.Request.SKIP}
@@ -60,6 +61,9 @@ class RewardNode(Node):
         self.p = declare_parameters(self, PARAMS)
         group = ReentrantCallbackGroup()  # a human verdict must arrive while evaluate waits
         self.detector = self._make_detector(group)
+        self._latest_frame = None  # the last camera message, decoded only when a detector needs it
+        self._frame_lock = threading.Lock()
+        self.create_subscription(_image_type(), self.p.camera_topic, self._on_image, SENSOR, callback_group=group)
         self._verdicts: dict[int, int] = {}
         self._verdict_arrived = threading.Condition()
         self.pub = self.create_publisher(RewardSignal, g.TOPIC_REWARDS, RECORD)
@@ -71,11 +75,23 @@ class RewardNode(Node):
         if self.p.detector == 'none':
             return None
         if self.p.detector == 'sim':
-            return SimSuccessClient(self, group)
+            return WorldJudgeClient(self, group)
         from sarl_ros.backends.registry import make_detector
-        return make_detector('vlm', backend=self.p.detector_backend, base_url=self.p.detector_base_url,
-                             model=self.p.detector_model, api_key_env=self.p.api_key_env,
-                             timeout_s=self.p.detector_timeout_s, min_confidence=self.p.detector_min_confidence)
+        options = options_for('detector', self.p.detector, vars(self.p), DETECTOR_BACKENDS)
+        return make_detector(self.p.detector, **options.kwargs())
+
+    def _on_image(self, msg):
+        with self._frame_lock:
+            self._latest_frame = msg
+
+    def _image_for(self, request):
+        """Return the request's image, else the latest camera frame, else None."""
+        image = from_image_msg(request.image)
+        if image is None:
+            with self._frame_lock:
+                latest = self._latest_frame
+            image = from_image_msg(latest) if latest is not None else None
+        return image
 
     def _on_report(self, request, response):
         if request.outcome not in KEYS.values():
@@ -88,10 +104,14 @@ class RewardNode(Node):
         return response
 
     def _on_evaluate(self, request, response):
-        detected = None
+        detected, failed = None, False
         if self.detector is not None:
+            image = self._image_for(request)
             try:
-                detected = self.detector.evaluate(from_image_msg(request.image), request.task, request)
+                detected = self.detector.evaluate(image, request.task)
+                # Only some detectors can tell that the task can no longer succeed (the simulator's can).
+                check = getattr(self.detector, 'failed_for_good', None)
+                failed = bool(check(image, request.task)) if check is not None else False
             except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
                 self.get_logger().warning(f'detector failed: {exc}')
         human = None
@@ -102,11 +122,14 @@ class RewardNode(Node):
             self.get_logger().warning(f'episode {request.episode}: {detail}')
         response.decided = success is not None
         response.message = detail
+        # A human's success overrides a lost-object report; a human's failure or skip keeps it.
+        failed = failed and not success
         response.reward = RewardSignal(episode=request.episode, decision_step=request.decision_step,
                                        value=float(bool(success)), source=source, confidence=confidence,
-                                       detail=detail)
+                                       detail=detail + ('; failed for good' if failed else ''),
+                                       failed_for_good=failed)
         response.reward.header.stamp = self.get_clock().now().to_msg()
-        if request.final or success:
+        if request.final or success or failed:
             self.pub.publish(response.reward)
         return response
 
@@ -126,22 +149,33 @@ class RewardNode(Node):
                 self._verdict_arrived.notify_all()
 
 
-class SimSuccessClient:
-    """The simulator's success check, served by the executor node that owns the world."""
+class WorldJudgeClient:
+    """The judge of a backend that knows its world's true state (the simulator), served by the executor node."""
 
     def __init__(self, node: Node, group):
         self.client = node.create_client(EvaluateEpisode, g.SRV_SIM_SUCCESS, callback_group=group)
 
-    def evaluate(self, image, task, request) -> tuple[bool | None, float]:
+    def evaluate(self, image, task) -> tuple[bool | None, float]:
+        reward = self._ask(task)
+        return reward.value > 0.5, reward.confidence
+
+    def failed_for_good(self, image, task) -> bool:
+        return bool(self._ask(task).failed_for_good)
+
+    def _ask(self, task):
         if not self.client.wait_for_service(timeout_sec=5.0):
             raise TimeoutError(f'{g.SRV_SIM_SUCCESS} is not available')
         done = threading.Event()
-        future = self.client.call_async(request)
+        future = self.client.call_async(EvaluateEpisode.Request(task=task))
         future.add_done_callback(lambda _: done.set())
         if not done.wait(timeout=10.0):
-            raise TimeoutError('the simulator did not answer the success check')
-        reward = future.result().reward
-        return reward.value > 0.5, reward.confidence
+            raise TimeoutError('the executor did not answer the success check')
+        return future.result().reward
+
+
+def _image_type():
+    from sensor_msgs.msg import Image
+    return Image
 
 
 NODE_CLASS = RewardNode

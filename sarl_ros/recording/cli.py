@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from sarl_ros.graph.description import METHODS
-from sarl_ros.recording.bag_source import BagError
+from sarl_ros.core.method_names import METHODS
+from sarl_ros.recording.bag.source import BagError
 
 PROGRAM = 'sarl-replay'
 IMAGES_HELP = 'count camera images per episode (reads every image: slower)'
@@ -179,7 +179,7 @@ def cmd_play(args) -> int:
         require_ros()
     except RosUnavailable as exc:
         raise CliError(str(exc)) from exc
-    from sarl_ros.recording.play import play
+    from sarl_ros.recording.bag.play import play
     problems: list[str] = []
     try:
         count = play(args.bag, rate=args.rate, topics=set(args.topics) if args.topics else None,
@@ -197,8 +197,8 @@ def cmd_play(args) -> int:
 
 def cmd_repair(args) -> int:
     """Rewrite a damaged bag."""
-    from sarl_ros.recording.bag_writer import BagWriterError
-    from sarl_ros.recording.repair import repair
+    from sarl_ros.recording.bag.writer import BagWriterError
+    from sarl_ros.recording.bag.repair import repair
     source = Path(args.bag)
     out = Path(args.output) if args.output else source.with_name(source.name.split('.')[0] + '_repaired')
     try:

@@ -15,10 +15,10 @@ from typing import Callable, Iterable
 from sarl_ros.core.mdp import Transition
 from sarl_ros.graph import description as g
 from sarl_ros.recording import records as r
-from sarl_ros.recording.bag_source import BagError, read_raw
-from sarl_ros.recording.decode import Decoder, DecodeError
+from sarl_ros.recording.bag.source import BagError, read_raw
+from sarl_ros.recording.bag.decode import Decoder, DecodeError
 from sarl_ros.recording.episodes import rebuild_episodes
-from sarl_ros.recording.interfaces import SARL_TOPICS
+from sarl_ros.recording.bag.message_types import SARL_TOPICS
 
 __all__ = ['BagError', 'Recording', 'read_recording', 'read_recordings']
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sarl_ros.core.events import END_KINDS, EventKind
 from sarl_ros.core.mdp import Transition
 
-# EpisodeEvent.type values (msg/EpisodeEvent.msg).
-EVENT_NAMES = {0: 'start', 1: 'reset_requested', 2: 'reset_done', 3: 'success', 4: 'failure', 5: 'timeout',
-               6: 'aborted', 7: 'paused'}
-END_EVENTS = ('success', 'failure', 'timeout', 'aborted')
+# EpisodeEvent.type values (msg/EpisodeEvent.msg) -> the names records use.
+EVENT_NAMES = {kind.value: kind.label for kind in EventKind}
+END_EVENTS = tuple(kind.label for kind in END_KINDS)
 REWARD_SOURCES = {0: 'human', 1: 'detector'}
 
 

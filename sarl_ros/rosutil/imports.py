@@ -33,3 +33,10 @@ def exit_unless_ros(program: str = 'sarl_ros') -> None:
     except RosUnavailable as exc:
         print(f'{program}: {exc}', file=sys.stderr)
         raise SystemExit(2)
+
+
+def message_class(msgtype: str):
+    """Return the rclpy message class of 'pkg/msg/Name'."""
+    import importlib
+    package, _, name = msgtype.split('/')
+    return getattr(importlib.import_module(f'{package}.msg'), name)

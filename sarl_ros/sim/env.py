@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from sarl_ros.core.executor import execute_prompt
-from sarl_ros.core.mdp import Observation, StepOutcome
+from sarl_ros.core.mdp import Observation, StepOutcome, judge_step
 from sarl_ros.sim.features import state_features
 from sarl_ros.sim.robot import SimRobot
-from sarl_ros.sim.tasks import TaskSpec, lost
+from sarl_ros.sim.tasks import TaskSpec
 from sarl_ros.sim.vla import SimVLA
 from sarl_ros.sim.world import TabletopWorld
 
@@ -67,19 +67,19 @@ class SimTabletopEnv:
         run = execute_prompt(self.robot, camera, self.vla, prompt, self.control_steps)
         self.decisions += 1
         success = bool(self.spec.success(self.world))
-        reward = 1.0 if success else 0.0
+        failed = self.spec.failed_for_good(self.world)
+        reward, terminal = judge_step(success, failed)
         flags = self._subgoal_flags()
         newly = [name for name, done in flags.items() if done and name not in self._achieved]
         self._achieved.update(newly)
         if self.subgoal_bonus and not success:
             reward += self.subgoal_bonus * len(newly)
-        failed = any(lost(self.world, name) for name in self.spec.required)
         observation = self._observe()
         observation.info.update(outcome=run.outcome, clipped_steps=run.clipped_steps,
                                 command=self.vla.last_command, grounding=dict(self.vla.last_grounding))
-        return StepOutcome(observation=observation, reward=reward, terminal=success or failed,
-                           truncated=not (success or failed) and self.decisions >= self.max_decisions,
-                           success=success, control_steps=run.control_steps,
+        return StepOutcome(observation=observation, reward=reward, terminal=terminal,
+                           truncated=not terminal and self.decisions >= self.max_decisions,
+                           success=success, control_steps=run.control_steps, failed_for_good=failed,
                            info={'subgoals': flags, 'new_subgoals': newly, 'lost_object': failed,
                                  'outcome': run.outcome})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from sarl_ros.core.proposals import normalize_prompt
+from sarl_ros.core.tasks import Task
 from sarl_ros.sim.tasks import HELD_OUT, SUITE, TASKS, TaskSpec
 
 SUITE_TASKS = tuple(spec.name for spec in SUITE)
@@ -46,3 +47,14 @@ def fixed_task_prompt(task: str) -> str:
 def scripted_solution(task: str) -> list[str]:
     """Return the hand-written sequence of grounded commands that solves the task."""
     return list(task_spec(task).scripted)
+
+
+class SimTaskCatalog:
+    """The simulator's tasks as a TaskCatalog (sarl_ros.core.tasks)."""
+
+    def lookup(self, name_or_text: str) -> Task | None:
+        try:
+            spec = task_spec(name_or_text)
+        except ValueError:
+            return None
+        return Task(name=spec.name, text=spec.text, max_decisions=spec.max_decisions)

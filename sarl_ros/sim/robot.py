@@ -10,7 +10,7 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from sarl_ros.backends.base import ACTION_DIM, ApplyResult
+from sarl_ros.core.interfaces import ACTION_DIM, ApplyResult
 from sarl_ros.sim.model import ARM_JOINTS, FINGER_RANGE, HOME_QPOS, JOINT_LIMITS, OBJECTS
 from sarl_ros.sim.world import TabletopWorld
 
@@ -49,7 +49,7 @@ def _changed(clipped: np.ndarray, original: np.ndarray) -> bool:
 
 
 class SimRobot:
-    """The simulated arm behind the Robot interface (sarl_ros.backends.base.Robot)."""
+    """The simulated arm behind the Robot interface (sarl_ros.core.interfaces.Robot)."""
 
     control_hz = CONTROL_HZ
 

@@ -1,9 +1,9 @@
-"""The simulator as the executor node's backends: robot, VLA, camera and featuriser over one world."""
+"""The simulator as the executor node's backends: robot, VLA, featuriser, scene, view and judge over one world."""
 from __future__ import annotations
 
 import numpy as np
 
-from sarl_ros.backends.stack import Stack
+from sarl_ros.core.interfaces import Stack
 from sarl_ros.sim.features import SimFeaturizer
 from sarl_ros.sim.registry import task_spec
 from sarl_ros.sim.robot import SimRobot
@@ -13,7 +13,7 @@ from sarl_ros.sim.world import TabletopWorld
 
 
 class SimWorldHandle:
-    """What the ROS graph needs beyond the robot interfaces: scene reset, images, success."""
+    """What the ROS graph needs beyond the robot interfaces: scene reset (SceneReset), images (Camera), outcome."""
 
     def __init__(self, world: TabletopWorld, robot: SimRobot, vla: SimVLA, spec: TaskSpec):
         self.world, self.robot, self.vla, self.spec = world, robot, vla, spec
@@ -29,9 +29,17 @@ class SimWorldHandle:
     def render(self) -> np.ndarray:
         return self.world.render()
 
+    def read(self) -> np.ndarray:
+        """Return the over-the-shoulder view (the Camera interface)."""
+        return self.world.render()
+
     def task_success(self) -> bool:
         with self.world.lock:
             return bool(self.spec.success(self.world))
+
+    def task_failed(self) -> bool:
+        with self.world.lock:
+            return bool(self.spec.failed_for_good(self.world))
 
 
 class SimSuccessDetector:
@@ -43,6 +51,9 @@ class SimSuccessDetector:
     def evaluate(self, image, task: str) -> tuple[bool | None, float]:
         return self.handle.task_success(), 1.0
 
+    def failed_for_good(self, image, task: str) -> bool:
+        return self.handle.task_failed()
+
 
 def make_sim_stack(task: str, seed: int = 0, width: int = 256, height: int = 256) -> Stack:
     """Return robot/vla/camera/featuriser sharing one simulated world, plus the world handle."""
@@ -52,4 +63,5 @@ def make_sim_stack(task: str, seed: int = 0, width: int = 256, height: int = 256
     vla = SimVLA(world, seed=seed + 7919)
     handle = SimWorldHandle(world, robot, vla, spec)
     # The VLA reads object poses from the world; no camera frame is needed per control step.
-    return Stack(robot=robot, vla=vla, camera=None, featurizer=SimFeaturizer(world, spec), sim=handle)
+    return Stack(robot=robot, vla=vla, camera=None, featurizer=SimFeaturizer(world, spec), scene=handle, view=handle,
+                 judge=SimSuccessDetector(handle))

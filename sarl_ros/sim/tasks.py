@@ -72,6 +72,10 @@ class TaskSpec:
     feature_objects: tuple[str, ...] = ()
     required: tuple[str, ...] = field(default=())  # losing one of these ends the episode
 
+    def failed_for_good(self, world: TabletopWorld) -> bool:
+        """Return True when a required object is lost: the task can no longer succeed."""
+        return any(lost(world, name) for name in self.required)
+
 
 def _scene(**places: Placement) -> SceneSpec:
     return SceneSpec(dict(places))

@@ -41,7 +41,7 @@ class Waypoint:
 
 
 class SimVLA:
-    """The VLA interface (sarl_ros.backends.base.VLA) over a simulated world."""
+    """The VLA interface (sarl_ros.core.interfaces.VLA) over a simulated world."""
 
     def __init__(self, world: TabletopWorld, seed: int = 0, aim_noise: float = 0.008, action_noise: float = 0.0015):
         self.world = world

@@ -125,7 +125,7 @@ def test_reasoning_models_get_max_completion_tokens_and_no_temperature(serve, mo
 
 
 def test_unknown_backend_lists_choices():
-    with pytest.raises(ValueError, match="\\['hf_vlm', 'openai'\\]"):
+    with pytest.raises(ValueError, match="\\['hf_vlm', 'openai', 'sim'\\]"):
         make_proposer('claude')
 
 

@@ -5,6 +5,7 @@ import numpy as np
 from backend_helpers import FakeInterbotix, TinyTorchVLA
 
 from sarl_ros.backends import registry
+from sarl_ros.backends.options import RemoteVLAOptions, WidowXOptions
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.backends.vla_client import RemoteVLA
 from sarl_ros.backends.vla_server import make_server
@@ -41,7 +42,7 @@ def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     assert proprio_only.featurizer.dim == 7
 
 
-def test_parameters_the_node_does_not_declare_keep_backend_defaults(monkeypatch):
+def test_parameters_the_node_does_not_declare_take_the_option_defaults(monkeypatch):
     captured = {}
 
     def robot(**kw):
@@ -54,5 +55,7 @@ def test_parameters_the_node_does_not_declare_keep_backend_defaults(monkeypatch)
     monkeypatch.setitem(registry.ROBOTS, 'widowx', robot)
     monkeypatch.setitem(registry.VLAS, 'remote', vla)
     build_stack('widowx', 'remote', {**BASE_PARAMS, 'vla_server_url': 'http://gpu:8777'})
-    assert captured['robot'] == {}
-    assert captured['vla'] == {'url': 'http://gpu:8777', 'unnorm_key': 'bridge_orig'}
+    # The options dataclass decides every value, not the backend constructor's own defaults.
+    assert captured['robot'] == WidowXOptions().kwargs()
+    assert captured['vla'] == RemoteVLAOptions(server_url='http://gpu:8777').kwargs()
+    assert captured['vla']['image_size'] == 224 and captured['robot']['moving_time_s'] is None

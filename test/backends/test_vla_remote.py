@@ -64,7 +64,7 @@ def test_executor_runs_a_prompt_through_the_remote_vla(serve, rgb_image):
             self.actions = []
 
         def apply(self, action):
-            from sarl_ros.backends.base import ApplyResult
+            from sarl_ros.core.interfaces import ApplyResult
             self.actions.append(action)
             return ApplyResult()
 

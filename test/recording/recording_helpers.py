@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sarl_ros.graph import description as g
-from sarl_ros.recording.bag_writer import BagWriter
-from sarl_ros.recording.interfaces import TOPIC_TYPES, own_typestore
+from sarl_ros.recording.bag.writer import BagWriter
+from sarl_ros.recording.bag.message_types import TOPIC_TYPES, own_typestore
 
 SOLUTION = ('pick up the sushi', 'put the sushi in the pot')
 DISTRACTORS = ('open the gripper', 'move left', 'push the pot', 'lift the lid')
@@ -106,7 +106,7 @@ class _Builder:
             if success:
                 self.put(g.TOPIC_REWARDS, t['sarl_ros/msg/RewardSignal'](
                     header=self.header(), episode=number, decision_step=step, value=1.0, source=1,
-                    confidence=0.9, detail='detector'))
+                    confidence=0.9, detail='detector', failed_for_good=False))
             self.run.transition_cdr.append(self.put(g.TOPIC_TRANSITIONS, t['sarl_ros/msg/Transition'](
                 header=self.header(), episode=number, decision_step=step, task='put the sushi in the pot',
                 state_features=state, action=self.action(prompts[index]), reward=float(success),

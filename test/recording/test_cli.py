@@ -7,9 +7,9 @@ import pytest
 from recording_helpers import synthetic_run, write_bag
 
 from sarl_ros.graph import description as g
-from sarl_ros.recording.bag_writer import BagWriter
+from sarl_ros.recording.bag.writer import BagWriter
 from sarl_ros.recording.cli import main
-from sarl_ros.recording.interfaces import TOPIC_TYPES
+from sarl_ros.recording.bag.message_types import TOPIC_TYPES
 from sarl_ros.recording.reader import read_recording
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from rclpy.serialization import deserialize_message  # noqa: E402
 
 from sarl_ros.graph import description as g  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, Transition as TransitionMsg  # noqa: E402
-from sarl_ros.recording.play import play  # noqa: E402
+from sarl_ros.recording.bag.play import play  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 
 
@@ -39,8 +39,8 @@ def test_play_republishes_the_recorded_bytes_in_order(ros, tmp_path):
 def test_play_converts_a_newer_definition_for_this_version(ros, tmp_path):
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-    from sarl_ros.recording.bag_writer import BagWriter
-    from sarl_ros.recording.interfaces import find_msg_directory, own_typestore
+    from sarl_ros.recording.bag.writer import BagWriter
+    from sarl_ros.recording.bag.message_types import find_msg_directory, own_typestore
 
     run = synthetic_run(episodes=2, seed=4)
     msg_dir = find_msg_directory()

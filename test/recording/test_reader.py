@@ -8,10 +8,10 @@ import pytest
 from recording_helpers import learner_transitions, synthetic_run, write_bag
 
 from sarl_ros.graph import description as g
-from sarl_ros.recording.bag_source import BagError
-from sarl_ros.recording.bag_writer import BagWriter
+from sarl_ros.recording.bag.source import BagError
+from sarl_ros.recording.bag.writer import BagWriter
 from sarl_ros.recording.compare import record_and_compare, transition_differences
-from sarl_ros.recording.interfaces import TOPIC_TYPES, definition_and_hash, find_msg_directory
+from sarl_ros.recording.bag.message_types import TOPIC_TYPES, definition_and_hash, find_msg_directory
 from sarl_ros.recording.reader import read_recording
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def test_newer_message_definition_is_reported_and_read(tmp_path, run):
     store.register(get_types_from_msg(find_msg_directory().joinpath('SemanticAction.msg').read_text(),
                                       'sarl_ros/msg/SemanticAction'))
     store.register(get_types_from_msg(newer_text, 'sarl_ros/msg/Transition'))
-    own = __import__('sarl_ros.recording.interfaces', fromlist=['own_typestore']).own_typestore()
+    own = __import__('sarl_ros.recording.bag.message_types', fromlist=['own_typestore']).own_typestore()
     writer = BagWriter(tmp_path / 'bag')
     msgdef, _ = store.generate_msgdef('sarl_ros/msg/Transition', ros_version=2)
     writer.add_topic(g.TOPIC_TRANSITIONS, 'sarl_ros/msg/Transition', msgdef=msgdef,

@@ -17,9 +17,10 @@ from rclpy.serialization import deserialize_message  # noqa: E402
 
 from sarl_ros.graph import description as g  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, Transition as TransitionMsg  # noqa: E402
-from sarl_ros.nodes.recorder_node import RecorderNode, message_class  # noqa: E402
+from sarl_ros.nodes.recorder_node import RecorderNode  # noqa: E402
+from sarl_ros.rosutil.imports import message_class  # noqa: E402
 from sarl_ros.recording.compare import record_and_compare  # noqa: E402
-from sarl_ros.recording.interfaces import TOPIC_TYPES, definition_and_hash  # noqa: E402
+from sarl_ros.recording.bag.message_types import TOPIC_TYPES, definition_and_hash  # noqa: E402
 from sarl_ros.recording.reader import read_recording  # noqa: E402
 from sarl_ros.rosutil.convert import transition_from_msg  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD, SENSOR  # noqa: E402

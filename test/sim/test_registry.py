@@ -101,17 +101,18 @@ def test_the_ros_stack_shares_one_world_and_matches_env_features():
     from sarl_ros.core.executor import execute_prompt
     from sarl_ros.sim.ros_stack import make_sim_stack
     stack = make_sim_stack('sushi_to_pot', seed=0, width=64, height=64)
-    stack.sim.reset_scene(seed=21)
+    stack.scene.reset_scene(seed=21)
     env = make_env('sushi_to_pot')
     assert np.array_equal(stack.featurizer.features(None, stack.robot.proprio()), env.reset(seed=21).features)
     assert stack.featurizer.dim == FEATURE_DIM
-    assert stack.sim.render().shape == (64, 64, 3)
+    assert stack.view.read().shape == (64, 64, 3)
     for prompt in scripted_solution('sushi_to_pot'):
         execute_prompt(stack.robot, stack.camera, stack.vla, prompt, 12)
-    assert stack.sim.task_success()
+    assert stack.judge.evaluate(None, 'put the sushi in the pot') == (True, 1.0)
+    assert not stack.judge.failed_for_good(None, 'put the sushi in the pot')
     stack.robot.home()
-    stack.sim.reset_scene(seed=22)
-    assert not stack.sim.task_success()
+    stack.scene.reset_scene(seed=22)
+    assert stack.judge.evaluate(None, 'put the sushi in the pot') == (False, 1.0)
 
 
 def test_the_proposer_finds_decoys_more_plausible_and_suggests_follow_ups():
@@ -130,5 +131,5 @@ def test_the_proposer_finds_decoys_more_plausible_and_suggests_follow_ups():
 def test_the_sim_success_detector_reads_the_world():
     from sarl_ros.sim.ros_stack import SimSuccessDetector, make_sim_stack
     stack = make_sim_stack('sushi_to_pot', seed=0)
-    stack.sim.reset_scene(seed=3)
-    assert SimSuccessDetector(stack.sim).evaluate(None, 'put the sushi in the pot') == (False, 1.0)
+    stack.scene.reset_scene(seed=3)
+    assert SimSuccessDetector(stack.scene).evaluate(None, 'put the sushi in the pot') == (False, 1.0)

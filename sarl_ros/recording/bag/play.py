@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from sarl_ros.recording.bag_source import BagError, read_raw
-from sarl_ros.recording.decode import Decoder
-from sarl_ros.recording.interfaces import IMAGE_TYPE, definition_and_hash, own_typestore
-from sarl_ros.recording.salvage import RawConnection
+from sarl_ros.recording.bag.source import BagError, read_raw
+from sarl_ros.recording.bag.decode import Decoder
+from sarl_ros.recording.bag.message_types import IMAGE_TYPE, definition_and_hash, own_typestore
+from sarl_ros.recording.bag.salvage import RawConnection
 
 Progress = Callable[[int, int, str], None]
 
@@ -129,7 +129,7 @@ def play(path: str | Path, *, rate: float = 1.0, topics: set[str] | None = None,
     """
     import rclpy
 
-    from sarl_ros.nodes.recorder_node import message_class
+    from sarl_ros.rosutil.imports import message_class
     from sarl_ros.rosutil.qos import RECORD, SENSOR
 
     if rate <= 0:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 
-from sarl_ros.recording.interfaces import own_typestore
-from sarl_ros.recording.salvage import RawConnection
+from sarl_ros.recording.bag.message_types import own_typestore
+from sarl_ros.recording.bag.salvage import RawConnection
 
 
 class DecodeError(ValueError):

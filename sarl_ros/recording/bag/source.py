@@ -1,14 +1,15 @@
 """Raw messages of a rosbag2 (a directory, or a single .mcap / .db3 file), damaged or not.
 
-rosbags reads an intact bag; when it refuses (no metadata.yaml, no MCAP footer, a corrupt
-chunk), the file is scanned record by record instead and every problem is reported.
+On a ROS workstation rosbag2's own reader (rosbag2_py) reads an intact bag, in the PyPI
+environment rosbags does; when the reader refuses (no metadata.yaml, no MCAP footer, a
+corrupt chunk), the file is scanned record by record instead and every problem is reported.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sarl_ros.recording.salvage import RawConnection, Salvage, salvage_mcap, salvage_sqlite3
+from sarl_ros.recording.bag.salvage import RawConnection, Salvage, salvage_mcap, salvage_sqlite3
 
 STORAGE_SUFFIXES = ('.mcap', '.db3')
 
@@ -32,6 +33,15 @@ class RawBag:
     topic_counts: dict[str, int] = field(default_factory=dict)  # messages per topic in the whole bag
 
 
+def bag_library() -> str:
+    """Return the library that reads intact bags: 'rosbag2_py' where it is importable, else 'rosbags'."""
+    try:
+        import rosbag2_py  # noqa: F401
+    except ImportError:
+        return 'rosbags'
+    return 'rosbag2_py'
+
+
 def storage_files(path: Path) -> list[Path]:
     """Return the storage files of a bag directory, or the file itself."""
     if path.is_file():
@@ -50,7 +60,8 @@ def read_raw(path: str | Path, topics: set[str] | None = None) -> RawBag:
     if not files:
         raise BagError(f'{path} is not a rosbag2: no .mcap or .db3 file in it')
     try:
-        bag = _read_with_rosbags(path, topics)
+        read = _read_with_rosbag2_py if bag_library() == 'rosbag2_py' else _read_with_rosbags
+        bag = read(path, topics)
     except Exception as exc:  # noqa: BLE001 - rosbags raises many types for damaged files
         bag, first = None, _describe_rosbags_failure(path, exc)
     else:
@@ -102,6 +113,40 @@ def _read_with_rosbags(path: Path, topics: set[str] | None) -> RawBag:
                       topics={c.topic: c.msgtype for c in connections.values()},
                       expected={c.id: c.msgcount for c in wanted}, topic_counts=_per_topic(
                           (c.topic, c.msgcount) for c in reader.connections))
+
+
+def _read_with_rosbag2_py(path: Path, topics: set[str] | None) -> RawBag:
+    import rosbag2_py
+
+    reader = rosbag2_py.SequentialReader()
+    # An empty storage id lets rosbag2 pick the plugin from the metadata or the file's suffix.
+    reader.open(rosbag2_py.StorageOptions(uri=str(path), storage_id=''),
+                rosbag2_py.ConverterOptions(input_serialization_format='cdr', output_serialization_format='cdr'))
+    metadata = reader.get_metadata()
+    definitions = {}
+    if hasattr(reader, 'get_all_message_definitions'):  # Jazzy and newer store the definitions
+        definitions = {d.topic_type: d for d in reader.get_all_message_definitions()}
+    connections, counts = {}, {}
+    for number, info in enumerate(metadata.topics_with_message_count):
+        topic = info.topic_metadata
+        known = definitions.get(topic.type)
+        fmt = known.encoding if known is not None and known.encoding in ('ros2msg', 'ros2idl') else ''
+        connections[number] = RawConnection(number, topic.name, topic.type,
+                                            known.encoded_message_definition if fmt else '', fmt,
+                                            known.type_hash if known is not None else '')
+        counts[number] = int(info.message_count)
+    by_topic = {c.topic: c for c in connections.values()}
+    wanted = [c for c in connections.values() if topics is None or c.topic in topics]
+    messages = []
+    if wanted:
+        reader.set_filter(rosbag2_py.StorageFilter(topics=[c.topic for c in wanted]))
+        while reader.has_next():
+            topic, data, stamp = reader.read_next()
+            messages.append((by_topic[topic], int(stamp), bytes(data)))
+    return RawBag(path, connections, messages, message_count=int(metadata.message_count),
+                  topics={c.topic: c.msgtype for c in connections.values()},
+                  expected={c.id: counts[c.id] for c in wanted},
+                  topic_counts=_per_topic((c.topic, counts[c.id]) for c in connections.values()))
 
 
 def _read_salvaged(path: Path, files: list[Path], topics: set[str] | None) -> RawBag:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sarl_ros.recording.bag_source import read_raw
-from sarl_ros.recording.bag_writer import DEFAULT_STORAGE, BagWriter
-from sarl_ros.recording.decode import Decoder
-from sarl_ros.recording.interfaces import IMAGE_TYPE, definition_and_hash, own_typestore
+from sarl_ros.recording.bag.source import read_raw
+from sarl_ros.recording.bag.writer import DEFAULT_STORAGE, BagWriter
+from sarl_ros.recording.bag.decode import Decoder
+from sarl_ros.recording.bag.message_types import IMAGE_TYPE, definition_and_hash, own_typestore
 
 
 def repair(path: str | Path, out: str | Path, storage: str = DEFAULT_STORAGE) -> tuple[int, list[str]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import StoragePlugin, Writer
 
-from sarl_ros.recording.interfaces import definition_and_hash
+from sarl_ros.recording.bag.message_types import definition_and_hash
 
 STORAGES = tuple(p.name.lower() for p in StoragePlugin)  # ('sqlite3', 'mcap') in rosbags 0.11
 DEFAULT_STORAGE = 'mcap' if 'mcap' in STORAGES else 'sqlite3'

@@ -1,0 +1,182 @@
+"""Options of the backends: one dataclass per backend is the one place an option and its default live.
+
+The nodes' parameters (executor, proposer, reward), config/widowx_sarl.yaml
+(scripts/write_config.py) and `--help` are derived from these fields; the nodes turn their
+values back into an options object and pass every field to the backend, so a constructor's
+own default never decides what the graph runs. A node parameter is the field name with the
+backend's prefix, unless the field names its parameter itself.
+"""
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, NamedTuple
+
+
+def option(default, description: str, choices: tuple[str, ...] = (), parameter: str = ''):
+    return field(default=default, metadata={'description': description, 'choices': tuple(choices),
+                                            'parameter': parameter})
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    """robot:=sim vla:=sim: the simulated tabletop (sarl_ros.sim.ros_stack.make_sim_stack)."""
+
+    task: str = option('sushi_to_pot', 'Simulator scene/task')
+    camera_width: int = option(256, 'Simulator camera width [px]')
+    camera_height: int = option(256, 'Simulator camera height [px]')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'task': self.task, 'width': self.camera_width, 'height': self.camera_height}
+
+
+@dataclass(frozen=True)
+class WidowXOptions:
+    """robot:=widowx: the Interbotix arm (sarl_ros.backends.widowx.WidowXRobot)."""
+
+    control_hz: float = option(5.0, 'Control rate of the real arm')
+    moving_time_s: float = option(0.0, 'Interbotix moving time per pose target (0: 1.25 / control rate, as Bridge)')
+    pose_source: str = option('command', 'Integrate deltas from the commanded or the measured pose',
+                              ('command', 'measured'))
+    robot_model: str = option('wx250s', 'Interbotix robot model')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'control_hz': self.control_hz, 'moving_time_s': self.moving_time_s or None,
+                'pose_source': self.pose_source, 'robot_model': self.robot_model}
+
+
+@dataclass(frozen=True)
+class OpenVLAOptions:
+    """vla:=openvla: a local OpenVLA-style checkpoint (sarl_ros.backends.openvla.OpenVLAPolicy)."""
+
+    model: str = option('openvla/openvla-7b', 'VLA checkpoint id or path')
+    device: str = option('cuda:0', 'Torch device of the VLA')
+    unnorm_key: str = option('bridge_orig', 'Action statistics key of the checkpoint')
+    dtype: str = option('auto', 'Torch dtype (auto: bfloat16 on CUDA, float32 on CPU)')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'model': self.model, 'device': self.device, 'unnorm_key': self.unnorm_key, 'dtype': self.dtype}
+
+
+@dataclass(frozen=True)
+class RemoteVLAOptions:
+    """vla:=remote: a VLA policy server (sarl_ros.backends.vla_client.RemoteVLA)."""
+
+    server_url: str = option('http://127.0.0.1:8777', 'Policy server')
+    unnorm_key: str = option('bridge_orig', 'Action statistics key of the checkpoint')
+    timeout_s: float = option(10.0, 'Policy server timeout per request')
+    retries: int = option(2, 'Retries of a failed policy server request')
+    image_size: int = option(224, 'Downscale frames to this square size before sending (0: as captured)')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'url': self.server_url, 'unnorm_key': self.unnorm_key, 'timeout_s': self.timeout_s,
+                'retries': self.retries, 'image_size': self.image_size or None}
+
+
+@dataclass(frozen=True)
+class SimProposerOptions:
+    """vlm:=sim: the simulated VLM (sarl_ros.sim.proposer.SimVLMProposer)."""
+
+    seed: int = option(0, 'Random seed of the simulated VLM')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'seed': self.seed}
+
+
+@dataclass(frozen=True)
+class OpenAIProposerOptions:
+    """vlm:=openai: an OpenAI-compatible chat endpoint (sarl_ros.backends.proposer.make_openai_proposer)."""
+
+    model: str = option('gpt-4o', 'VLM model name, or a local model path')
+    base_url: str = option('http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint')
+    api_key_env: str = option('OPENAI_API_KEY', 'Environment variable holding the API key; never logged')
+    timeout_s: float = option(20.0, 'Give up on a VLM call after this long')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'model': self.model, 'base_url': self.base_url, 'api_key_env': self.api_key_env,
+                'timeout_s': self.timeout_s}
+
+
+@dataclass(frozen=True)
+class HFProposerOptions:
+    """vlm:=hf_vlm: a local transformers VLM (sarl_ros.backends.proposer.make_hf_proposer)."""
+
+    model: str = option('gpt-4o', 'VLM model name, or a local model path')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'model': self.model}
+
+
+@dataclass(frozen=True)
+class VLMDetectorOptions:
+    """detector:=vlm: a VLM asked whether the task succeeded (sarl_ros.backends.detector.make_vlm_detector)."""
+
+    backend: str = option('openai', 'VLM client', ('openai', 'hf_vlm'))
+    model: str = option('gpt-4o', 'VLM model name, or a local model path')
+    base_url: str = option('http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint')
+    api_key_env: str = option('OPENAI_API_KEY', 'Environment variable holding the API key', parameter='api_key_env')
+    timeout_s: float = option(20.0, 'Give up on one detector question after this long')
+    min_confidence: float = option(0.6, 'Below this confidence the detector leaves the verdict undecided')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {'backend': self.backend, 'model': self.model, 'base_url': self.base_url,
+                'api_key_env': self.api_key_env, 'timeout_s': self.timeout_s, 'min_confidence': self.min_confidence}
+
+
+class BackendOptions(NamedTuple):
+    argument: str  # the launch argument / node parameter that chooses the backend
+    name: str  # the backend's name
+    prefix: str  # node parameter = prefix + field name
+    options: type
+
+
+ROBOT_OPTIONS = (BackendOptions('robot', 'sim', 'sim_', SimOptions),
+                 BackendOptions('robot', 'widowx', 'widowx_', WidowXOptions))
+VLA_OPTIONS = (BackendOptions('vla', 'openvla', 'vla_', OpenVLAOptions),
+               BackendOptions('vla', 'remote', 'vla_', RemoteVLAOptions))
+EXECUTOR_BACKENDS = ROBOT_OPTIONS + VLA_OPTIONS
+PROPOSER_BACKENDS = (BackendOptions('vlm', 'sim', '', SimProposerOptions),
+                     BackendOptions('vlm', 'openai', '', OpenAIProposerOptions),
+                     BackendOptions('vlm', 'hf_vlm', '', HFProposerOptions))
+DETECTOR_BACKENDS = (BackendOptions('detector', 'vlm', 'detector_', VLMDetectorOptions),)
+
+
+def parameter_name(backend: BackendOptions, f) -> str:
+    return f.metadata.get('parameter') or backend.prefix + f.name
+
+
+class ParameterSpec(NamedTuple):
+    name: str
+    default: Any
+    description: str
+    choices: tuple[str, ...]
+
+
+def parameter_specs(backends=EXECUTOR_BACKENDS) -> list[ParameterSpec]:
+    """Return one node parameter per option; an option several backends share appears once."""
+    specs: dict[str, ParameterSpec] = {}
+    users: dict[str, list[str]] = {}
+    for backend in backends:
+        for f in fields(backend.options):
+            name = parameter_name(backend, f)
+            users.setdefault(name, []).append(f'{backend.argument}:={backend.name}')
+            spec = ParameterSpec(name, f.default, f.metadata['description'], f.metadata['choices'])
+            if name in specs and specs[name][:2] != spec[:2]:
+                raise ValueError(f'option {name} has different defaults in {", ".join(users[name])}')
+            specs[name] = spec
+    return [spec._replace(description=f'{spec.description} ({"|".join(users[spec.name])})')
+            for spec in specs.values()]
+
+
+def options_for(argument: str, name: str, values: dict[str, Any], backends=EXECUTOR_BACKENDS):
+    """Return the options object of a backend from node values (a missing value keeps the field default)."""
+    for backend in backends:
+        if (backend.argument, backend.name) == (argument, name):
+            given = {}
+            for f in fields(backend.options):
+                key = parameter_name(backend, f)
+                if key in values:
+                    given[f.name] = values[key]
+                elif f.default is MISSING:
+                    raise ValueError(f'backend {argument}:={name} needs parameter {key}')
+            return backend.options(**given)
+    return None

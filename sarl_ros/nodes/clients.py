@@ -1,0 +1,210 @@
+"""Thin ROS clients that let core's episode loop run over the node graph.
+
+In the spirit of nav2_simple_commander's BasicNavigator: each object speaks one core interface
+(PromptProposer, the policy interface, SemanticEnv) and turns its calls into blocking service
+and action calls. They are called from the episode manager's worker thread while the node's
+executor spins, so every wait is on a future's done callback, never a spin.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+from rclpy.action import ActionClient
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from sarl_ros.action import ExecutePrompt
+from sarl_ros.core.mdp import Candidate, Decision, EpisodeAborted, Observation, StepOutcome, StepSkipped, judge_step
+from sarl_ros.core.tasks import Task
+from sarl_ros.graph import description as g
+from sarl_ros.rosutil.convert import candidate_to_msg, candidates_from_msgs, features_array, transition_to_msg
+from sarl_ros.srv import EvaluateEpisode, GetState, ProposePrompts, SelectPrompt, StoreTransition
+
+
+class ServiceFailure(RuntimeError):
+    pass
+
+
+class GraphCaller:
+    """Blocking service calls with a timeout, and retries of a failing call."""
+
+    def __init__(self, node: Node, timeout_s: float, retries: int, callback_group=None):
+        self.node, self.timeout_s, self.retries, self.group = node, float(timeout_s), int(retries), callback_group
+
+    def client(self, srv_type, name: str):
+        return self.node.create_client(srv_type, name, callback_group=self.group)
+
+    def call(self, client, request, timeout: float | None = None):
+        timeout = timeout or self.timeout_s
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise ServiceFailure(f'service {client.srv_name} is not available')
+        done = threading.Event()
+        future = client.call_async(request)
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout):
+            client.remove_pending_request(future)
+            raise ServiceFailure(f'{client.srv_name} did not answer within {timeout:.0f} s')
+        return future.result()
+
+    def retrying(self, what: str, fn: Callable):
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except ServiceFailure as exc:
+                self.node.get_logger().warning(f'{what} failed (attempt {attempt + 1}/{self.retries + 1}): {exc}')
+        raise ServiceFailure(f'{what} failed {self.retries + 1} times')
+
+
+class ProposerClient:
+    """The PromptProposer interface over the proposer node's service."""
+
+    def __init__(self, caller: GraphCaller):
+        self.caller = caller
+        self.episode = 0
+        self._client = caller.client(ProposePrompts, g.SRV_PROPOSE)
+
+    def propose(self, observation: Observation, task: str, history, max_candidates: int) -> list[Candidate]:
+        request = ProposePrompts.Request(
+            image=observation.info.get('image_msg') or Image(), state_features=[float(x) for x in observation.features],
+            task=task, history=list(history), max_candidates=max_candidates, episode=self.episode,
+            decision_step=len(history))
+        reply = self.caller.retrying('proposal', lambda: self.caller.call(self._client, request))
+        if not reply.success or not reply.candidates:
+            raise ServiceFailure(f'no candidates: {reply.message}')
+        return candidates_from_msgs(reply.candidates, reply.vlm_scores)
+
+
+class PolicyClient:
+    """The policy interface over the Q-policy node: it chooses and stores; it learns on its own thread."""
+
+    name = 'q_policy'
+
+    def __init__(self, caller: GraphCaller):
+        self.caller = caller
+        self.episode = 0
+        self.task_name = ''  # the task's name in stored transitions (the episode manager sets it)
+        self._step = 0
+        self._sources: dict[str, str] = {}
+        self._select = caller.client(SelectPrompt, g.SRV_SELECT)
+        self._store = caller.client(StoreTransition, g.SRV_STORE_TRANSITION)
+
+    def begin_episode(self, task: str) -> None:
+        self._step = 0  # the node begins its own episode at decision step 0
+
+    def select(self, observation: Observation, candidates: list[Candidate], task: str,
+               greedy: bool = False) -> Decision:
+        request = SelectPrompt.Request(
+            episode=self.episode, decision_step=self._step, task=task,
+            state_features=[float(x) for x in observation.features],
+            candidates=[candidate_to_msg(c) for c in candidates],
+            vlm_scores=[float(c.vlm_score) for c in candidates], greedy=greedy)
+        self._step += 1
+        reply = self.caller.call(self._select, request)
+        if not reply.success:
+            raise ServiceFailure(f'the policy refused to choose: {reply.message}')
+        msg = reply.decision
+        if not 0 <= msg.chosen_index < len(candidates):
+            raise ServiceFailure(f'the policy chose index {msg.chosen_index} of {len(candidates)} candidates')
+        chosen = candidates[msg.chosen_index]
+        self._sources[chosen.prompt] = chosen.source
+        return Decision(index=int(msg.chosen_index), prompt=chosen.prompt, q_values=tuple(msg.q_values),
+                        probabilities=tuple(msg.probabilities), temperature=float(msg.temperature),
+                        greedy=bool(msg.greedy))
+
+    def record(self, transition) -> None:
+        msg = transition_to_msg(transition, task=self.task_name,
+                                source=self._sources.get(transition.prompt, 'vlm'))
+        reply = self.caller.retrying('storing the transition', lambda: self.caller.call(
+            self._store, StoreTransition.Request(transition=msg)))
+        if not reply.accepted:
+            self.caller.node.get_logger().error(f'transition refused by the policy: {reply.message}')
+
+    def update(self, n_updates: int) -> dict:
+        return {}  # the node runs its TD updates on a learner thread, queued by every stored transition
+
+    def end_episode(self, success: bool) -> None:
+        pass  # the node ends the episode on the manager's episode event (after its checkpoint)
+
+
+class GraphEnvironment:
+    """The SemanticEnv interface over the executor (action, state) and the reward node.
+
+    reset_scene(episode, seed) is the episode manager's teleop-style reset (events, operator);
+    should_stop() is checked before every prompt. Reward and termination come from core's
+    judge_step over the reward node's verdict, exactly as in the simulator's env.
+    """
+
+    def __init__(self, node: Node, caller: GraphCaller, task: Task, control_steps: int,
+                 reset_scene: Callable[[int, int], None], should_stop: Callable[[], bool], callback_group=None,
+                 verdict_timeout_s: float = 180.0):
+        self.node, self.caller = node, caller
+        self.task, self.name, self.max_decisions = task.text, task.name, task.max_decisions
+        self.control_steps = int(control_steps)
+        self.verdict_timeout_s = float(verdict_timeout_s)
+        self.reset_scene, self.should_stop = reset_scene, should_stop
+        self.episode = 0
+        self._steps = 0
+        self._state = caller.client(GetState, g.SRV_GET_STATE)
+        self._evaluate = caller.client(EvaluateEpisode, g.SRV_EVALUATE)
+        self._execute = ActionClient(node, ExecutePrompt, g.ACTION_EXECUTE, callback_group=callback_group)
+        self.last_reward = None
+
+    def reset(self, seed: int | None = None) -> Observation:
+        self._steps = 0
+        self.reset_scene(self.episode, 0 if seed is None else int(seed))
+        return self._observe()
+
+    def step(self, prompt: str) -> StepOutcome:
+        if self.should_stop():
+            raise EpisodeAborted('stopped by the operator')
+        step = self._steps
+        self._steps += 1
+        try:
+            result = self.caller.retrying(f'executing {prompt!r}', lambda: self._run(prompt, step))
+        except ServiceFailure as exc:
+            # Nothing ran, so there is nothing to learn from: the loop skips the decision.
+            self.node.get_logger().error(f'episode {self.episode} step {step}: skipped ({exc})')
+            raise StepSkipped(str(exc)) from exc
+        observation = self._observe()
+        final = self._steps >= self.max_decisions
+        # The final verdict may wait for a person (reward.human_timeout_s), longer than any service call.
+        verdict = self.caller.call(self._evaluate, EvaluateEpisode.Request(
+            episode=self.episode, decision_step=step, task=self.task, image=observation.info['image_msg'],
+            final=final), timeout=self.verdict_timeout_s if final else None)
+        success = bool(verdict.decided and verdict.reward.value > 0.5)
+        failed = bool(verdict.reward.failed_for_good) and not success
+        reward, terminal = judge_step(success, failed)
+        self.last_reward = verdict.reward
+        return StepOutcome(observation=observation, reward=reward, terminal=terminal, truncated=False,
+                           success=success, control_steps=int(result.control_steps), failed_for_good=failed,
+                           info={'reward_detail': verdict.reward.detail, 'outcome': int(result.outcome)})
+
+    def _observe(self) -> Observation:
+        state = self.caller.retrying('reading the state', lambda: self.caller.call(self._state, GetState.Request()))
+        if not state.success:
+            raise ServiceFailure(f'the executor could not read the state: {state.message}')
+        # The image message travels on to the proposer and the reward node without a decode.
+        return Observation(features=features_array(state.state_features), info={'image_msg': state.image})
+
+    def _run(self, prompt: str, step: int) -> ExecutePrompt.Result:
+        timeout = self.caller.timeout_s
+        if not self._execute.wait_for_server(timeout_sec=timeout):
+            raise ServiceFailure(f'action {g.ACTION_EXECUTE} is not available')
+        goal = ExecutePrompt.Goal(prompt=prompt, max_control_steps=self.control_steps, episode=self.episode,
+                                  decision_step=step)
+        done = threading.Event()
+        sent = self._execute.send_goal_async(goal)
+        sent.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout):
+            raise ServiceFailure('the executor did not answer the goal')
+        handle = sent.result()
+        if not handle.accepted:
+            raise ServiceFailure(f'the executor rejected {prompt!r}')
+        done.clear()
+        result_future = handle.get_result_async()
+        result_future.add_done_callback(lambda _: done.set())
+        if not done.wait(timeout * 4):
+            handle.cancel_goal_async()
+            raise ServiceFailure(f'executing {prompt!r} did not finish in time; cancelled')
+        return result_future.result().result

@@ -1,0 +1,5 @@
+"""Helpers beside the integration tests (the colour-judging chat endpoint)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
