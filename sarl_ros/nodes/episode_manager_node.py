@@ -3,7 +3,9 @@
 Each episode: teleop-style reset (arm home, "reset the scene", wait for the operator or
 the simulator), then decide / execute / observe until success or the decision budget,
 ask for the reward, store every transition with the Q-policy, publish episode events,
-and append a line to <output_dir>/episodes.csv. Stops after `episodes` episodes.
+and append a line to <output_dir>/episodes.csv. Stops after `episodes` episodes in all:
+a run restarted on the same output_dir continues after the last episode in episodes.csv.
+A prompt whose execution failed (the VLA or the arm broke) stores no transition.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from sarl_ros.action import ExecutePrompt
+from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats, Transition
 from sarl_ros.nodes.runner import run_node
@@ -28,7 +31,7 @@ from sarl_ros.srv import (EvaluateEpisode, GetState, ProposePrompts, ResetScene,
 
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
-    Param('episodes', 60, 'Episodes before the node exits'),
+    Param('episodes', 60, 'Episodes of the run in all (a resumed run continues up to this number)'),
     Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
     Param('max_candidates', 8, 'Candidates requested from the proposer'),
@@ -44,10 +47,18 @@ PARAMS = (
 
 
 DEFAULT_BUDGET = 8
+# Executions that ran (wholly or until the skill reported done): only these make transitions.
+RAN = (ExecutePrompt.Result.COMPLETED, ExecutePrompt.Result.SKILL_DONE)
+# Failed executions in a row after which the episode is aborted rather than burning its budget.
+MAX_FAILED_EXECUTIONS = 2
 
 
 class ServiceFailure(RuntimeError):
     pass
+
+
+class ExecutionFailed(RuntimeError):
+    """The executor accepted the prompt but did not run it to the end: no transition."""
 
 
 def task_budget(task: str) -> int:
@@ -80,7 +91,7 @@ class EpisodeManager(Node):
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
-        self._learner_episodes = 0
+        self._learner_reports = 0  # LearnerStats received from this run's Q-policy
         self._learner_caught_up = threading.Condition()
         self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD_LISTEN,
                                  callback_group=group)
@@ -92,7 +103,9 @@ class EpisodeManager(Node):
         self.create_service(Trigger, g.SRV_STOP, self._on_stop, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.successes: list[bool] = []
+        previous = finished_episodes(self.out_dir / RECORD_NAME)
+        self.first_episode = max((row['episode'] for row in previous), default=0) + 1
+        self.successes: list[bool] = [row.get('success') == '1' for row in previous]
         self._loop = threading.Thread(target=self._run, name='episode-loop', daemon=True)
         self._loop.start()
 
@@ -118,14 +131,14 @@ class EpisodeManager(Node):
 
     def _on_learner_stats(self, msg):
         with self._learner_caught_up:
-            self._learner_episodes = max(self._learner_episodes, msg.episodes)
+            self._learner_reports += 1
             self._learner_caught_up.notify_all()
 
     def _wait_for_learner(self, episodes: int):
         with self._learner_caught_up:
-            if not self._learner_caught_up.wait_for(lambda: self._learner_episodes >= episodes,
+            if not self._learner_caught_up.wait_for(lambda: self._learner_reports >= episodes,
                                                     timeout=self.p.service_timeout_s):
-                self.get_logger().warning(f'the Q-policy reported {self._learner_episodes}/{episodes} episodes '
+                self.get_logger().warning(f'the Q-policy reported {self._learner_reports}/{episodes} episodes '
                                           f'before shutdown; its last checkpoint may miss the final episode')
 
     # --- plumbing -------------------------------------------------------------------------
@@ -160,8 +173,12 @@ class EpisodeManager(Node):
         result_future.add_done_callback(lambda _: done.set())
         if not done.wait(self.p.service_timeout_s * 4):
             handle.cancel_goal_async()
-            raise ServiceFailure(f'executing {prompt!r} did not finish in time; cancelled')
-        return result_future.result().result
+            raise ExecutionFailed(f'executing {prompt!r} did not finish in time; cancelled')
+        result = result_future.result().result
+        if result.outcome not in RAN:
+            raise ExecutionFailed(f'executing {prompt!r} ended with outcome {result.outcome} after '
+                                  f'{result.control_steps} control steps: {result.message}')
+        return result
 
     def _retrying(self, what: str, fn):
         for attempt in range(self.p.retries + 1):
@@ -178,8 +195,12 @@ class EpisodeManager(Node):
 
     # --- the loop -------------------------------------------------------------------------
     def _run(self):
+        ran = 0
+        if self.first_episode > 1:
+            self.get_logger().info(f'resuming at episode {self.first_episode}/{self.p.episodes} '
+                                   f'({self.first_episode - 1} in {self.out_dir / RECORD_NAME})')
         try:
-            for episode in range(1, self.p.episodes + 1):
+            for episode in range(self.first_episode, self.p.episodes + 1):
                 if self._stop.is_set():
                     break
                 if not self.p.autostart:
@@ -187,12 +208,13 @@ class EpisodeManager(Node):
                     self._start.wait()
                     self._start.clear()
                 self._run_episode(episode)
+                ran += 1
         except Exception as exc:  # noqa: BLE001 - report, then end the graph with an error code
             self.get_logger().fatal(f'episode loop stopped: {exc}')
             self.exit_code = 1
         finally:
             self.get_logger().info(f'done: {sum(self.successes)}/{len(self.successes)} episodes succeeded')
-            self._wait_for_learner(len(self.successes))
+            self._wait_for_learner(ran)
             self.context.try_shutdown()
 
     def _reset(self, episode: int):
@@ -230,7 +252,7 @@ class EpisodeManager(Node):
         state = self._call('state', GetState.Request())
         proposal = self._propose(state, [], episode, 0)
         history: list[str] = []
-        success, decisions, outcome_detail = False, 0, ''
+        success, decisions, outcome_detail, failed_in_a_row = False, 0, '', 0
         for step in range(budget):
             if self._stop.is_set():
                 outcome_detail = 'stopped by the operator'
@@ -244,10 +266,17 @@ class EpisodeManager(Node):
             try:
                 result = self._retrying(f'executing {chosen.prompt!r}',
                                         lambda: self._execute(chosen.prompt, episode, step))
-            except ServiceFailure as exc:
-                # Nothing ran, so there is no transition to store: skip the decision.
+            except (ServiceFailure, ExecutionFailed) as exc:
+                # The prompt did not run (to the end): no transition for it, skip the decision.
                 self.get_logger().error(f'episode {episode} step {step}: skipped ({exc})')
+                failed_in_a_row += 1
+                if failed_in_a_row >= MAX_FAILED_EXECUTIONS:
+                    outcome_detail = f'aborted: {failed_in_a_row} executions failed in a row ({exc})'
+                    break
+                # The arm may have moved part of the way: decide from where it is now.
+                state = self._call('state', GetState.Request())
                 continue
+            failed_in_a_row = 0
             decisions += 1
             history.append(chosen.prompt)
             last = step == budget - 1
