@@ -9,6 +9,7 @@ os.environ.setdefault('ROS_LOG_DIR', os.path.join(os.environ.get('TMPDIR', '/tmp
 os.environ.setdefault('HOME', '/tmp')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
+import itertools  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -16,13 +17,21 @@ import pytest  # noqa: E402
 
 
 class Spinner:
-    """Spin nodes on a background thread; wait for conditions with a deadline."""
+    """Spin nodes on a background thread; wait for conditions with a deadline.
+
+    Rule: every entity of a node is created before add() hands the node to the spinning
+    executor. rclpy registers an ActionClient with its node before the client has its lock,
+    so one created on a node that another thread spins can crash that thread ("'ActionClient'
+    object has no attribute '_lock'"). The helpers below give each test-side entity its own
+    new node, built completely before it is added.
+    """
 
     def __init__(self):
         from rclpy.executors import MultiThreadedExecutor
         self.executor = MultiThreadedExecutor(num_threads=6)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
         self.nodes = []
+        self._peers = itertools.count(1)
 
     def add(self, node):
         self.nodes.append(node)
@@ -30,6 +39,32 @@ class Spinner:
         if not self.thread.is_alive():
             self.thread.start()
         return node
+
+    def _peer(self, build):
+        import rclpy
+        node = rclpy.create_node(f'test_peer_{next(self._peers)}')
+        entity = build(node)
+        self.add(node)
+        return entity
+
+    def client(self, srv_type, name):
+        """Return a service client (on its own node, spun from now on)."""
+        return self._peer(lambda node: node.create_client(srv_type, name))
+
+    def action_client(self, action_type, name):
+        """Return an action client (on its own node, spun from now on)."""
+        from rclpy.action import ActionClient
+        return self._peer(lambda node: ActionClient(node, action_type, name))
+
+    def subscribe(self, msg_type, topic, qos=10, raw=False) -> list:
+        """Return a list that receives every message of topic from now on."""
+        received = []
+        self._peer(lambda node: node.create_subscription(msg_type, topic, received.append, qos, raw=raw))
+        return received
+
+    def publisher(self, msg_type, topic, qos=10):
+        """Return a publisher (on its own node)."""
+        return self._peer(lambda node: node.create_publisher(msg_type, topic, qos))
 
     @staticmethod
     def wait_for(condition, timeout=20.0, what='condition'):

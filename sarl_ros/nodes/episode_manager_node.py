@@ -49,8 +49,6 @@ PARAMS = (
 DEFAULT_BUDGET = 8
 # Executions that ran (wholly or until the skill reported done): only these make transitions.
 RAN = (ExecutePrompt.Result.COMPLETED, ExecutePrompt.Result.SKILL_DONE)
-# Failed executions in a row after which the episode is aborted rather than burning its budget.
-MAX_FAILED_EXECUTIONS = 2
 
 
 class ServiceFailure(RuntimeError):
@@ -252,7 +250,7 @@ class EpisodeManager(Node):
         state = self._call('state', GetState.Request())
         proposal = self._propose(state, [], episode, 0)
         history: list[str] = []
-        success, decisions, outcome_detail, failed_in_a_row = False, 0, '', 0
+        success, decisions, outcome_detail = False, 0, ''
         for step in range(budget):
             if self._stop.is_set():
                 outcome_detail = 'stopped by the operator'
@@ -269,14 +267,10 @@ class EpisodeManager(Node):
             except (ServiceFailure, ExecutionFailed) as exc:
                 # The prompt did not run (to the end): no transition for it, skip the decision.
                 self.get_logger().error(f'episode {episode} step {step}: skipped ({exc})')
-                failed_in_a_row += 1
-                if failed_in_a_row >= MAX_FAILED_EXECUTIONS:
-                    outcome_detail = f'aborted: {failed_in_a_row} executions failed in a row ({exc})'
-                    break
-                # The arm may have moved part of the way: decide from where it is now.
-                state = self._call('state', GetState.Request())
+                if isinstance(exc, ExecutionFailed):
+                    # The arm may have moved part of the way: decide from where it is now.
+                    state = self._call('state', GetState.Request())
                 continue
-            failed_in_a_row = 0
             decisions += 1
             history.append(chosen.prompt)
             last = step == budget - 1

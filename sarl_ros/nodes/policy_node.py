@@ -60,8 +60,9 @@ class PolicyNode(Node):
         self.policy = self.durable.policy
         report = self.durable.report
         if report.source != 'fresh':
-            self.get_logger().info(f'{report.source} from {self.checkpoint_path if report.source == "resumed" else self.p.warm_start}: '
-                                   f'{report.episodes} episodes, {self.policy.transitions} transitions '
+            origin = self.checkpoint_path if report.source == 'resumed' else self.p.warm_start
+            self.get_logger().info(f'{report.source} from {origin}: {report.episodes} episodes, '
+                                   f'{self.policy.transitions} transitions '
                                    f'({report.replayed} replayed from the write-ahead log)')
         self.episodes = self.policy.episodes
         self.transitions = self.policy.transitions

@@ -5,7 +5,6 @@ import pytest
 import torch
 from params import overrides
 from rclpy.action import GoalResponse
-from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from sarl_ros.msg import EpisodeEvent
@@ -27,20 +26,18 @@ def start_graph(ros, tmp_path, **manager):
     ros.add(ProposerNode(**overrides(backend='sim')))
     ros.add(PolicyNode(**overrides(encoder='hashing', output_dir=str(tmp_path))))
     ros.add(RewardNode(**overrides(detector='sim', human=False)))
-    events = []
-    probe = ros.add(Node('events_probe'))
-    probe.create_subscription(EpisodeEvent, '/sarl/episode_events', events.append, RECORD)
+    events = ros.subscribe(EpisodeEvent, '/sarl/episode_events', RECORD)
     params = dict(task=TASK, output_dir=str(tmp_path), service_timeout_s=10.0, retries=1)
     params.update(manager)
-    return executor, probe, events, ros.add(EpisodeManager(**overrides(**params)))
+    return executor, events, ros.add(EpisodeManager(**overrides(**params)))
 
 
 def test_operator_reset_pauses_until_confirmed(ros, tmp_path):
-    _, probe, events, _ = start_graph(ros, tmp_path, episodes=1, reset_mode='operator', reset_reminder_s=0.3,
-                                      max_decisions=2)
+    _, events, _ = start_graph(ros, tmp_path, episodes=1, reset_mode='operator', reset_reminder_s=0.3,
+                               max_decisions=2)
     ros.wait_for(lambda: sum(e.type == EpisodeEvent.PAUSED for e in events) >= 2, what='two reminders')
     assert EpisodeEvent.START not in [e.type for e in events]  # nothing moves before the operator says so
-    assert ros.call(probe.create_client(Trigger, '/sarl/confirm_reset'), Trigger.Request()).success
+    assert ros.call(ros.client(Trigger, '/sarl/confirm_reset'), Trigger.Request()).success
     ros.wait_for(lambda: any(e.type in (EpisodeEvent.SUCCESS, EpisodeEvent.TIMEOUT) for e in events),
                  timeout=60, what='the episode to end')
     kinds = [e.type for e in events if e.type != EpisodeEvent.PAUSED]
@@ -48,7 +45,7 @@ def test_operator_reset_pauses_until_confirmed(ros, tmp_path):
 
 
 def test_rejected_goals_skip_steps_without_storing_transitions(ros, tmp_path):
-    executor, _, events, manager = start_graph(ros, tmp_path, episodes=1, max_decisions=3)
+    executor, events, manager = start_graph(ros, tmp_path, episodes=1, max_decisions=3)
     # The executor refuses every prompt (as when another goal runs); resets and state reads still work.
     executor.server.register_goal_callback(lambda goal: GoalResponse.REJECT)
     ros.wait_for(lambda: any(e.type == EpisodeEvent.TIMEOUT for e in events), timeout=90, what='the episode end')

@@ -13,10 +13,7 @@ from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 
 
 def collect(ros, topic, msg_type, raw=True):
-    listener = ros.add(Node(f'listener_{topic.strip("/").replace("/", "_")}'))
-    received = []
-    listener.create_subscription(msg_type, topic, received.append, RECORD, raw=raw)
-    return received
+    return ros.subscribe(msg_type, topic, RECORD, raw=raw)
 
 
 def test_play_republishes_the_recorded_bytes_in_order(ros, tmp_path):
