@@ -11,6 +11,7 @@ import numpy as np
 
 from sarl_ros.backends import wire
 from sarl_ros.backends.action_tokens import ACTION_DIM
+from sarl_ros.backends.retry import TRANSIENT_ERRORS, backoff_delay, describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class RemoteVLA:
         last_error = ''
         for attempt in range(retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(backoff_delay(self.backoff_s, attempt))
             request = urllib.request.Request(self.url + path, data=data, method=method,
                                              headers={'Content-Type': 'application/json'})
             try:
@@ -113,9 +114,8 @@ class RemoteVLA:
                 if exc.code < 500:
                     raise RemoteVLAError(f'{method} {self.url}{path}: HTTP {exc.code}: {detail}') from None
                 last_error = f'HTTP {exc.code}: {detail}'
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, 'reason', exc)
-                last_error = f'{type(reason).__name__}: {reason}'
+            except TRANSIENT_ERRORS as exc:
+                last_error = describe_failure(exc)
             log.warning('%s %s%s failed (attempt %d of %d): %s', method, self.url, path, attempt + 1,
                         retries + 1, last_error)
         raise RemoteVLAError(f'{method} {self.url}{path} failed after {retries + 1} attempts '

@@ -16,6 +16,8 @@ import urllib.request
 
 import numpy as np
 
+from sarl_ros.backends.retry import TRANSIENT_ERRORS, backoff_delay, describe_failure
+
 log = logging.getLogger(__name__)
 
 
@@ -89,7 +91,7 @@ class OpenAIChatClient:
         last_error = ''
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(backoff_delay(self.backoff_s, attempt))
             request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method='POST')
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
@@ -104,9 +106,8 @@ class OpenAIChatClient:
                 last_error = f'HTTP {exc.code}: {detail}'
             except json.JSONDecodeError as exc:
                 raise VLMError(f'{self.base_url}{path} answered with invalid JSON: {exc}') from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, 'reason', exc)
-                last_error = f'{type(reason).__name__}: {reason}'
+            except TRANSIENT_ERRORS as exc:
+                last_error = describe_failure(exc)
             log.warning('VLM call to %s failed (attempt %d of %d): %s', self.base_url, attempt + 1,
                         self.retries + 1, last_error)
         raise VLMError(f'VLM {self.model!r} at {self.base_url} failed after {self.retries + 1} attempts '
