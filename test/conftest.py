@@ -40,6 +40,11 @@ class Spinner:
             self.thread.start()
         return node
 
+    def own(self, node):
+        """Destroy node at the end of the test without spinning it (a node that only publishes)."""
+        self.nodes.append(node)
+        return node
+
     def _peer(self, build):
         import rclpy
         node = rclpy.create_node(f'test_peer_{next(self._peers)}')
