@@ -188,6 +188,11 @@ def run_single_process(nodes, params_file: Path) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        # A node (the episode manager) shut the context down while the executor built a wait set:
+        # rclpy raises RCLError instead of ExternalShutdownException; anything else is a real error.
+        if rclpy.ok():
+            raise
     finally:
         for _, instance in reversed(built):
             close = getattr(instance, 'close', None)
