@@ -2,10 +2,13 @@
 
 The nodes, their launch arguments and which parameter each argument sets come from
 sarl_ros.graph.description, the same tables the sarl-graph launcher reads, so both
-start the same graph. Parameters default to config/widowx_sarl.yaml.
+start the same graph. Parameters default to config/widowx_sarl.yaml. An existing
+output_dir is resumed (fresh:=true moves it aside first); each run records a new bag.
 """
+from pathlib import Path
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, Shutdown
+from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, OpaqueFunction, Shutdown
 from launch.conditions import IfCondition, LaunchConfigurationEquals
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -13,7 +16,29 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-from sarl_ros.graph.description import LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS
+from sarl_ros.core.resume import set_aside
+from sarl_ros.graph.description import LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS, parse_value
+
+
+def _prepare_output_dir(context):
+    """fresh:=true: move the previous run aside before any node opens its files."""
+    out = Path(LaunchConfiguration('output_dir').perform(context))
+    if parse_value(LaunchConfiguration('fresh').perform(context), bool, 'fresh'):
+        aside = set_aside(out)
+        if aside is not None:
+            print(f'fresh run: the previous run in {out} was moved to {aside}')
+    return []
+
+
+def _bag_recorder(context):
+    """`ros2 bag record` into the first free <output_dir>/bag, bag_2, ... (a resumed run keeps its old bags)."""
+    out = Path(LaunchConfiguration('output_dir').perform(context))
+    path, number = out / 'bag', 1
+    while path.exists():
+        number += 1
+        path = out / f'bag_{number}'
+    return [ExecuteProcess(cmd=['ros2', 'bag', 'record', '--storage', 'mcap', '--output', str(path),
+                                *RECORDED_TOPICS], output='screen')]
 
 
 def generate_launch_description():
@@ -33,6 +58,7 @@ def generate_launch_description():
         launch_arguments={'robot_model': 'wx250s', 'use_rviz': 'false',
                           'use_sim': LaunchConfiguration('widowx_use_sim')}.items(),
         condition=LaunchConfigurationEquals('robot', 'widowx')))
+    actions.append(OpaqueFunction(function=_prepare_output_dir))
 
     for node in NODES:
         if node.without_ros2_launch_only:
@@ -49,8 +75,5 @@ def generate_launch_description():
             condition=IfCondition(LaunchConfiguration(node.enabled_by)) if node.enabled_by else None,
             on_exit=Shutdown(reason=f'{node.name} finished') if node.ends_graph else None))
 
-    actions.append(ExecuteProcess(
-        cmd=['ros2', 'bag', 'record', '--storage', 'mcap', '--output',
-             PathJoinSubstitution([LaunchConfiguration('output_dir'), 'bag']), *RECORDED_TOPICS],
-        output='screen', condition=IfCondition(LaunchConfiguration('record'))))
+    actions.append(OpaqueFunction(function=_bag_recorder, condition=IfCondition(LaunchConfiguration('record'))))
     return LaunchDescription(actions)

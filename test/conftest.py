@@ -9,6 +9,7 @@ os.environ.setdefault('ROS_LOG_DIR', os.path.join(os.environ.get('TMPDIR', '/tmp
 os.environ.setdefault('HOME', '/tmp')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
+import itertools  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -16,13 +17,21 @@ import pytest  # noqa: E402
 
 
 class Spinner:
-    """Spin nodes on a background thread; wait for conditions with a deadline."""
+    """Spin nodes on a background thread; wait for conditions with a deadline.
+
+    Rule: every entity of a node is created before add() hands the node to the spinning
+    executor. rclpy registers an ActionClient with its node before the client has its lock,
+    so one created on a node that another thread spins can crash that thread ("'ActionClient'
+    object has no attribute '_lock'"). The helpers below give each test-side entity its own
+    new node, built completely before it is added.
+    """
 
     def __init__(self):
         from rclpy.executors import MultiThreadedExecutor
         self.executor = MultiThreadedExecutor(num_threads=6)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
         self.nodes = []
+        self._peers = itertools.count(1)
 
     def add(self, node):
         self.nodes.append(node)
@@ -30,6 +39,37 @@ class Spinner:
         if not self.thread.is_alive():
             self.thread.start()
         return node
+
+    def own(self, node):
+        """Destroy node at the end of the test without spinning it (a node that only publishes)."""
+        self.nodes.append(node)
+        return node
+
+    def _peer(self, build):
+        import rclpy
+        node = rclpy.create_node(f'test_peer_{next(self._peers)}')
+        entity = build(node)
+        self.add(node)
+        return entity
+
+    def client(self, srv_type, name):
+        """Return a service client (on its own node, spun from now on)."""
+        return self._peer(lambda node: node.create_client(srv_type, name))
+
+    def action_client(self, action_type, name):
+        """Return an action client (on its own node, spun from now on)."""
+        from rclpy.action import ActionClient
+        return self._peer(lambda node: ActionClient(node, action_type, name))
+
+    def subscribe(self, msg_type, topic, qos=10, raw=False) -> list:
+        """Return a list that receives every message of topic from now on."""
+        received = []
+        self._peer(lambda node: node.create_subscription(msg_type, topic, received.append, qos, raw=raw))
+        return received
+
+    def publisher(self, msg_type, topic, qos=10):
+        """Return a publisher (on its own node)."""
+        return self._peer(lambda node: node.create_publisher(msg_type, topic, qos))
 
     @staticmethod
     def wait_for(condition, timeout=20.0, what='condition'):
@@ -61,3 +101,59 @@ def ros():
             close()
         node.destroy_node()
     rclpy.try_shutdown()
+
+
+FAULTS = ('hang', 'drop', 'cut')
+
+
+@pytest.fixture
+def faulty_server():
+    """Return start(server, plan, then=None) -> base URL: serve `server` with scripted faults.
+
+    Each request takes the next fault of `plan`, then `then` for ever: None serves it normally;
+    'hang' reads the request and never answers; 'drop' reads it and closes the connection;
+    'cut' sends a 200 header and part of the body, then closes.
+    """
+    started = []
+    release = threading.Event()
+
+    def start(server, plan=(), then=None):
+        unknown = [f for f in (*plan, then) if f is not None and f not in FAULTS]
+        assert not unknown, f'unknown faults {unknown}'
+        script = {'plan': list(plan), 'then': then, 'requests': 0}
+        lock = threading.Lock()
+
+        class Faulty(server.RequestHandlerClass):
+            def handle(self):
+                with lock:
+                    script['requests'] += 1
+                    fault = script['plan'].pop(0) if script['plan'] else script['then']
+                if fault is None:
+                    return super().handle()
+                self.raw_requestline = self.rfile.readline(65537)
+                if not self.parse_request():
+                    return
+                self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                if fault == 'hang':
+                    release.wait(60)
+                elif fault == 'cut':
+                    self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+                                     b'Content-Length: 1000\r\n\r\n{"partial": ')
+                    self.wfile.flush()
+                self.close_connection = True
+
+        server.RequestHandlerClass = Faulty
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        started.append((server, thread))
+        host, port = server.server_address[:2]
+        server.script = script
+        return f'http://{host}:{port}'
+
+    yield start
+    release.set()
+    for server, thread in started:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -5,6 +5,8 @@ simulated VLM proposes commands, the Q-policy picks one, the simulated VLA execu
 TD updates run between decisions. Progress is printed per episode; the output directory
 receives episodes.csv (appended as it goes), a checkpoint after every episode, the learning
 curve (learning_curve.png) and an image strip of a final greedy episode (last_episode.png).
+Run again with the same output directory, it resumes after the last checkpointed episode
+(--fresh moves the old directory aside to <dir>.old-N and starts over).
 """
 from __future__ import annotations
 
@@ -24,11 +26,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='sarl-demo', description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--task', default=DEFAULT_TASK, help='simulated suite task (see --list-tasks)')
-    parser.add_argument('--episodes', type=int, default=60, help='online episodes')
+    parser.add_argument('--episodes', type=int, default=60, help='online episodes in all (a resumed run continues '
+                        'up to this number)')
     parser.add_argument('--method', default='sarl', help='sarl or a baseline: fixed, icl, random, ucb')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--encoder', default='auto', choices=('auto', 'minilm', 'hashing'))
     parser.add_argument('--output-dir', default='runs/demo', type=Path)
+    parser.add_argument('--fresh', action='store_true',
+                        help='start afresh: move an existing output directory aside instead of resuming it')
     parser.add_argument('--list-tasks', action='store_true', help='print the tasks and exit')
     args = parser.parse_args(argv)
     if args.episodes <= 0:
@@ -66,42 +71,59 @@ def main(argv=None) -> int:
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     import torch
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
-    from sarl_ros.core.checkpoint import save_checkpoint
+    from sarl_ros.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from sarl_ros.core.episode_loop import run_episode
     from sarl_ros.core.methods import make_policy
+    from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
 
     if args.list_tasks:
         print('suite:', ', '.join(registry.SUITE_TASKS))
         print('held out:', ', '.join(registry.HELD_OUT_TASKS))
         return 0
+    out = args.output_dir
+    checkpoint = out / 'checkpoint.pt'
+    if args.fresh and (aside := set_aside(out)) is not None:
+        print(f'fresh run: the previous run in {out} was moved to {aside}')
     try:
         env = registry.make_env(args.task, seed=args.seed)
-        policy = make_policy(args.method, seed=args.seed, encoder=args.encoder)
-    except ValueError as exc:
+        if checkpoint.is_file():
+            policy = load_checkpoint(checkpoint)
+            if policy.name != args.method:
+                raise ValueError(f'{checkpoint} holds a {policy.name!r} run, not {args.method!r}: '
+                                 'use --fresh or another --output-dir')
+        else:
+            policy = make_policy(args.method, seed=args.seed, encoder=args.encoder)
+    except (ValueError, CheckpointError) as exc:
         print(f'sarl-demo: {exc}', file=sys.stderr)
         return 2
     proposer = registry.make_proposer(seed=args.seed)
-    out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     episodes_csv = out / 'episodes.csv'
-    episodes_csv.unlink(missing_ok=True)
+    # The checkpoint is the authority: rows of an episode it does not hold are redone.
+    trim_record(episodes_csv, policy.episodes)
+    successes = [row['success'] == '1' for row in finished_episodes(episodes_csv)]
+    first = policy.episodes + 1
+    resumed = f', resuming at episode {first}' if first > 1 else ''
     print(f'SARL demo: task "{env.task}" ({args.task}), method {args.method}, {args.episodes} episodes, '
-          f'output {out}/', flush=True)
+          f'output {out}/{resumed}', flush=True)
 
-    successes: list[bool] = []
     started = time.monotonic()
-    for episode in range(1, args.episodes + 1):
+    for episode in range(first, args.episodes + 1):
         result = run_episode(env, proposer, policy, seed=args.seed * 100003 + episode, episode=episode)
         successes.append(bool(result.success))
-        save_checkpoint(policy, out / 'checkpoint.pt')  # after every episode: nothing lost on a crash
+        # Record first, then checkpoint: a kill in between leaves a row that resuming trims and redoes.
         _append_episode(episodes_csv, episode, result)
+        save_checkpoint(policy, checkpoint)  # after every episode: nothing lost on a crash
         recent = successes[-10:]
         print(f'episode {episode:3d}/{args.episodes}  {"SUCCESS" if result.success else "failure"}  '
               f'{result.decisions} decisions  success rate (last {len(recent)}): {np.mean(recent):4.0%}  '
               f'[{time.monotonic() - started:5.1f} s]  ' + ' -> '.join(result.prompts), flush=True)
 
     final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True))
+    if not successes:
+        print('sarl-demo: no episode to report', file=sys.stderr)
+        return 1
     final = run_episode(final_env, proposer, policy, greedy=True, learn=False,
                         seed=args.seed * 100003 + args.episodes + 1, episode=args.episodes + 1)
     from sarl_ros.apps.figures import plot_learning_curve, save_image_strip

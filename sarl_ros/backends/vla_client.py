@@ -9,6 +9,7 @@ import numpy as np
 
 from sarl_ros.backends import wire
 from sarl_ros.backends.action_tokens import ACTION_DIM
+from sarl_ros.backends.retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class RemoteVLA:
         last_error = ''
         for attempt in range(retries + 1):
             if attempt:
-                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+                time.sleep(backoff_delay(self.backoff_s, attempt))
             try:
                 response = self._client.request(method, path, content=data)
             except httpx.TimeoutException as exc:

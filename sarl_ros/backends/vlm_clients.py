@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+
 log = logging.getLogger(__name__)
 
 

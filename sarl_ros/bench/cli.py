@@ -13,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from sarl_ros.bench.harness import BenchConfig, run_benchmark
+from sarl_ros.bench.harness import BenchConfig, BenchResumeError, run_benchmark
 from sarl_ros.bench.tasks import available_tasks, default_task_spec, resolve_tasks
 from sarl_ros.core.methods import METHODS
+from sarl_ros.core.resume import set_aside
 from sarl_ros.core.text_encoding import ENCODERS
 
 
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--cache-option', type=_option, action='append', default=[], metavar='KEY=VALUE',
                         help='CachedProposer parameter, e.g. max_reuses=4 (repeatable; implies --proposal-cache)')
     parser.add_argument('--jobs', type=int, default=1, help='parallel worker processes (default 1)')
-    parser.add_argument('--out', type=Path, default=None, help='output directory (default results/bench-<time>)')
+    parser.add_argument('--out', type=Path, default=None,
+                        help='output directory (default results/bench-<time>); an existing one is resumed')
+    parser.add_argument('--fresh', action='store_true', help='move an existing --out aside instead of resuming it')
     parser.add_argument('--list', action='store_true', help='list the available tasks and methods, then exit')
     return parser
 
@@ -81,7 +84,13 @@ def main(argv=None) -> int:
         print(f'sarl-bench: {exc}', file=sys.stderr)
         return 2
     out_dir = args.out or Path('results') / time.strftime('bench-%Y%m%d-%H%M%S')
-    document = run_benchmark(config, out_dir, progress=lambda line: print(line, flush=True))
+    if args.fresh and (aside := set_aside(out_dir)) is not None:
+        print(f'fresh benchmark: the previous results in {out_dir} were moved to {aside}')
+    try:
+        document = run_benchmark(config, out_dir, progress=lambda line: print(line, flush=True))
+    except BenchResumeError as exc:
+        print(f'sarl-bench: {exc}', file=sys.stderr)
+        return 2
     print(f'\nfinal greedy success after {config.episodes} online episodes (mean ± s.e. over {len(seeds)} seeds):')
     for entry in document['final']:
         reached = entry['episodes_to_80']

@@ -178,16 +178,59 @@ def _json_default(value):
     raise TypeError(f'cannot write {type(value).__name__} to JSON')
 
 
+class BenchResumeError(ValueError):
+    """The output directory holds runs of another configuration."""
+
+
+def _job_file(out_dir: Path, job: Job) -> Path:
+    return out_dir / 'runs' / f'{job.task}__{job.method}__seed{job.seed}.json'
+
+
+def _save_job(out_dir: Path, job: Job, rows: list[dict]) -> None:
+    """Keep one finished run (atomically), so a killed benchmark resumes without redoing it."""
+    path = _job_file(out_dir, job)
+    tmp = path.with_suffix('.tmp')
+    tmp.write_text(json.dumps(rows, default=_json_default))
+    os.replace(tmp, path)
+
+
+def _resume(config: BenchConfig, out_dir: Path, jobs: list[Job]) -> tuple[list[dict], list[Job]]:
+    """Return (rows of runs finished before, jobs still to run) for this output directory."""
+    (out_dir / 'runs').mkdir(parents=True, exist_ok=True)
+    identity = {k: v for k, v in asdict(config).items() if k != 'jobs'}  # the worker count changes nothing
+    stored = out_dir / 'runs' / 'config.json'
+    text = json.dumps(identity, sort_keys=True, default=_json_default)
+    if stored.exists() and stored.read_text() != text:
+        raise BenchResumeError(f'{out_dir} holds runs of another configuration ({stored}); use another --out '
+                               'or --fresh')
+    stored.write_text(text)
+    rows, todo = [], []
+    for job in jobs:
+        path = _job_file(out_dir, job)
+        if path.exists():
+            rows += json.loads(path.read_text())
+        else:
+            todo.append(job)
+    return rows, todo
+
+
 def run_benchmark(config: BenchConfig, out_dir: Path, progress: Callable[[str], None] = print) -> dict:
-    """Run every job (in `config.jobs` processes when > 1), write the results, return the JSON document."""
-    jobs = [Job(m, t, s, config) for t in config.tasks for m in config.methods for s in config.seeds]
+    """Run every job (in `config.jobs` processes when > 1), write the results, return the JSON document.
+
+    Each finished run is kept under <out_dir>/runs/, so running again with the same out_dir and
+    configuration resumes: only the runs not finished yet are done.
+    """
+    all_jobs = [Job(m, t, s, config) for t in config.tasks for m in config.methods for s in config.seeds]
     started = time.monotonic()
-    rows: list[dict] = []
-    progress(f'{len(jobs)} runs: {len(config.methods)} methods x {len(config.tasks)} tasks x {len(config.seeds)} '
-             f'seeds, {config.episodes} episodes each, {config.jobs} process(es)')
+    rows, jobs = _resume(config, out_dir, all_jobs)
+    progress(f'{len(all_jobs)} runs: {len(config.methods)} methods x {len(config.tasks)} tasks x {len(config.seeds)} '
+             f'seeds, {config.episodes} episodes each, {config.jobs} process(es)'
+             + (f'; resuming: {len(all_jobs) - len(jobs)} done before' if len(jobs) < len(all_jobs) else ''))
     if config.jobs <= 1:
         for i, job in enumerate(jobs, 1):
-            rows += run_job(job, progress)
+            job_rows = run_job(job, progress)
+            _save_job(out_dir, job, job_rows)
+            rows += job_rows
             progress(f'run {i}/{len(jobs)} done')
     else:
         # Workers start clean (spawn): no torch thread pools inherited through fork.
@@ -195,8 +238,9 @@ def run_benchmark(config: BenchConfig, out_dir: Path, progress: Callable[[str], 
         with ProcessPoolExecutor(max_workers=config.jobs, mp_context=get_context('spawn')) as pool:
             futures = {pool.submit(_run_job_in_worker, job): job for job in jobs}
             for i, future in enumerate(as_completed(futures), 1):
-                rows += future.result()
                 job = futures[future]
+                _save_job(out_dir, job, future.result())
+                rows += future.result()
                 progress(f'run {i}/{len(jobs)} done: {job.method} {job.task} seed {job.seed}')
     document = write_results(config, rows, out_dir, time.monotonic() - started)
     return document

@@ -20,12 +20,15 @@ class CheckpointError(ValueError):
     """A checkpoint exists but cannot be used (corrupt, another format or version)."""
 
 
-def save_checkpoint(policy, path) -> Path:
-    """Write the policy's state to path atomically; return the path."""
+def save_checkpoint(policy, path, extra: dict | None = None) -> Path:
+    """Write the policy's state to path atomically; return the path.
+
+    extra: plain values stored beside the state (e.g. how many write-ahead-log records it holds).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {'format': FORMAT, 'format_version': FORMAT_VERSION, 'method': policy.name,
-               'kwargs': dict(policy.kwargs), 'state': policy.state_dict()}
+               'kwargs': dict(policy.kwargs), 'state': policy.state_dict(), 'extra': dict(extra or {})}
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
@@ -60,6 +63,11 @@ def read_checkpoint(path) -> dict:
 
 def load_checkpoint(path):
     """Return the policy saved at path, ready to continue (same decisions and updates as before saving)."""
+    return load_checkpoint_with_extra(path)[0]
+
+
+def load_checkpoint_with_extra(path):
+    """Return (policy, extra) of a checkpoint; extra is {} for checkpoints written without one."""
     from sarl_ros.core.methods import make_policy
 
     payload = read_checkpoint(path)
@@ -69,4 +77,4 @@ def load_checkpoint(path):
         policy.load_state_dict(payload['state'])
     except (KeyError, TypeError) as exc:
         raise CheckpointError(f'checkpoint {path} is incomplete: {exc!r}') from exc
-    return policy
+    return policy, dict(payload.get('extra') or {})

@@ -86,8 +86,12 @@ def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candi
         decision = policy.select(observation, candidates, task, greedy=greedy)
         try:
             outcome = env.step(decision.prompt)
-        except StepSkipped:
+        except StepSkipped as skipped:
             result.skipped += 1
+            if skipped.observation is not None:
+                observation = skipped.observation
+                candidates = _candidates(proposer, observation, task, history, max_candidates)
+                result.proposer_calls += 1
             continue
         except EpisodeAborted as exc:
             result.aborted = str(exc) or 'aborted'

@@ -66,7 +66,15 @@ def judge_step(success: bool, failed_for_good: bool) -> tuple[float, bool]:
 
 
 class StepSkipped(RuntimeError):
-    """Raised by SemanticEnv.step when the prompt could not run at all: nothing changed, nothing to learn."""
+    """Raised by SemanticEnv.step when the prompt did not run (to the end): nothing to learn from it.
+
+    `observation` is the state after a partial execution (the arm may have moved part of the
+    way), so the next decision starts from where the robot is; None when nothing moved.
+    """
+
+    def __init__(self, reason: str = '', observation: Observation | None = None):
+        super().__init__(reason)
+        self.observation = observation
 
 
 class EpisodeAborted(RuntimeError):

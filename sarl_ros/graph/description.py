@@ -69,13 +69,15 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
                    targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir', 'recorder': 'output_dir'}),
     LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic to <output_dir>/bag', bool),
+    LaunchArgument('fresh', 'false', 'Start afresh: move an existing output_dir aside to <output_dir>.old-N '
+                   '(default: resume it at the next episode)', bool),
     LaunchArgument('widowx_use_sim', 'false',
                    "robot:=widowx only: run Interbotix's simulated motors (xs_sdk_sim), a dry run without the arm",
                    bool),
 )
 
 # Arguments read by the launch file itself rather than passed to a node.
-LAUNCH_ONLY_ARGUMENTS = ('record', 'widowx_use_sim')
+LAUNCH_ONLY_ARGUMENTS = ('record', 'widowx_use_sim', 'fresh')
 
 NODES: tuple[NodeDescription, ...] = (
     NodeDescription('vla_executor', 'vla_executor', 'sarl_ros.nodes.executor_node', renamed_by_launcher=False),

@@ -5,6 +5,10 @@ applies `name:=value` launch arguments, writes the resulting parameters to
 <output_dir>/graph_params.yaml (the record of what ran), and starts every node as its own
 process (or all in one process with --single-process). The graph ends when the episode
 manager exits; the other nodes are then interrupted, terminated and, if need be, killed.
+A node that dies stops the graph with exit code 1 and a line naming it.
+
+Re-running with the same output_dir resumes the run (next episode, same learner, WAL
+replayed); fresh:=true moves the old directory aside to <output_dir>.old-N first.
 
     sarl-graph episodes:=5 task:=sushi_to_pot output_dir:=runs/demo
 """
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from sarl_ros.core.resume import RECORD_NAME, next_episode, set_aside
 from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides,
                                         resolve_arguments)
 
@@ -79,6 +84,7 @@ def main(argv=None) -> int:
         print(f'sarl-graph: {exc}', file=sys.stderr)
         return 2
     out = Path(str(values['output_dir']))
+    announce_resume(out, bool(values['fresh']), int(values['episodes']))
     out.mkdir(parents=True, exist_ok=True)
     params_file = out / 'graph_params.yaml'
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
@@ -86,6 +92,20 @@ def main(argv=None) -> int:
     if args.single_process:
         return run_single_process(nodes, params_file)
     return run_processes(nodes, params_file, args.shutdown_timeout)
+
+
+def announce_resume(out: Path, fresh: bool, episodes: int) -> None:
+    """Set an old run aside (fresh), or say where the resumed run continues."""
+    if fresh:
+        aside = set_aside(out)
+        if aside is not None:
+            print(f'sarl-graph: fresh run; the previous run in {out} was moved to {aside}', flush=True)
+        return
+    first = next_episode(out / RECORD_NAME)
+    if first > 1:
+        left = max(0, episodes - first + 1)
+        print(f'sarl-graph: resuming {out} at episode {first}/{episodes} ({left} to run; '
+              f'fresh:=true starts afresh)', flush=True)
 
 
 def node_command(node: NodeDescription, params_file: Path) -> list[str]:
@@ -112,6 +132,9 @@ def run_processes(nodes, params_file: Path, shutdown_timeout: float) -> int:
     try:
         while True:
             if procs[final].poll() is not None:
+                if procs[final].returncode != 0:
+                    print(f'sarl-graph: node {final} exited with code {procs[final].returncode}; '
+                          'stopping the graph', file=sys.stderr, flush=True)
                 break
             crashed = [n for n, p in procs.items() if p.poll() is not None and n != final]
             if crashed:
@@ -125,7 +148,8 @@ def run_processes(nodes, params_file: Path, shutdown_timeout: float) -> int:
         interrupted = True
     stop_all(procs, shutdown_timeout)
     code = procs[final].returncode
-    return 130 if interrupted else (code or 0)
+    # A negative code is a signal; sys.exit(-9) would read as 247, so report a plain failure.
+    return 130 if interrupted else (1 if code and code < 0 else (code or 0))
 
 
 def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
@@ -164,6 +188,11 @@ def run_single_process(nodes, params_file: Path) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        # A node (the episode manager) shut the context down while the executor built a wait set:
+        # rclpy raises RCLError instead of ExternalShutdownException; anything else is a real error.
+        if rclpy.ok():
+            raise
     finally:
         for _, instance in reversed(built):
             close = getattr(instance, 'close', None)

@@ -127,6 +127,10 @@ class PolicyClient:
         pass  # the node ends the episode on the manager's episode event (after its checkpoint)
 
 
+# Executions that ran (wholly or until the skill reported done): only these make transitions.
+RAN = (ExecutePrompt.Result.COMPLETED, ExecutePrompt.Result.SKILL_DONE)
+
+
 class GraphEnvironment:
     """The SemanticEnv interface over the executor (action, state) and the reward node.
 
@@ -167,6 +171,12 @@ class GraphEnvironment:
             self.node.get_logger().error(f'episode {self.episode} step {step}: skipped ({exc})')
             raise StepSkipped(str(exc)) from exc
         observation = self._observe()
+        if result.outcome not in RAN:
+            # Failed, cancelled or e-stopped part of the way: no transition describes it.
+            reason = (f'executing {prompt!r} ended with outcome {result.outcome} after {result.control_steps} '
+                      f'control steps: {result.message}')
+            self.node.get_logger().error(f'episode {self.episode} step {step}: skipped ({reason})')
+            raise StepSkipped(reason, observation)
         final = self._steps >= self.max_decisions
         # The final verdict may wait for a person (reward.human_timeout_s), longer than any service call.
         verdict = self.caller.call(self._evaluate, EvaluateEpisode.Request(

@@ -22,6 +22,7 @@ from sarl_ros.backends.registry import task_catalogs
 from sarl_ros.core.episode_loop import episode_seed, run_episode
 from sarl_ros.core.events import BY_EPISODE_END, EventKind
 from sarl_ros.core.mdp import EpisodeAborted
+from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats
@@ -33,7 +34,7 @@ from sarl_ros.srv import ResetScene, StartEpisode
 
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
-    Param('episodes', 60, 'Episodes before the node exits'),
+    Param('episodes', 60, 'Episodes of the run in all (a resumed run continues up to this number)'),
     Param('seed', 0, 'Run seed: episode e resets a self-resetting scene with seed * 100003 + e'),
     Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
@@ -73,7 +74,7 @@ class EpisodeManager(Node):
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
-        self._learner_episodes = 0
+        self._learner_reports = 0  # LearnerStats received from this run's Q-policy
         self._learner_caught_up = threading.Condition()
         self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD_LISTEN,
                                  callback_group=group)
@@ -85,7 +86,9 @@ class EpisodeManager(Node):
         self.create_service(Trigger, g.SRV_STOP, self._on_stop, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.successes: list[bool] = []
+        previous = finished_episodes(self.out_dir / RECORD_NAME)
+        self.first_episode = max((row['episode'] for row in previous), default=0) + 1
+        self.successes: list[bool] = [row.get('success') == '1' for row in previous]
         self._loop = threading.Thread(target=self._run, name='episode-loop', daemon=True)
         self._loop.start()
 
@@ -115,14 +118,14 @@ class EpisodeManager(Node):
 
     def _on_learner_stats(self, msg):
         with self._learner_caught_up:
-            self._learner_episodes = max(self._learner_episodes, msg.episodes)
+            self._learner_reports += 1
             self._learner_caught_up.notify_all()
 
     def _wait_for_learner(self, episodes: int):
         with self._learner_caught_up:
-            if not self._learner_caught_up.wait_for(lambda: self._learner_episodes >= episodes,
+            if not self._learner_caught_up.wait_for(lambda: self._learner_reports >= episodes,
                                                     timeout=self.p.service_timeout_s):
-                self.get_logger().warning(f'the Q-policy reported {self._learner_episodes}/{episodes} episodes '
+                self.get_logger().warning(f'the Q-policy reported {self._learner_reports}/{episodes} episodes '
                                           f'before shutdown; its last checkpoint may miss the final episode')
 
     def _set_task(self, task):
@@ -136,8 +139,12 @@ class EpisodeManager(Node):
 
     # --- the loop -------------------------------------------------------------------------
     def _run(self):
+        ran = 0
+        if self.first_episode > 1:
+            self.get_logger().info(f'resuming at episode {self.first_episode}/{self.p.episodes} '
+                                   f'({self.first_episode - 1} in {self.out_dir / RECORD_NAME})')
         try:
-            for episode in range(1, self.p.episodes + 1):
+            for episode in range(self.first_episode, self.p.episodes + 1):
                 if self._stop.is_set():
                     break
                 if not self.p.autostart:
@@ -145,12 +152,13 @@ class EpisodeManager(Node):
                     self._start.wait()
                     self._start.clear()
                 self._run_episode(episode)
+                ran += 1
         except Exception as exc:  # noqa: BLE001 - report, then end the graph with an error code
             self.get_logger().fatal(f'episode loop stopped: {exc}')
             self.exit_code = 1
         finally:
             self.get_logger().info(f'done: {sum(self.successes)}/{len(self.successes)} episodes succeeded')
-            self._wait_for_learner(len(self.successes))
+            self._wait_for_learner(ran)
             self.context.try_shutdown()
 
     def _reset(self, episode: int, seed: int):
@@ -190,7 +198,7 @@ class EpisodeManager(Node):
         self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started)
 
     def _log_episode(self, episode, success, decisions, history, seconds):
-        path = self.out_dir / 'episodes.csv'
+        path = self.out_dir / RECORD_NAME
         new = not path.exists()
         with path.open('a', newline='') as f:
             writer = csv.writer(f)

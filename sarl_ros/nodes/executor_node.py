@@ -80,6 +80,7 @@ class ExecutorNode(Node):
         self._busy = threading.Lock()
         self._estopped = threading.Event()
         self._episode = 0
+        self._closing = threading.Event()
         reentrant = ReentrantCallbackGroup()
         self.actions_pub = self.create_publisher(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, RECORD)
         self.server = ActionServer(
@@ -123,6 +124,12 @@ class ExecutorNode(Node):
             return result
         try:
             return self._run_goal(goal_handle, goal, result)
+        except Exception:  # noqa: BLE001 - rclpy's RCLError once the context is gone
+            if self.context.ok():
+                raise
+            # Ctrl-C or the graph stopping invalidated the context mid-goal: no one can get a result.
+            result.outcome, result.message = ExecutePrompt.Result.CANCELLED, 'executor shutting down'
+            return result
         finally:
             self._busy.release()
 
@@ -142,7 +149,8 @@ class ExecutorNode(Node):
                 time.sleep(period)
 
         def should_stop():
-            return self._estopped.is_set() or goal_handle.is_cancel_requested
+            return (self._estopped.is_set() or goal_handle.is_cancel_requested or self._closing.is_set()
+                    or not self.context.ok())
 
         try:
             with self._world_lock:
@@ -150,6 +158,8 @@ class ExecutorNode(Node):
                                      steps, should_stop=should_stop, on_step=on_step)
                 result.state_features = self._features().tolist()
         except Exception as exc:  # noqa: BLE001 - a failing backend must not kill the node
+            if not self.context.ok():
+                raise  # shutting down, not a backend failure (handled in _execute)
             self.get_logger().error(f'executing {goal.prompt!r} failed: {exc}')
             goal_handle.abort()
             result.outcome, result.message = ExecutePrompt.Result.FAILED, str(exc)
@@ -161,9 +171,12 @@ class ExecutorNode(Node):
             if self._estopped.is_set():
                 result.outcome = ExecutePrompt.Result.ESTOPPED
                 goal_handle.abort()
-            else:
+            elif goal_handle.is_cancel_requested:
                 result.outcome = ExecutePrompt.Result.CANCELLED
                 goal_handle.canceled()
+            else:  # the node is shutting down: nobody asked to cancel, so abort
+                result.outcome, result.message = ExecutePrompt.Result.CANCELLED, 'executor shutting down'
+                goal_handle.abort()
             return result
         done_early = run.outcome == SKILL_DONE
         result.outcome = ExecutePrompt.Result.SKILL_DONE if done_early else ExecutePrompt.Result.COMPLETED
@@ -239,6 +252,15 @@ class ExecutorNode(Node):
         with self._world_lock:
             image = self.stack.view.read()
         self.sim_image_pub.publish(to_image_msg(image, stamp=self.get_clock().now().to_msg()))
+
+    def close(self):
+        """Stop a running prompt and wait for it to end before the action server is destroyed.
+
+        Destroying the server under a running goal makes its feedback and result calls fail.
+        """
+        self._closing.set()
+        if self._busy.acquire(timeout=10.0):
+            self._busy.release()
 
 
 NODE_CLASS = ExecutorNode

@@ -1,9 +1,11 @@
 """Semantic Q-policy: owns the learner, chooses prompts, learns between steps.
 
 select_prompt scores the candidates and samples one from softmax(Q / temperature) and
-publishes the decision; store_transition adds a transition to replay; TD updates run on a
+publishes the decision; store_transition adds a transition to replay and to a write-ahead
+log before it answers, so an acknowledged transition survives a kill; TD updates run on a
 background thread so a decision never waits for learning; a checkpoint is written after
-every episode (atomically), and the node can warm-start from one.
+every episode (atomically). On start the node resumes from <output_dir>/checkpoints (plus
+the log), else warm-starts from a given checkpoint, else starts fresh.
 """
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from pathlib import Path
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
-from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from sarl_ros.core.durable import DurablePolicy
 from sarl_ros.core.events import END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
 from sarl_ros.core.methods import make_policy, method_defaults
+from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
 from sarl_ros.nodes.runner import run_node
@@ -42,7 +45,9 @@ PARAMS = (
     Param('gamma', SARL['gamma'], 'Discount per decision step'),
     Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
-    Param('warm_start', '', 'Checkpoint to start from (empty: a fresh learner)'),
+    Param('warm_start', '', 'Checkpoint to start from when output_dir has none (empty: a fresh learner)'),
+    Param('wal_sync', 'fsync', 'Write-ahead log durability before a transition is acknowledged: fsync '
+          '(power cut), flush (killed process), none', SYNC_MODES),
 )
 
 
@@ -51,20 +56,28 @@ class PolicyNode(Node):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('q_policy', **node_options)
         self.p = declare_parameters(self, PARAMS)
-        self.checkpoint_path = Path(self.p.output_dir) / 'checkpoints' / f'{self.p.method}.pt'
-        if self.p.warm_start:
-            self.policy = load_checkpoint(self.p.warm_start)
-            self.get_logger().info(f'warm start from {self.p.warm_start}')
-        else:
-            accepted = method_defaults(self.p.method)
-            options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS if name in accepted}
-            self.policy = make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder, **options)
-        self.episodes = 0
-        self.transitions = 0
+        checkpoints = Path(self.p.output_dir) / 'checkpoints'
+        self.checkpoint_path = checkpoints / f'{self.p.method}.pt'
+        accepted = method_defaults(self.p.method)
+        options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS if name in accepted}
+        self.durable = DurablePolicy.open(
+            self.checkpoint_path, checkpoints / f'{self.p.method}.wal',
+            lambda: make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder, **options),
+            warm_start=self.p.warm_start, sync=self.p.wal_sync)
+        self.policy = self.durable.policy
+        report = self.durable.report
+        if report.source != 'fresh':
+            origin = self.checkpoint_path if report.source == 'resumed' else self.p.warm_start
+            self.get_logger().info(f'{report.source} from {origin}: {report.episodes} episodes, '
+                                   f'{self.policy.transitions} transitions '
+                                   f'({report.replayed} replayed from the write-ahead log)')
+        self.episodes = self.policy.episodes
+        self.transitions = self.policy.transitions
         self.updates = 0
         self.successes: list[bool] = []
         self.last_stats: dict = {}
-        self._pending_updates = 0
+        # Replayed transitions get the learning they were owed before the kill.
+        self._pending_updates = report.replayed * self.p.updates_per_transition
         self._work = threading.Condition()
         self._closing = False
         self._learner = threading.Thread(target=self._learn_loop, name='td-learner', daemon=True)
@@ -100,12 +113,13 @@ class PolicyNode(Node):
     def _on_store(self, request, response):
         msg = request.transition
         try:
-            self.policy.record(transition_from_msg(msg))
-        except ValueError as exc:
+            self.durable.record(transition_from_msg(msg))
+        except (ValueError, OSError) as exc:
+            # OSError: not in the write-ahead log, so it must not be acknowledged as stored.
             response.accepted, response.message = False, str(exc)
             self.get_logger().error(f'transition refused: {exc}')
             return response
-        self.transitions += 1
+        self.transitions = self.policy.transitions
         self.transitions_pub.publish(msg)
         with self._work:
             self._pending_updates += self.p.updates_per_transition
@@ -137,7 +151,7 @@ class PolicyNode(Node):
 
     def _save_checkpoint(self):
         try:
-            save_checkpoint(self.policy, self.checkpoint_path)
+            self.durable.checkpoint()
         except OSError as exc:
             self.get_logger().error(f'checkpoint not written to {self.checkpoint_path}: {exc}')
 
@@ -158,6 +172,7 @@ class PolicyNode(Node):
         self._learner.join(timeout=10)
         if self.transitions:
             self._save_checkpoint()
+        self.durable.close()
 
 
 NODE_CLASS = PolicyNode

@@ -48,6 +48,12 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
     except (KeyboardInterrupt, ExternalShutdownException):
         # Ctrl-C, or the node ended its own work (the episode manager after N episodes).
         return getattr(node, 'exit_code', 0)
+    except Exception:
+        # The node shut the context down from its own thread while the executor was building a
+        # wait set: rclpy then raises RCLError rather than ExternalShutdownException (seen under load).
+        if node is not None and not node.context.ok():
+            return getattr(node, 'exit_code', 0)
+        raise
     finally:
         if node is not None:
             close = getattr(node, 'close', None)

@@ -38,3 +38,28 @@ def test_unknown_task_lists_the_available_ones(tmp_path):
     result = run_demo('--task', 'juggle', '--episodes', '1', '--output-dir', str(tmp_path / 'x'), cwd=tmp_path)
     assert result.returncode == 2
     assert 'sushi_to_pot' in result.stderr and 'juggle' in result.stderr
+
+
+def test_a_rerun_resumes_after_the_last_checkpointed_episode_and_fresh_keeps_the_old_run(tmp_path, capsys):
+    from sarl_ros.apps.demo import main
+    from sarl_ros.core.checkpoint import load_checkpoint
+
+    out = tmp_path / 'demo'
+    common = ['--encoder', 'hashing', '--output-dir', str(out)]
+    assert main(['--episodes', '1', *common]) == 0
+    # A kill after the record row but before the checkpoint: the row is the unsaved episode's.
+    with (out / 'episodes.csv').open('a') as f:
+        f.write('2,1,3,30,a | b | c\n')
+    capsys.readouterr()
+    assert main(['--episodes', '3', *common]) == 0
+    printed = capsys.readouterr().out
+    assert 'resuming at episode 2' in printed
+    assert [line.split()[1] for line in printed.splitlines() if line.startswith('episode ')] == ['2/3', '3/3']
+    rows = list(csv.DictReader((out / 'episodes.csv').open()))
+    assert [int(r['episode']) for r in rows] == [1, 2, 3] and rows[1]['prompts'] != 'a | b | c'
+    assert load_checkpoint(out / 'checkpoint.pt').episodes == 3
+
+    assert main(['--episodes', '1', '--fresh', *common]) == 0
+    old = list(csv.DictReader((tmp_path / 'demo.old-1' / 'episodes.csv').open()))
+    assert [int(r['episode']) for r in old] == [1, 2, 3]
+    assert [int(r['episode']) for r in csv.DictReader((out / 'episodes.csv').open())] == [1]

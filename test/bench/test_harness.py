@@ -49,3 +49,26 @@ def test_cli_runs_in_parallel_processes_with_a_proposal_cache(tmp_path, capsys):
 def test_cli_refuses_unknown_methods(capsys):
     assert main(['--methods', 'sarl,dsrl', '--tasks', 'toy']) == 2
     assert 'dsrl' in capsys.readouterr().err
+
+
+def _results_without_timing(out):
+    return [{k: v for k, v in row.items() if k != 'seconds'} for row in csv.DictReader((out / 'results.csv').open())]
+
+
+def test_a_rerun_resumes_finished_runs_and_refuses_another_configuration(tmp_path, capsys):
+    args = ['--tasks', 'toy_chain', '--methods', 'random,fixed', '--seeds', '1', '--episodes', '2', '--eval-every', '2',
+            '--eval-episodes', '1', '--encoder', 'hashing', '--out', str(tmp_path / 'b')]
+    assert main(args) == 0
+    first = _results_without_timing(tmp_path / 'b')
+    # A killed benchmark: one run's result never written.
+    (tmp_path / 'b' / 'runs' / 'toy_chain__fixed__seed0.json').unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert 'resuming: 1 done before' in out and 'run 1/1 done' in out
+    assert _results_without_timing(tmp_path / 'b') == first  # the same runs (deterministic), nothing doubled
+
+    assert main([*args[:-2], '--episodes', '4', '--out', str(tmp_path / 'b')]) == 2
+    assert 'another configuration' in capsys.readouterr().err
+    assert main([*args, '--fresh']) == 0
+    assert _results_without_timing(tmp_path / 'b.old-1') == first

@@ -3,7 +3,6 @@ import time
 
 import numpy as np
 from params import overrides
-from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from sarl_ros.nodes.camera_node import CameraNode
@@ -14,11 +13,9 @@ from sarl_ros.rosutil.qos import SENSOR
 def test_relay_republishes_frames_with_camera_info(ros):
     ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/source', rate_hz=50.0,
                                    frame_id='bridge_cam')))
-    peer = ros.add(Node('camera_peer'))
-    source = peer.create_publisher(Image, '/test_cam/source', SENSOR)
-    images, infos = [], []
-    peer.create_subscription(Image, '/camera/image_raw', images.append, SENSOR)
-    peer.create_subscription(CameraInfo, '/camera/camera_info', infos.append, SENSOR)
+    source = ros.publisher(Image, '/test_cam/source', SENSOR)
+    images = ros.subscribe(Image, '/camera/image_raw', SENSOR)
+    infos = ros.subscribe(CameraInfo, '/camera/camera_info', SENSOR)
     frame = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
 
     def keep_publishing():
@@ -34,13 +31,11 @@ def test_relay_republishes_frames_with_camera_info(ros):
 
 
 def test_relay_does_not_repeat_stale_frames(ros):
-    ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/once', rate_hz=100.0)))
-    peer = ros.add(Node('camera_peer_once'))
-    source = peer.create_publisher(Image, '/test_cam/once', SENSOR)
-    images = []
-    peer.create_subscription(Image, '/camera/image_raw', images.append, SENSOR)
-    ros.wait_for(lambda: peer.count_subscribers('/test_cam/once') > 0 and
-                 peer.count_subscribers('/camera/image_raw') > 0, what='discovery')
+    camera = ros.add(CameraNode(**overrides(backend='relay', source_topic='/test_cam/once', rate_hz=100.0)))
+    source = ros.publisher(Image, '/test_cam/once', SENSOR)
+    images = ros.subscribe(Image, '/camera/image_raw', SENSOR)
+    ros.wait_for(lambda: source.get_subscription_count() > 0 and
+                 camera.count_subscribers('/camera/image_raw') > 0, what='discovery')
     time.sleep(0.5)
     source.publish(to_image_msg(np.zeros((4, 4, 3), np.uint8)))
     ros.wait_for(lambda: images, what='the one frame')
@@ -52,9 +47,7 @@ def test_missing_camera_is_retried_and_picked_up_when_it_appears(ros, tmp_path):
     import cv2
     video = tmp_path / 'late.avi'
     camera = ros.add(CameraNode(**overrides(backend='opencv', device=str(video), rate_hz=20.0)))
-    peer = ros.add(Node('camera_peer_late'))
-    images = []
-    peer.create_subscription(Image, '/camera/image_raw', images.append, SENSOR)
+    images = ros.subscribe(Image, '/camera/image_raw', SENSOR)
     time.sleep(0.5)  # ten ticks without a device: logged, nothing published, the node lives on
     assert not images and camera.published == 0
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 10.0, (64, 48))

@@ -4,7 +4,6 @@ import threading
 import numpy as np
 import pytest
 from params import overrides
-from rclpy.action import ActionClient
 
 from sarl_ros.action import ExecutePrompt
 from sarl_ros.msg import ExecutedAction
@@ -24,7 +23,7 @@ def executor(ros):
     node = ros.add(ExecutorNode(**overrides(robot='sim', vla='sim', sim_task=TASK, seed=1, realtime=True,
                                             sim_camera_rate_hz=2.0, sim_camera_width=64,
                                             sim_camera_height=48)))
-    client = ActionClient(node, ExecutePrompt, '/sarl/execute_prompt')
+    client = ros.action_client(ExecutePrompt, '/sarl/execute_prompt')
     assert client.wait_for_server(timeout_sec=10)
     return node, client
 
@@ -44,8 +43,8 @@ def result_of(ros, handle, timeout=30.0):
 
 def test_prompt_runs_with_feedback_per_control_step_and_reports_state(ros, executor):
     node, client = executor
-    feedback, actions = [], []
-    node.create_subscription(ExecutedAction, '/sarl/executed_actions', actions.append, 50)
+    feedback = []
+    actions = ros.subscribe(ExecutedAction, '/sarl/executed_actions', 50)
     handle = send(ros, client, 'move left', 3, lambda fb: feedback.append(fb.feedback))
     assert handle.accepted
     result = result_of(ros, handle)
@@ -54,7 +53,7 @@ def test_prompt_runs_with_feedback_per_control_step_and_reports_state(ros, execu
     assert [f.control_steps_done for f in feedback] == list(range(1, result.control_steps + 1))
     ros.wait_for(lambda: len(actions) == result.control_steps, what='executed actions')
     assert all(len(a.action) == 7 and a.prompt == 'move left' for a in actions)
-    state = ros.call(node.create_client(GetState, '/sarl/get_state'), GetState.Request())
+    state = ros.call(ros.client(GetState, '/sarl/get_state'), GetState.Request())
     assert state.success and np.allclose(state.state_features, result.state_features)
     assert (state.image.width, state.image.height) == (64, 48)
 
@@ -73,8 +72,8 @@ def test_cancel_stops_a_long_prompt(ros, executor):
 
 def test_emergency_stop_halts_within_one_control_step_and_latches(ros, executor):
     node, client = executor
-    estop = node.create_client(EmergencyStop, '/sarl/emergency_stop')
-    reset = node.create_client(ResetScene, '/sarl/reset_scene')
+    estop = ros.client(EmergencyStop, '/sarl/emergency_stop')
+    reset = ros.client(ResetScene, '/sarl/reset_scene')
     feedback = []
     handle = send(ros, client, LONG_PROMPT, 200, lambda fb: feedback.append(fb.feedback))
     ros.wait_for(lambda: len(feedback) >= 2, what='two control steps')
@@ -110,10 +109,10 @@ def test_second_goal_and_blank_prompt_are_rejected(ros, executor):
 
 
 def test_reset_restores_the_scene_and_the_detector_judges_it(ros, executor):
-    node, client = executor
-    state = node.create_client(GetState, '/sarl/get_state')
-    reset = node.create_client(ResetScene, '/sarl/reset_scene')
-    success = node.create_client(EvaluateEpisode, '/sim/check_success')
+    _, client = executor
+    state = ros.client(GetState, '/sarl/get_state')
+    reset = ros.client(ResetScene, '/sarl/reset_scene')
+    success = ros.client(EvaluateEpisode, '/sim/check_success')
     assert ros.call(reset, ResetScene.Request(episode=7)).success
     before = np.array(ros.call(state, GetState.Request()).state_features)
     result_of(ros, send(ros, client, 'move up', 3))
@@ -132,8 +131,8 @@ def test_unknown_task_names_the_available_ones(ros):
 
 
 def test_goal_concurrent_with_state_reads(ros, executor):
-    node, client = executor
-    state = node.create_client(GetState, '/sarl/get_state')
+    _, client = executor
+    state = ros.client(GetState, '/sarl/get_state')
     handle = send(ros, client, 'move down', 5)
     replies = []
     reader = threading.Thread(target=lambda: replies.append(ros.call(state, GetState.Request())))

@@ -33,14 +33,12 @@ def policy(ros, tmp_path):
     torch.set_num_threads(1)
     node = ros.add(PolicyNode(**overrides(method='sarl', encoder='hashing', output_dir=str(tmp_path),
                                           updates_per_transition=4)))
-    return node, node.create_client(SelectPrompt, '/sarl/select_prompt'), \
-        node.create_client(StoreTransition, '/sarl/store_transition')
+    return node, ros.client(SelectPrompt, '/sarl/select_prompt'), ros.client(StoreTransition, '/sarl/store_transition')
 
 
 def test_decision_is_published_with_a_distribution_over_the_candidates(ros, policy):
-    node, select, _ = policy
-    published = []
-    node.create_subscription(CandidateSet, '/sarl/candidates', published.append, 10)
+    _, select, _ = policy
+    published = ros.subscribe(CandidateSet, '/sarl/candidates')
     reply = ros.call(select, select_request())
     assert reply.success
     decision = reply.decision
@@ -64,9 +62,8 @@ def test_bad_requests_are_refused_with_a_reason(ros, policy, request_kwargs, mes
 
 def test_transitions_are_learned_and_a_checkpoint_written_after_the_episode(ros, policy, tmp_path):
     node, select, store = policy
-    stats = []
-    node.create_subscription(LearnerStats, '/sarl/learner_stats', stats.append, 10)
-    events = node.create_publisher(EpisodeEvent, '/sarl/episode_events', 10)
+    stats = ros.subscribe(LearnerStats, '/sarl/learner_stats')
+    events = ros.publisher(EpisodeEvent, '/sarl/episode_events')
     ros.call(select, select_request())
     assert ros.call(store, StoreTransition.Request(transition=transition('grasp the hammer', 0.0, False))).accepted
     reply = ros.call(store, StoreTransition.Request(transition=transition('move down and grasp', 1.0, True, 1)))

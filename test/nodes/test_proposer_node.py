@@ -15,7 +15,7 @@ TASK = registry.SUITE_TASKS[0]
 @pytest.fixture
 def proposer(ros):
     node = ros.add(ProposerNode(**overrides(backend='sim', seed=3, max_candidates=6)))
-    return node, node.create_client(ProposePrompts, '/sarl/propose_prompts')
+    return node, ros.client(ProposePrompts, '/sarl/propose_prompts')
 
 
 def features():
@@ -55,7 +55,7 @@ def test_a_failing_vlm_falls_back_to_the_last_good_candidates(ros, proposer):
 
 def test_proposal_cache_serves_a_cluster_without_asking_the_vlm_each_time(ros):
     node = ros.add(ProposerNode(**overrides(backend='sim', seed=3, cache_max_reuses=3)))
-    client = node.create_client(ProposePrompts, '/sarl/propose_prompts')
+    client = ros.client(ProposePrompts, '/sarl/propose_prompts')
     request = ProposePrompts.Request(task=TASK, state_features=features(), max_candidates=6, episode=1)
     replies = [ros.call(client, request) for _ in range(4)]
     assert all(r.success for r in replies)

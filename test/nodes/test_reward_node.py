@@ -28,11 +28,10 @@ def test_conflict_rule(detector, human, expected):
 
 
 def test_human_verdict_by_service_decides_the_final_reward(ros):
-    node = ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False, human_timeout_s=10.0)))
-    evaluate = node.create_client(EvaluateEpisode, '/sarl/evaluate_episode')
-    report = node.create_client(ReportOutcome, '/sarl/report_outcome')
-    published = []
-    node.create_subscription(RewardSignal, '/sarl/rewards', published.append, 10)
+    ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False, human_timeout_s=10.0)))
+    evaluate = ros.client(EvaluateEpisode, '/sarl/evaluate_episode')
+    report = ros.client(ReportOutcome, '/sarl/report_outcome')
+    published = ros.subscribe(RewardSignal, '/sarl/rewards')
 
     answer = {}
 
@@ -52,20 +51,20 @@ def test_human_verdict_by_service_decides_the_final_reward(ros):
 
 
 def test_undecided_when_no_human_answers_in_time(ros):
-    node = ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False)))
-    evaluate = node.create_client(EvaluateEpisode, '/sarl/evaluate_episode')
+    ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False)))
+    evaluate = ros.client(EvaluateEpisode, '/sarl/evaluate_episode')
     reply = ros.call(evaluate, EvaluateEpisode.Request(episode=1, final=True, timeout_s=0.3))
     assert not reply.decided and reply.message == 'undecided'
 
 
 def test_a_step_check_never_waits_for_a_human(ros):
-    node = ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False, human_timeout_s=30.0)))
-    evaluate = node.create_client(EvaluateEpisode, '/sarl/evaluate_episode')
+    ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False, human_timeout_s=30.0)))
+    evaluate = ros.client(EvaluateEpisode, '/sarl/evaluate_episode')
     reply = ros.call(evaluate, EvaluateEpisode.Request(episode=1, final=False), timeout=5.0)
     assert not reply.decided
 
 
 def test_unknown_outcome_is_refused(ros):
-    node = ros.add(RewardNode(**overrides(detector='none')))
-    report = node.create_client(ReportOutcome, '/sarl/report_outcome')
+    ros.add(RewardNode(**overrides(detector='none')))
+    report = ros.client(ReportOutcome, '/sarl/report_outcome')
     assert not ros.call(report, ReportOutcome.Request(episode=1, outcome=9)).accepted

@@ -13,10 +13,7 @@ from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 
 
 def collect(ros, topic, msg_type, raw=True):
-    listener = ros.add(Node(f'listener_{topic.strip("/").replace("/", "_")}'))
-    received = []
-    listener.create_subscription(msg_type, topic, received.append, RECORD, raw=raw)
-    return received
+    return ros.subscribe(msg_type, topic, RECORD, raw=raw)
 
 
 def test_play_republishes_the_recorded_bytes_in_order(ros, tmp_path):
@@ -24,7 +21,7 @@ def test_play_republishes_the_recorded_bytes_in_order(ros, tmp_path):
     write_bag(tmp_path / 'bag', run)
     transitions = collect(ros, g.TOPIC_TRANSITIONS, TransitionMsg)
     events = collect(ros, g.TOPIC_EVENTS, EpisodeEvent, raw=False)
-    player = ros.add(Node('player'))
+    player = ros.own(Node('player'))  # publishes only: never spun
     problems = []
     count = play(tmp_path / 'bag', rate=20.0, node=player, topics={g.TOPIC_TRANSITIONS, g.TOPIC_EVENTS},
                  wait_for_subscribers_s=15.0, problems=problems)
@@ -60,7 +57,7 @@ def test_play_converts_a_newer_definition_for_this_version(ros, tmp_path):
                 writer.write(topic, stamp, bytes(store.serialize_cdr(newer, 'sarl_ros/msg/Transition')))
     received = collect(ros, g.TOPIC_TRANSITIONS, TransitionMsg)
     problems = []
-    play(tmp_path / 'bag', rate=50.0, node=ros.add(Node('player2')), wait_for_subscribers_s=15.0, problems=problems)
+    play(tmp_path / 'bag', rate=50.0, node=ros.own(Node('player2')), wait_for_subscribers_s=15.0, problems=problems)
     ros.wait_for(lambda: len(received) == len(run.transition_cdr), what='every transition')
     expected = [deserialize_message(d, TransitionMsg) for d in run.transition_cdr]
     assert [deserialize_message(d, TransitionMsg) for d in received] == expected

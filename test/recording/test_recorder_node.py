@@ -34,9 +34,10 @@ def overrides(**values):
 
 def publish_stream(ros, run, name='sarl_stream'):
     """Publish the run's CDR on its topics (images paced: sensor QoS keeps only a few)."""
-    peer = ros.add(Node(name))
+    peer = Node(name)  # publishers only: nothing to spin
     publishers = {t: peer.create_publisher(message_class(TOPIC_TYPES[t]), t, SENSOR if t == g.TOPIC_CAMERA else RECORD)
                   for t in {t for t, _, _ in run.stream}}
+    ros.add(peer)
     ros.wait_for(lambda: all(p.get_subscription_count() for p in publishers.values()), what='the recorder to subscribe')
     for topic, _, data in run.stream:
         publishers[topic].publish(data)
@@ -73,8 +74,7 @@ def test_bag_metadata_is_what_ros2_bag_expects(ros, tmp_path):
     from rosbags.rosbag2 import Reader
 
     recorder = ros.add(RecorderNode(**overrides(output_dir=str(tmp_path))))
-    peer = ros.add(Node('event_peer'))
-    pub = peer.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
+    pub = ros.publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
     ros.wait_for(lambda: pub.get_subscription_count(), what='discovery')
     for episode in range(3):
         pub.publish(EpisodeEvent(type=EpisodeEvent.START, episode=episode + 1, task='t'))
@@ -123,8 +123,7 @@ def start_recorder(tmp_path):
 def test_nothing_is_lost_when_the_recorder_is_stopped(ros, tmp_path, sig):
     process = start_recorder(tmp_path)
     try:
-        peer = ros.add(Node('stopper_peer'))
-        pub = peer.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
+        pub = ros.publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         ros.wait_for(lambda: pub.get_subscription_count(), timeout=60, what='the recorder process to subscribe')
         for episode in range(1, 6):
             pub.publish(EpisodeEvent(type=EpisodeEvent.START, episode=episode, task='t'))

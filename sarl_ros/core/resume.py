@@ -1,0 +1,80 @@
+"""Resuming a run from its output directory, or setting the old run aside for a fresh one.
+
+The per-episode record (episodes.csv, one row per finished episode, first column `episode`)
+says where a run stopped: the next run continues at the episode after the last row. A row
+cut short by a kill (no trailing newline) was never a finished episode and is removed.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+RECORD_NAME = 'episodes.csv'
+
+
+def repair_record(path) -> None:
+    """Drop a torn last line (a process killed while writing it) so appending stays valid."""
+    path = Path(path)
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if not data or data.endswith(b'\n'):
+        return
+    cut = data.rfind(b'\n') + 1  # 0 when even the header is torn
+    with open(path, 'r+b') as f:
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def finished_episodes(path) -> list[dict]:
+    """Return the rows of a record (after repairing a torn last line); [] when there is none."""
+    path = Path(path)
+    repair_record(path)
+    if not path.exists():
+        return []
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    for row in rows:
+        try:
+            row['episode'] = int(row['episode'])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f'{path}: a row without an episode number: {row}') from exc
+    return rows
+
+
+def next_episode(path) -> int:
+    """Return the number of the episode a resumed run starts with (1 for a new run)."""
+    rows = finished_episodes(path)
+    return max((row['episode'] for row in rows), default=0) + 1
+
+
+def trim_record(path, last_episode: int) -> None:
+    """Keep only rows up to last_episode (the ones the learner's checkpoint already holds)."""
+    path = Path(path)
+    repair_record(path)
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if not lines:
+        return
+    rows = csv.reader(lines[1:])
+    kept = [line for line, row in zip(lines[1:], rows) if row and int(row[0]) <= last_episode]
+    if len(kept) == len(lines) - 1:
+        return
+    tmp = path.with_suffix('.csv.tmp')
+    tmp.write_text(lines[0] + ''.join(kept))
+    os.replace(tmp, path)
+
+
+def set_aside(output_dir) -> Path | None:
+    """Rename an existing output directory to <name>.old-N (first free N); return the new path."""
+    output_dir = Path(output_dir)
+    if not output_dir.exists():
+        return None
+    number = 1
+    while (aside := output_dir.with_name(f'{output_dir.name}.old-{number}')).exists():
+        number += 1
+    output_dir.rename(aside)
+    return aside
