@@ -10,10 +10,13 @@ os.environ.setdefault('HOME', '/tmp')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
 import itertools  # noqa: E402
+import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
 import pytest  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))  # fault_proxy
 
 
 class Spinner:
@@ -103,57 +106,28 @@ def ros():
     rclpy.try_shutdown()
 
 
-FAULTS = ('hang', 'drop', 'cut')
-
-
 @pytest.fixture
 def faulty_server():
-    """Return start(server, plan, then=None) -> base URL: serve `server` with scripted faults.
+    """Return start(server, plan, then=None) -> base URL: serve `server` behind scripted faults.
 
-    Each request takes the next fault of `plan`, then `then` for ever: None serves it normally;
-    'hang' reads the request and never answers; 'drop' reads it and closes the connection;
-    'cut' sends a 200 header and part of the body, then closes.
+    `server` has serve_forever/shutdown/server_close and server_address (http.server or
+    sarl-vla-server's PolicyServer); the faults are those of fault_proxy.FaultProxy, and
+    `server.proxy.requests` counts the requests that reached the proxy.
     """
+    from fault_proxy import FaultProxy
     started = []
-    release = threading.Event()
 
     def start(server, plan=(), then=None):
-        unknown = [f for f in (*plan, then) if f is not None and f not in FAULTS]
-        assert not unknown, f'unknown faults {unknown}'
-        script = {'plan': list(plan), 'then': then, 'requests': 0}
-        lock = threading.Lock()
-
-        class Faulty(server.RequestHandlerClass):
-            def handle(self):
-                with lock:
-                    script['requests'] += 1
-                    fault = script['plan'].pop(0) if script['plan'] else script['then']
-                if fault is None:
-                    return super().handle()
-                self.raw_requestline = self.rfile.readline(65537)
-                if not self.parse_request():
-                    return
-                self.rfile.read(int(self.headers.get('Content-Length', 0)))
-                if fault == 'hang':
-                    release.wait(60)
-                elif fault == 'cut':
-                    self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
-                                     b'Content-Length: 1000\r\n\r\n{"partial": ')
-                    self.wfile.flush()
-                self.close_connection = True
-
-        server.RequestHandlerClass = Faulty
-        server.daemon_threads = True
+        proxy = FaultProxy(tuple(server.server_address[:2]), plan, then)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        started.append((server, thread))
-        host, port = server.server_address[:2]
-        server.script = script
-        return f'http://{host}:{port}'
+        started.append((server, proxy, thread))
+        server.proxy = proxy
+        return proxy.url
 
     yield start
-    release.set()
-    for server, thread in started:
+    for server, proxy, thread in started:
+        proxy.close()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

@@ -91,7 +91,7 @@ def test_a_failing_remote_vla_skips_the_decision_and_stores_no_transition(ros, t
     ros.wait_for(lambda: log.exists() and len(log.read_text().splitlines()) == 2, what='the episode log line')
     assert list(csv.DictReader(log.open()))[0]['decisions'] == '0'
     assert read_transitions(tmp_path / 'checkpoints' / 'sarl.wal') == []  # nothing acknowledged as stored
-    assert server.script['requests'] >= 4
+    assert server.proxy.requests >= 4
     if then == 'drop':
         assert len(actions) == 3  # it did move, then failed: still no transition for it
     assert manager.exit_code == 0
