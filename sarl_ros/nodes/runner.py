@@ -1,10 +1,26 @@
-"""Starting a node: --help, clear start-up errors, a multi-threaded executor, clean exit."""
+"""Starting a node: --help, one-line start-up errors, a multi-threaded executor, a quick clean exit.
+
+Shutdown order matters: rclpy's own SIGINT handler shuts the context down while callbacks
+still run on the executor's threads, which then fail on a dead publisher ("publisher's
+context is invalid") or a destroyed node ("cannot use Destroyable"). So the runner takes
+SIGINT/SIGTERM itself (as KeyboardInterrupt in the main thread, which also interrupts a
+slow start-up such as loading a model), stops the executor and waits for running callbacks,
+then lets the node close (checkpoints), destroys it, and only then shuts rclpy down.
+"""
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 from typing import Callable, Sequence
 
 from sarl_ros.rosutil.imports import RosUnavailable, require_ros
+
+# How long a stopping node waits for running callbacks before it closes anyway: the whole
+# shutdown must fit in ros2 launch's SIGINT grace period (5 s) with room to spare.
+CALLBACK_GRACE_S = 1.5
+SPIN_PERIOD_S = 0.1  # the main thread returns to Python this often, so signals are seen
 
 
 def usage(executable: str, summary: str, params: Sequence) -> str:
@@ -14,6 +30,10 @@ def usage(executable: str, summary: str, params: Sequence) -> str:
         choices = f' [{"|".join(p.choices)}]' if p.choices else ''
         lines.append(f'  {p.name} ({type(p.default).__name__}, default {p.default!r}){choices}: {p.description}')
     return '\n'.join(lines)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def run_node(executable: str, summary: str, params: Sequence, factory: Callable[[], object],
@@ -30,31 +50,64 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
         return 2
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     from sarl_ros.rosutil.params import ParameterError
 
-    rclpy.init(args=argv)
-    node = None
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    node = executor = None
+    code = 0
     try:
         node = factory()
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
-        executor.spin()
-        return getattr(node, 'exit_code', 0)
+        # A node ends its own work by shutting the context down (the episode manager after
+        # N episodes).
+        while node.context.ok():
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        code = getattr(node, 'exit_code', 0)
     except (ParameterError, ValueError) as exc:
         # Bad configuration: say what is wrong and stop, instead of a traceback.
         print(f'{executable}: {exc}', file=sys.stderr)
-        return 2
+        code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
-        # Ctrl-C, or the node ended its own work (the episode manager after N episodes).
-        return getattr(node, 'exit_code', 0)
+        code = getattr(node, 'exit_code', 0)
     finally:
-        if node is not None:
-            close = getattr(node, 'close', None)
-            if close is not None:
-                close()
-            try:
-                node.destroy_node()
-            except Exception:  # noqa: BLE001 - the context may already be shut down
-                pass
-        rclpy.try_shutdown()
+        _stop(node, executor)
+    _exit_if_threads_hang(code)
+    return code
+
+
+def _stop(node, executor):
+    """Stop callbacks, close the node (it may save state), destroy it, shut rclpy down."""
+    import rclpy
+
+    # A second Ctrl-C while closing must not cut a checkpoint write in half.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if executor is not None:
+        executor.shutdown(timeout_sec=CALLBACK_GRACE_S, wait_for_threads=False)
+    if node is not None:
+        close = getattr(node, 'close', None)
+        if close is not None:
+            close()
+        node.destroy_node()
+    rclpy.try_shutdown()
+
+
+def _exit_if_threads_hang(code: int) -> None:
+    """End the process now if a callback is still blocked (e.g. inside a backend call).
+
+    The executor's worker threads are not daemons, so the interpreter would wait for them
+    at exit; the node has already closed and saved what it owns.
+    """
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if stuck:
+        for t in stuck:
+            t.join(timeout=0.2)
+        if any(t.is_alive() for t in stuck):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
