@@ -60,6 +60,9 @@ if [ ! -x "$venv/bin/python" ]; then
   say "creating $venv"
   python3 -m venv "$venv" || die "python3 -m venv failed: apt-get install python3-venv"
 fi
+# colcon would take the wheels' share/<pkg>/package.xml in a venv inside a workspace for
+# packages to build.
+touch "$venv/COLCON_IGNORE"
 py=$venv/bin/python
 pip=("$py" -m pip --disable-pip-version-check -q)
 
