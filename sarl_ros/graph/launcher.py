@@ -1,10 +1,12 @@
 """sarl-graph: start the SARL node graph where `ros2 launch` is not installed.
 
 Reads the same description as launch/widowx_sarl.launch.py and the same parameter file,
-applies `name:=value` launch arguments, writes the resulting parameters to
-<output_dir>/graph_params.yaml (the record of what ran), and starts every node as its own
-process (or all in one process with --single-process). The graph ends when the episode
-manager exits; the other nodes are then interrupted, terminated and, if need be, killed.
+checks the `name:=value` launch arguments the same way before anything starts, writes the
+resulting parameters to <output_dir>/graph_params.yaml (the record of what ran), and starts
+every node as its own process (or all in one process with --single-process). The graph ends
+when the episode manager finishes; any other node exit stops it at once with exit code 1 and
+one line naming the node (sarl_ros.graph.supervision). Stopping interrupts the nodes, then
+terminates and, if need be, kills them.
 
     sarl-graph episodes:=5 task:=sushi_to_pot output_dir:=runs/demo
 """
@@ -21,10 +23,22 @@ from pathlib import Path
 
 import yaml
 
-from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides,
-                                        resolve_arguments)
+from sarl_ros.graph.description import LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides
+from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph
+from sarl_ros.graph.supervision import judge_exit
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
+SOURCE_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
+
+
+def default_config() -> Path:
+    """Return the source tree's parameter file, or the installed one (colcon install space)."""
+    if SOURCE_CONFIG.is_file():
+        return SOURCE_CONFIG
+    prefix = find_package_prefix('sarl_ros')
+    return prefix / 'share' / 'sarl_ros' / 'config' / 'widowx_sarl.yaml' if prefix else SOURCE_CONFIG
+
+
+DEFAULT_CONFIG = default_config()
 
 
 class ConfigError(ValueError):
@@ -59,6 +73,9 @@ def parse_args(argv):
     parser.add_argument('arguments', nargs='*', metavar='name:=value', help='launch arguments')
     parser.add_argument('--config', type=Path, default=DEFAULT_CONFIG, help='parameter file')
     parser.add_argument('--single-process', action='store_true', help='all nodes in one process')
+    parser.add_argument('--installed', action='store_true',
+                        help="run the nodes' installed executables (lib/sarl_ros/<node> of the ament prefix, "
+                             'as ros2 launch does) instead of python -m <module>')
     parser.add_argument('--shutdown-timeout', type=float, default=10.0)
     args = parser.parse_args(argv)
     given = {}
@@ -73,24 +90,36 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args, given = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        values = resolve_arguments(given)
-        params = graph_parameters(load_config(args.config), values)
+        plan = plan_graph(given, SARL_GRAPH)
+        params = graph_parameters(load_config(args.config), plan.values)
+        executables = installed_executables(plan.nodes) if args.installed else None
     except (LaunchArgumentError, ConfigError) as exc:
         print(f'sarl-graph: {exc}', file=sys.stderr)
         return 2
-    out = Path(str(values['output_dir']))
+    out = Path(str(plan.values['output_dir']))
     out.mkdir(parents=True, exist_ok=True)
     params_file = out / 'graph_params.yaml'
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    nodes = enabled_nodes(values)
+    nodes = [n.description for n in plan.nodes]
     if args.single_process:
         return run_single_process(nodes, params_file)
-    return run_processes(nodes, params_file, args.shutdown_timeout)
+    return run_processes(nodes, params_file, args.shutdown_timeout, executables)
 
 
-def node_command(node: NodeDescription, params_file: Path) -> list[str]:
-    return [sys.executable, '-m', node.module, '--ros-args', '-r', f'__node:={node.name}',
-            '--params-file', str(params_file)]
+def installed_executables(nodes) -> dict[str, Path]:
+    prefix = find_package_prefix('sarl_ros')
+    if prefix is None:
+        raise ConfigError('--installed: sarl_ros is not in AMENT_PREFIX_PATH; source install/setup.bash first')
+    found = {n.name: prefix / 'lib' / 'sarl_ros' / n.description.executable for n in nodes}
+    missing = [str(path) for path in found.values() if not os.access(path, os.X_OK)]
+    if missing:
+        raise ConfigError(f'--installed: not installed or not executable: {", ".join(missing)}')
+    return found
+
+
+def node_command(node: NodeDescription, params_file: Path, executable: Path | None = None) -> list[str]:
+    start = [str(executable)] if executable else [sys.executable, '-m', node.module]
+    return [*start, '--ros-args', '-r', f'__node:={node.name}', '--params-file', str(params_file)]
 
 
 def _pump(name: str, stream, sink):
@@ -99,33 +128,56 @@ def _pump(name: str, stream, sink):
         sink.flush()
 
 
-def run_processes(nodes, params_file: Path, shutdown_timeout: float) -> int:
+def _die_with_parent():
+    """Ask Linux to SIGTERM the node if sarl-graph itself dies: no orphaned nodes."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_processes(nodes, params_file: Path, shutdown_timeout: float,
+                  executables: dict[str, Path] | None = None) -> int:
     procs: dict[str, subprocess.Popen] = {}
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    for node in nodes:
-        proc = subprocess.Popen(node_command(node, params_file), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
-        threading.Thread(target=_pump, args=(node.name, proc.stdout, sys.stdout), daemon=True).start()
-        procs[node.name] = proc
-    final = next(n.name for n in nodes if n.ends_graph)
-    interrupted = False
+    signal.signal(signal.SIGTERM, _terminate)
     try:
+        # Every process first, then the output threads: preexec_fn is not safe once threads run.
+        for node in nodes:
+            procs[node.name] = subprocess.Popen(
+                node_command(node, params_file, (executables or {}).get(node.name)), stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        pumps = [threading.Thread(target=_pump, args=(name, proc.stdout, sys.stdout), daemon=True)
+                 for name, proc in procs.items()]
+        for pump in pumps:
+            pump.start()
+        ends_graph = {n.name: n.ends_graph for n in nodes}
         while True:
-            if procs[final].poll() is not None:
+            exited = [name for name, proc in procs.items() if proc.poll() is not None]
+            if exited:
                 break
-            crashed = [n for n, p in procs.items() if p.poll() is not None and n != final]
-            if crashed:
-                name = crashed[0]
-                print(f'sarl-graph: node {name} exited with code {procs[name].returncode}; stopping the graph',
-                      file=sys.stderr)
-                stop_all(procs, shutdown_timeout)
-                return 1
-            time.sleep(0.2)
+            time.sleep(0.1)
     except KeyboardInterrupt:
-        interrupted = True
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        stop_all(procs, shutdown_timeout)
+        return 130
+    except BaseException:
+        stop_all(procs, shutdown_timeout)
+        raise
+    # The first node to exit decides.
+    name = exited[0]
+    verdict = judge_exit(name, procs[name].returncode, ends_graph[name])
+    print(f'sarl-graph: {verdict.message}', file=sys.stderr, flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_all(procs, shutdown_timeout)
-    code = procs[final].returncode
-    return 130 if interrupted else (code or 0)
+    for pump in pumps:
+        pump.join(timeout=1.0)
+    return 1 if verdict.failed else 0
 
 
 def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
