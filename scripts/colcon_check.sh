@@ -54,7 +54,8 @@ set -u
 prefix=$ws/install/sarl_ros
 # From here on nothing may come from the source tree: run from an empty directory.
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+# The graph's output stays in the workspace's log folder for a look afterwards.
+trap 'cp -f "$scratch/graph.txt" "$ws/log/colcon_check_graph.txt" 2>/dev/null; rm -rf "$scratch"' EXIT
 cd "$scratch"
 
 say "install space: $prefix"

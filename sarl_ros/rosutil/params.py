@@ -39,6 +39,12 @@ def declare_parameters(node, specs: Sequence[Param]) -> SimpleNamespace:
             # rclpy refuses a value of another type than the default's (`-p episodes:=abc`).
             raise ParameterError(refusal(spec, node, exc)) from None
         values[spec.name] = check_value(spec, value, node.get_name())
+    # rclpy ignores values given for parameters a node does not have (`-p episodes:=3` to the
+    # Q-policy); say so instead of leaving the user to wonder.
+    ignored = sorted(set(getattr(node, '_parameter_overrides', {})) - set(values) - {'use_sim_time'})
+    if ignored:
+        node.get_logger().warning(f'ignoring unknown parameter(s) {", ".join(ignored)}; '
+                                  f'{node.get_name()} has: {", ".join(values)}')
     return SimpleNamespace(**values)
 
 

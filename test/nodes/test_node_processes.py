@@ -113,3 +113,10 @@ def test_a_bad_parameter_stops_the_node_with_one_line(name, argument, message, t
     assert proc.wait(timeout=180) == 2
     lines = [line for line in err.read_text().splitlines() if line.strip()]
     assert lines == [message] or (len(lines) == 1 and message in lines[0]), err.read_text()
+
+
+def test_a_parameter_the_node_does_not_have_is_named_not_silently_ignored(tmp_path):
+    proc, out, err = start_node('camera', tmp_path, '-p', 'episodes:=3')
+    wait_for_text(proc, (out, err), READY['camera'])
+    interrupt_and_time(proc)
+    assert 'ignoring unknown parameter(s) episodes; camera has: backend, rate_hz' in err.read_text() + out.read_text()
