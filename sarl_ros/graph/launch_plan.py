@@ -93,10 +93,10 @@ def plan_graph(given: Mapping[str, str], runner: str, environ: Mapping[str, str]
     builtin_recorder = False
     if values['record']:
         bag_dir = Path(str(values['output_dir'])) / 'bag'
-        if bag_dir.exists():
-            raise LaunchArgumentError(f'record:=true but {bag_dir} already exists; choose a new output_dir')
         reason = bag_unavailable_reason(environ) if runner == ROS2_LAUNCH else None
         if runner == ROS2_LAUNCH and reason is None:
+            if bag_dir.exists():  # `ros2 bag record` would fail once the graph runs
+                raise LaunchArgumentError(f'record:=true but {bag_dir} already exists; choose a new output_dir')
             bag_command = ('ros2', 'bag', 'record', '--storage', 'mcap', '--output', str(bag_dir),
                            *RECORDED_TOPICS)
         else:

@@ -197,31 +197,49 @@ def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
 
 
 def run_single_process(nodes, params_file: Path) -> int:
-    """Every node in one process and one executor: the fastest way to run the graph."""
+    """Every node in one process and one executor: the fastest way to run the graph.
+
+    Ctrl-C is taken as KeyboardInterrupt (not by rclpy's handler), so that running callbacks
+    finish before the nodes close and rclpy shuts down, as in sarl_ros.nodes.runner.
+    """
     import importlib
 
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     from sarl_ros.rosutil.imports import require_ros
+    from sarl_ros.rosutil.params import ParameterError
     require_ros()
-    rclpy.init(args=['--ros-args', '--params-file', str(params_file)])
+    signal.signal(signal.SIGTERM, _terminate)
+    rclpy.init(args=['--ros-args', '--params-file', str(params_file)], signal_handler_options=SignalHandlerOptions.NO)
     executor = MultiThreadedExecutor(num_threads=8)
     built = []
+    code = None
     try:
         for node in nodes:
             module = importlib.import_module(node.module)
             built.append((node, module.NODE_CLASS()))
             executor.add_node(built[-1][1])
-        executor.spin()
+        context = rclpy.get_default_context()
+        while context.ok():  # the episode manager shuts the context down when it is done
+            executor.spin_once(timeout_sec=0.1)
+    except (ParameterError, ValueError) as exc:
+        print(f'sarl-graph: {exc}', file=sys.stderr)
+        code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        executor.shutdown(timeout_sec=1.5)
         for _, instance in reversed(built):
             close = getattr(instance, 'close', None)
             if close is not None:
                 close()
+            instance.destroy_node()
         rclpy.try_shutdown()
+    if code is not None:
+        return code
     final = [inst for desc, inst in built if desc.ends_graph]
     return getattr(final[0], 'exit_code', 0) if final else 1
 

@@ -87,10 +87,13 @@ def test_without_rosbag2_the_builtin_recorder_records_and_says_so(packages, ros2
     assert len(plan.notices) == 1 and reason in plan.notices[0] and 'RECORDING WITHOUT ROSBAG2' in plan.notices[0]
 
 
-def test_recording_into_an_existing_bag_is_refused(tmp_path):
-    (tmp_path / 'bag').mkdir()
-    with pytest.raises(LaunchArgumentError, match='already exists'):
-        plan_graph({'record': 'true', 'output_dir': str(tmp_path)}, SARL_GRAPH, {})
+def test_ros2_bag_into_an_existing_bag_is_refused_the_builtin_recorder_numbers_its_bags(tmp_path):
+    (tmp_path / 'run' / 'bag').mkdir(parents=True)
+    given = {'record': 'true', 'output_dir': str(tmp_path / 'run')}
+    env = ament_prefix(tmp_path / 'ros', 'ros2bag', 'rosbag2_storage_mcap', ros2_command=True)
+    with pytest.raises(LaunchArgumentError, match='already exists; choose a new output_dir'):
+        plan_graph(given, ROS2_LAUNCH, env)
+    assert 'recorder' in {n.name for n in plan_graph(given, SARL_GRAPH, env).nodes}  # writes bag_2
 
 
 def test_the_real_arm_needs_the_interbotix_packages_only_under_ros2_launch(tmp_path):
