@@ -113,5 +113,6 @@ fi
 lines=$(($(wc -l < "$run/episodes.csv") - 1))
 [ "$lines" = "$episodes" ] || { tail -40 graph.txt >&2; die "episodes.csv holds $lines episodes, not $episodes"; }
 [ -f "$run/checkpoints/sarl.pt" ] || die "no checkpoint in $run/checkpoints"
-! grep -q Traceback graph.txt || { grep -B2 -A20 Traceback graph.txt >&2; die "a traceback in the graph's output"; }
+! grep -q -e Traceback -e 'never retrieved' graph.txt \
+  || { grep -B2 -A20 -e Traceback -e 'never retrieved' graph.txt >&2; die "an error in the graph's output"; }
 say "passed: colcon build ${symlink[*]}, interfaces, $(wc -l < executables.txt) executables, $episodes-episode graph"

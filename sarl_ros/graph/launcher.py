@@ -208,6 +208,7 @@ def run_single_process(nodes, params_file: Path) -> int:
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
+    from sarl_ros.nodes.runner import spin_until_shutdown
     from sarl_ros.rosutil.imports import require_ros
     from sarl_ros.rosutil.params import ParameterError
     require_ros()
@@ -221,9 +222,7 @@ def run_single_process(nodes, params_file: Path) -> int:
             module = importlib.import_module(node.module)
             built.append((node, module.NODE_CLASS()))
             executor.add_node(built[-1][1])
-        context = rclpy.get_default_context()
-        while context.ok():  # the episode manager shuts the context down when it is done
-            executor.spin_once(timeout_sec=0.1)
+        spin_until_shutdown(executor, rclpy.get_default_context())
     except (ParameterError, ValueError) as exc:
         print(f'sarl-graph: {exc}', file=sys.stderr)
         code = 2

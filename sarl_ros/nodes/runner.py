@@ -65,10 +65,7 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
         node = factory()
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
-        # A node ends its own work by shutting the context down (the episode manager after
-        # N episodes).
-        while node.context.ok():
-            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        spin_until_shutdown(executor, node.context)
         code = getattr(node, 'exit_code', 0)
     except (ParameterError, ValueError) as exc:
         # Bad configuration: say what is wrong and stop, instead of a traceback.
@@ -81,6 +78,17 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
     if program:
         _exit_now(code)
     return code
+
+
+def spin_until_shutdown(executor, context) -> None:
+    """Spin until the context is shut down; a node ends its own work that way (the episode manager)."""
+    while context.ok():
+        try:
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        except Exception:  # noqa: BLE001 - rclpy fails this way when the context ends mid-call
+            if context.ok():
+                raise
+            return
 
 
 def _stop(node, executor):
