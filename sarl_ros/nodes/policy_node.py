@@ -40,7 +40,7 @@ PARAMS = (
 # TD updates the learner thread runs between two looks at the closing flag: closing waits
 # for one update at most (0.4-0.6 s measured on a loaded 2-core machine), not for a backlog.
 UPDATES_PER_CHUNK = 1
-LEARNER_JOIN_S = 1.0
+LEARNER_JOIN_S = 0.5
 
 END_EVENTS = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
 
@@ -154,13 +154,10 @@ class PolicyNode(Node):
         with self._work:
             self._closing = True
             self._work.notify()
-        self._learner.join(timeout=LEARNER_JOIN_S)
-        if self._learner.is_alive():
-            # Saving now would race the update in progress; the checkpoint of the last
-            # finished episode stays.
-            self.get_logger().warning('the learner is still updating; final checkpoint skipped')
-        elif self.transitions:
+        # The policy's lock makes the snapshot wait for the one update in progress, if any.
+        if self.transitions:
             self._save_checkpoint()
+        self._learner.join(timeout=LEARNER_JOIN_S)
 
 
 NODE_CLASS = PolicyNode

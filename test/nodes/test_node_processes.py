@@ -83,22 +83,37 @@ def test_sigint_stops_the_node_quickly_without_a_traceback(name, tmp_path):
 
 
 def test_sigint_stops_a_learning_q_policy_quickly_and_writes_its_checkpoint(ros, tmp_path):
+    import rclpy
+    import torch
     from test_policy_node import transition
+
+    from sarl_ros.msg import EpisodeEvent, LearnerStats
     proc, out, err = start_node('q_policy', tmp_path)
     wait_for_text(proc, (out, err), READY['q_policy'])
-    client = ros.add(__import__('rclpy').create_node('shutdown_probe')).create_client(
-        StoreTransition, '/sarl/store_transition')
-    # 400 TD updates queued per transition: the learner is busy when Ctrl-C comes.
-    for step, (prompt, reward) in enumerate((('grasp the hammer', 0.0), ('move down and grasp', 1.0))):
-        reply = ros.call(client, StoreTransition.Request(transition=transition(prompt, reward, reward > 0, step)),
-                         timeout=60)
-        assert reply.accepted
-    checkpoint = tmp_path / 'out' / 'checkpoints' / 'sarl.pt'
-    assert not checkpoint.exists()  # no episode has ended: only the shutdown writes it
+    probe = ros.add(rclpy.create_node('shutdown_probe'))
+    store = probe.create_client(StoreTransition, '/sarl/store_transition')
+    events = probe.create_publisher(EpisodeEvent, '/sarl/episode_events', 10)
+    stats = []
+    probe.create_subscription(LearnerStats, '/sarl/learner_stats', stats.append, 10)
+
+    def stored(prompt, reward, step):
+        request = StoreTransition.Request(transition=transition(prompt, reward, reward > 0, step))
+        return ros.call(store, request, timeout=60).accepted
+
+    # Episode 1 ends: its checkpoint is written and the learner is past its first updates.
+    assert stored('grasp the hammer', 0.0, 0) and stored('move down and grasp', 1.0, 1)
+
+    def episode_one_ended():
+        events.publish(EpisodeEvent(type=EpisodeEvent.SUCCESS, episode=1))
+        return any(s.episodes == 1 for s in stats)
+    ros.wait_for(episode_one_ended, timeout=120, what='the end of episode 1 to reach the learner')
+    # Episode 2 is under way: 400 TD updates queued for its transition when Ctrl-C comes.
+    assert stored('lift', 0.0, 0)
     seconds = interrupt_and_time(proc)
     assert 'Traceback' not in err.read_text() + out.read_text(), err.read_text()
     assert proc.returncode == 0 and seconds < STOP_WITHIN_S, (seconds, err.read_text()[-2000:])
-    assert checkpoint.is_file() and checkpoint.stat().st_size > 0
+    checkpoint = torch.load(tmp_path / 'out' / 'checkpoints' / 'sarl.pt', weights_only=False)
+    assert checkpoint['state']['counters']['transitions'] == 3  # the shutdown saved episode 2's transition
 
 
 @pytest.mark.parametrize('name, argument, message', [
