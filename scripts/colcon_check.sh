@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
     --symlink-install) symlink=(--symlink-install) ;;
     --episodes) episodes=$2; shift ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "colcon_check: unknown option $1" >&2; exit 2 ;;
   esac
   shift
