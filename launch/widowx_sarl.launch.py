@@ -2,78 +2,99 @@
 
 The nodes, their launch arguments and which parameter each argument sets come from
 sarl_ros.graph.description, the same tables the sarl-graph launcher reads, so both
-start the same graph. Parameters default to config/widowx_sarl.yaml. An existing
-output_dir is resumed (fresh:=true moves it aside first); each run records a new bag.
+start the same graph. Parameters default to config/widowx_sarl.yaml.
+
+Before any process starts, an OpaqueFunction checks every argument with
+sarl_ros.graph.launch_plan.plan_graph (the check sarl-graph makes too); a bad one ends the
+launch with exit code 1 and one line that names it. While the graph runs, any node that
+exits ends the launch (sarl_ros.graph.supervision): with code 0 when the episode manager has
+finished its episodes, otherwise with code 1 and one line naming the node and why. Every
+decision is made in Python on resolved values, so the file needs no launch conditions and
+runs the same on humble, jazzy and kilted. An existing output_dir is resumed (fresh:=true
+moves it aside first); each run records a new bag.
 """
+import functools
+import os
 from pathlib import Path
 
+from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, OpaqueFunction, Shutdown
-from launch.conditions import IfCondition, LaunchConfigurationEquals
+from launch.actions import (DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, LogInfo,
+                            OpaqueFunction, RegisterEventHandler, Shutdown)
+from launch.event_handlers import OnProcessExit, OnShutdown
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
-from launch_ros.substitutions import FindPackageShare
 
 from sarl_ros.core.resume import set_aside
-from sarl_ros.graph.description import LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS, parse_value
+from sarl_ros.graph.description import LAUNCH_ARGUMENTS
+from sarl_ros.graph.launch_plan import INTERBOTIX_PACKAGE, ROS2_LAUNCH, plan_graph
+from sarl_ros.graph.launcher import load_config
+from sarl_ros.graph.supervision import judge_exit
 
 
-def _prepare_output_dir(context):
-    """fresh:=true: move the previous run aside before any node opens its files."""
-    out = Path(LaunchConfiguration('output_dir').perform(context))
-    if parse_value(LaunchConfiguration('fresh').perform(context), bool, 'fresh'):
-        aside = set_aside(out)
-        if aside is not None:
-            print(f'fresh run: the previous run in {out} was moved to {aside}')
-    return []
-
-
-def _bag_recorder(context):
-    """`ros2 bag record` into the first free <output_dir>/bag, bag_2, ... (a resumed run keeps its old bags)."""
-    out = Path(LaunchConfiguration('output_dir').perform(context))
-    path, number = out / 'bag', 1
-    while path.exists():
-        number += 1
-        path = out / f'bag_{number}'
-    return [ExecuteProcess(cmd=['ros2', 'bag', 'record', '--storage', 'mcap', '--output', str(path),
-                                *RECORDED_TOPICS], output='screen')]
+class GraphStopped(RuntimeError):
+    """Raised from an exit handler: launch logs its message as one line and exits with code 1."""
 
 
 def generate_launch_description():
-    config = PathJoinSubstitution([FindPackageShare('sarl_ros'), 'config', 'widowx_sarl.yaml'])
+    config = os.path.join(get_package_share_directory('sarl_ros'), 'config', 'widowx_sarl.yaml')
     actions = [DeclareLaunchArgument('config', default_value=config,
                                      description='Parameter file for every node')]
     for arg in LAUNCH_ARGUMENTS:
         actions.append(DeclareLaunchArgument(
             arg.name, default_value=arg.default, description=arg.description,
             **({'choices': list(arg.choices)} if arg.choices else {})))
-
-    # The Interbotix driver (xs_sdk) for the real arm; the executor talks to it through
-    # interbotix_xs_modules.
-    actions.append(IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(PathJoinSubstitution(
-            [FindPackageShare('interbotix_xsarm_control'), 'launch', 'xsarm_control.launch.py'])),
-        launch_arguments={'robot_model': 'wx250s', 'use_rviz': 'false',
-                          'use_sim': LaunchConfiguration('widowx_use_sim')}.items(),
-        condition=LaunchConfigurationEquals('robot', 'widowx')))
-    actions.append(OpaqueFunction(function=_prepare_output_dir))
-
-    for node in NODES:
-        if node.without_ros2_launch_only:
-            continue
-        overrides = {}
-        for arg in LAUNCH_ARGUMENTS:
-            if node.name in arg.targets:
-                overrides[arg.targets[node.name]] = ParameterValue(
-                    LaunchConfiguration(arg.name), value_type=arg.value_type)
-        actions.append(Node(
-            package='sarl_ros', executable=node.executable,
-            name=node.name if node.renamed_by_launcher else None, output='screen',
-            emulate_tty=True, parameters=[LaunchConfiguration('config'), overrides],
-            condition=IfCondition(LaunchConfiguration(node.enabled_by)) if node.enabled_by else None,
-            on_exit=Shutdown(reason=f'{node.name} finished') if node.ends_graph else None))
-
-    actions.append(OpaqueFunction(function=_bag_recorder, condition=IfCondition(LaunchConfiguration('record'))))
+    actions.append(OpaqueFunction(function=start_graph))
     return LaunchDescription(actions)
+
+
+def start_graph(context):
+    """Check every argument, then return the actions that start the graph."""
+    given = {arg.name: LaunchConfiguration(arg.name).perform(context) for arg in LAUNCH_ARGUMENTS}
+    plan = plan_graph(given, ROS2_LAUNCH)  # LaunchArgumentError: nothing has started yet
+    config = LaunchConfiguration('config').perform(context)
+    load_config(Path(config))  # ConfigError likewise
+    stopping = []  # set once the launch shuts down: exits after that are expected
+    if plan.values['fresh']:
+        # Before any node opens its files in output_dir.
+        aside = set_aside(Path(str(plan.values['output_dir'])))
+        if aside is not None:
+            print(f'fresh run: the previous run was moved to {aside}')
+
+    actions = [LogInfo(msg=f'WARNING: {notice}') for notice in plan.notices]
+    actions.append(RegisterEventHandler(OnShutdown(on_shutdown=lambda event, ctx: stopping.append(event))))
+    if plan.interbotix:
+        # The Interbotix driver (xs_sdk) for the real arm; the executor talks to it through
+        # interbotix_xs_modules.
+        actions.append(IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(os.path.join(
+                get_package_share_directory(INTERBOTIX_PACKAGE), 'launch', 'xsarm_control.launch.py')),
+            launch_arguments={'robot_model': 'wx250s', 'use_rviz': 'false',
+                              'use_sim': 'true' if plan.values['widowx_use_sim'] else 'false'}.items()))
+
+    for node in plan.nodes:
+        # The executor keeps its own name: name= would also rename the Interbotix API's node
+        # created in that process (ros2/launch_ros#342).
+        process = Node(package='sarl_ros', executable=node.description.executable,
+                       name=node.name if node.description.renamed_by_launcher else None,
+                       output='screen', emulate_tty=True, parameters=[config, dict(node.overrides)])
+        actions += [process, _stop_on_exit(process, node.name, node.description.ends_graph, stopping)]
+    if plan.bag_command:
+        recorder = ExecuteProcess(cmd=list(plan.bag_command), name='ros2_bag_record', output='screen')
+        actions += [recorder, _stop_on_exit(recorder, 'ros2_bag_record', False, stopping)]
+    return actions
+
+
+def _stop_on_exit(process, name, ends_graph, stopping):
+    return RegisterEventHandler(OnProcessExit(
+        target_action=process, on_exit=functools.partial(_on_exit, name, ends_graph, stopping)))
+
+
+def _on_exit(name, ends_graph, stopping, event, context):
+    if stopping:
+        return None
+    verdict = judge_exit(name, event.returncode, ends_graph)
+    if verdict.failed:
+        raise GraphStopped(verdict.message)
+    return [Shutdown(reason=verdict.message)]

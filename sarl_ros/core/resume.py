@@ -78,3 +78,13 @@ def set_aside(output_dir) -> Path | None:
         number += 1
     output_dir.rename(aside)
     return aside
+
+
+def fresh_bag_path(output_dir) -> Path:
+    """Return <output_dir>/bag, or bag_N when earlier runs used that name (bags are never overwritten)."""
+    output_dir = Path(output_dir)
+    path, number = output_dir / 'bag', 1
+    while path.exists():
+        number += 1
+        path = output_dir / f'bag_{number}'
+    return path

@@ -18,6 +18,7 @@ class LaunchArgument:
     description: str
     value_type: type = str
     choices: tuple[str, ...] = ()
+    minimum: int | None = None  # smallest allowed value of an int argument
     # node name -> parameter of that node that takes this argument's value
     targets: dict[str, str] = field(default_factory=dict)
 
@@ -61,9 +62,9 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    choices=CAMERA_BACKENDS, targets={'camera': 'backend'}),
     LaunchArgument('method', 'sarl', 'Prompt-selection method (sarl or a baseline)', choices=METHODS,
                    targets={'q_policy': 'method'}),
-    LaunchArgument('episodes', '60', 'Online episodes before the graph stops', int,
+    LaunchArgument('episodes', '60', 'Online episodes before the graph stops', int, minimum=1,
                    targets={'episode_manager': 'episodes'}),
-    LaunchArgument('seed', '0', 'Random seed', int,
+    LaunchArgument('seed', '0', 'Random seed', int, minimum=0,
                    targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed',
                             'episode_manager': 'seed'}),
     LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
@@ -108,6 +109,8 @@ def resolve_arguments(given: dict[str, str]) -> dict[str, object]:
         if arg.choices and text not in arg.choices:
             raise LaunchArgumentError(f'{arg.name}:={text} is not known; choose one of: {", ".join(arg.choices)}')
         values[arg.name] = parse_value(text, arg.value_type, arg.name)
+        if arg.minimum is not None and values[arg.name] < arg.minimum:
+            raise LaunchArgumentError(f'{arg.name}:={text} must be at least {arg.minimum}')
     return values
 
 

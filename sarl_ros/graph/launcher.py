@@ -1,11 +1,12 @@
 """sarl-graph: start the SARL node graph where `ros2 launch` is not installed.
 
 Reads the same description as launch/widowx_sarl.launch.py and the same parameter file,
-applies `name:=value` launch arguments, writes the resulting parameters to
-<output_dir>/graph_params.yaml (the record of what ran), and starts every node as its own
-process (or all in one process with --single-process). The graph ends when the episode
-manager exits; the other nodes are then interrupted, terminated and, if need be, killed.
-A node that dies stops the graph with exit code 1 and a line naming it.
+checks the `name:=value` launch arguments the same way before anything starts, writes the
+resulting parameters to <output_dir>/graph_params.yaml (the record of what ran), and starts
+every node as its own process (or all in one process with --single-process). The graph ends
+when the episode manager finishes; any other node exit stops it at once with exit code 1 and
+one line naming the node (sarl_ros.graph.supervision). Stopping interrupts the nodes, then
+terminates and, if need be, kills them.
 
 Re-running with the same output_dir resumes the run (next episode, same learner, WAL
 replayed); fresh:=true moves the old directory aside to <output_dir>.old-N first.
@@ -26,10 +27,22 @@ from pathlib import Path
 import yaml
 
 from sarl_ros.core.resume import RECORD_NAME, next_episode, set_aside
-from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides,
-                                        resolve_arguments)
+from sarl_ros.graph.description import LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides
+from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph
+from sarl_ros.graph.supervision import judge_exit
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
+SOURCE_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
+
+
+def default_config() -> Path:
+    """Return the source tree's parameter file, or the installed one (colcon install space)."""
+    if SOURCE_CONFIG.is_file():
+        return SOURCE_CONFIG
+    prefix = find_package_prefix('sarl_ros')
+    return prefix / 'share' / 'sarl_ros' / 'config' / 'widowx_sarl.yaml' if prefix else SOURCE_CONFIG
+
+
+DEFAULT_CONFIG = default_config()
 
 
 class ConfigError(ValueError):
@@ -64,6 +77,9 @@ def parse_args(argv):
     parser.add_argument('arguments', nargs='*', metavar='name:=value', help='launch arguments')
     parser.add_argument('--config', type=Path, default=DEFAULT_CONFIG, help='parameter file')
     parser.add_argument('--single-process', action='store_true', help='all nodes in one process')
+    parser.add_argument('--installed', action='store_true',
+                        help="run the nodes' installed executables (lib/sarl_ros/<node> of the ament prefix, "
+                             'as ros2 launch does) instead of python -m <module>')
     parser.add_argument('--shutdown-timeout', type=float, default=10.0)
     args = parser.parse_args(argv)
     given = {}
@@ -78,20 +94,21 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args, given = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        values = resolve_arguments(given)
-        params = graph_parameters(load_config(args.config), values)
+        plan = plan_graph(given, SARL_GRAPH)
+        params = graph_parameters(load_config(args.config), plan.values)
+        executables = installed_executables(plan.nodes) if args.installed else None
     except (LaunchArgumentError, ConfigError) as exc:
         print(f'sarl-graph: {exc}', file=sys.stderr)
         return 2
-    out = Path(str(values['output_dir']))
-    announce_resume(out, bool(values['fresh']), int(values['episodes']))
+    out = Path(str(plan.values['output_dir']))
+    announce_resume(out, bool(plan.values['fresh']), int(plan.values['episodes']))
     out.mkdir(parents=True, exist_ok=True)
     params_file = out / 'graph_params.yaml'
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    nodes = enabled_nodes(values)
+    nodes = [n.description for n in plan.nodes]
     if args.single_process:
         return run_single_process(nodes, params_file)
-    return run_processes(nodes, params_file, args.shutdown_timeout)
+    return run_processes(nodes, params_file, args.shutdown_timeout, executables)
 
 
 def announce_resume(out: Path, fresh: bool, episodes: int) -> None:
@@ -108,9 +125,23 @@ def announce_resume(out: Path, fresh: bool, episodes: int) -> None:
               f'fresh:=true starts afresh)', flush=True)
 
 
-def node_command(node: NodeDescription, params_file: Path) -> list[str]:
+def installed_executables(nodes) -> dict[str, Path]:
+    prefix = find_package_prefix('sarl_ros')
+    if prefix is None:
+        raise ConfigError('--installed: sarl_ros is not in AMENT_PREFIX_PATH; source install/setup.bash first')
+    found = {n.name: prefix / 'lib' / 'sarl_ros' / n.description.executable for n in nodes}
+    missing = [str(path) for path in found.values() if not os.access(path, os.X_OK)]
+    if missing:
+        raise ConfigError(f'--installed: not installed or not executable: {", ".join(missing)}')
+    return found
+
+
+def node_command(node: NodeDescription, params_file: Path, executable: Path | None = None) -> list[str]:
+    start = [str(executable)] if executable else [sys.executable, '-m', node.module]
+    # The executor keeps its own name: a remap would also rename the Interbotix API's node
+    # created in that process (ros2/launch_ros#342).
     rename = ['-r', f'__node:={node.name}'] if node.renamed_by_launcher else []
-    return [sys.executable, '-m', node.module, '--ros-args', *rename, '--params-file', str(params_file)]
+    return [*start, '--ros-args', *rename, '--params-file', str(params_file)]
 
 
 def _pump(name: str, stream, sink):
@@ -119,37 +150,56 @@ def _pump(name: str, stream, sink):
         sink.flush()
 
 
-def run_processes(nodes, params_file: Path, shutdown_timeout: float) -> int:
+def _die_with_parent():
+    """Ask Linux to SIGTERM the node if sarl-graph itself dies: no orphaned nodes."""
+    try:
+        import ctypes
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_processes(nodes, params_file: Path, shutdown_timeout: float,
+                  executables: dict[str, Path] | None = None) -> int:
     procs: dict[str, subprocess.Popen] = {}
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    for node in nodes:
-        proc = subprocess.Popen(node_command(node, params_file), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
-        threading.Thread(target=_pump, args=(node.name, proc.stdout, sys.stdout), daemon=True).start()
-        procs[node.name] = proc
-    final = next(n.name for n in nodes if n.ends_graph)
-    interrupted = False
+    signal.signal(signal.SIGTERM, _terminate)
     try:
+        # Every process first, then the output threads: preexec_fn is not safe once threads run.
+        for node in nodes:
+            procs[node.name] = subprocess.Popen(
+                node_command(node, params_file, (executables or {}).get(node.name)), stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        pumps = [threading.Thread(target=_pump, args=(name, proc.stdout, sys.stdout), daemon=True)
+                 for name, proc in procs.items()]
+        for pump in pumps:
+            pump.start()
+        ends_graph = {n.name: n.ends_graph for n in nodes}
         while True:
-            if procs[final].poll() is not None:
-                if procs[final].returncode != 0:
-                    print(f'sarl-graph: node {final} exited with code {procs[final].returncode}; '
-                          'stopping the graph', file=sys.stderr, flush=True)
+            exited = [name for name, proc in procs.items() if proc.poll() is not None]
+            if exited:
                 break
-            crashed = [n for n, p in procs.items() if p.poll() is not None and n != final]
-            if crashed:
-                name = crashed[0]
-                print(f'sarl-graph: node {name} exited with code {procs[name].returncode}; stopping the graph',
-                      file=sys.stderr)
-                stop_all(procs, shutdown_timeout)
-                return 1
-            time.sleep(0.2)
+            time.sleep(0.1)
     except KeyboardInterrupt:
-        interrupted = True
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        stop_all(procs, shutdown_timeout)
+        return 130
+    except BaseException:
+        stop_all(procs, shutdown_timeout)
+        raise
+    # The first node to exit decides.
+    name = exited[0]
+    verdict = judge_exit(name, procs[name].returncode, ends_graph[name])
+    print(f'sarl-graph: {verdict.message}', file=sys.stderr, flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop_all(procs, shutdown_timeout)
-    code = procs[final].returncode
-    # A negative code is a signal; sys.exit(-9) would read as 247, so report a plain failure.
-    return 130 if interrupted else (1 if code and code < 0 else (code or 0))
+    for pump in pumps:
+        pump.join(timeout=1.0)
+    return 1 if verdict.failed else 0
 
 
 def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
@@ -169,23 +219,35 @@ def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
 
 
 def run_single_process(nodes, params_file: Path) -> int:
-    """Every node in one process and one executor: the fastest way to run the graph."""
+    """Every node in one process and one executor: the fastest way to run the graph.
+
+    Ctrl-C is taken as KeyboardInterrupt (not by rclpy's handler), so that running callbacks
+    finish before the nodes close and rclpy shuts down, as in sarl_ros.nodes.runner.
+    """
     import importlib
 
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
+    from sarl_ros.nodes.runner import spin_until_shutdown
     from sarl_ros.rosutil.imports import require_ros
+    from sarl_ros.rosutil.params import ParameterError
     require_ros()
-    rclpy.init(args=['--ros-args', '--params-file', str(params_file)])
+    signal.signal(signal.SIGTERM, _terminate)
+    rclpy.init(args=['--ros-args', '--params-file', str(params_file)], signal_handler_options=SignalHandlerOptions.NO)
     executor = MultiThreadedExecutor(num_threads=8)
     built = []
+    code = None
     try:
         for node in nodes:
             module = importlib.import_module(node.module)
             built.append((node, module.NODE_CLASS()))
             executor.add_node(built[-1][1])
-        executor.spin()
+        spin_until_shutdown(executor, rclpy.get_default_context())
+    except (ParameterError, ValueError) as exc:
+        print(f'sarl-graph: {exc}', file=sys.stderr)
+        code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
@@ -194,11 +256,16 @@ def run_single_process(nodes, params_file: Path) -> int:
         if rclpy.ok():
             raise
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        executor.shutdown(timeout_sec=1.5)
         for _, instance in reversed(built):
             close = getattr(instance, 'close', None)
             if close is not None:
                 close()
+            instance.destroy_node()
         rclpy.try_shutdown()
+    if code is not None:
+        return code
     final = [inst for desc, inst in built if desc.ends_graph]
     return getattr(final[0], 'exit_code', 0) if final else 1
 

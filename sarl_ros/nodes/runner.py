@@ -1,10 +1,27 @@
-"""Starting a node: --help, clear start-up errors, a multi-threaded executor, clean exit."""
+"""Starting a node: --help, one-line start-up errors, a multi-threaded executor, a quick clean exit.
+
+Shutdown order matters: rclpy's own SIGINT handler shuts the context down while callbacks
+still run on the executor's threads, which then fail on a dead publisher ("publisher's
+context is invalid") or a destroyed node ("cannot use Destroyable"). So the runner takes
+SIGINT/SIGTERM itself (as KeyboardInterrupt in the main thread, which also interrupts a
+slow start-up such as loading a model), stops the executor and waits for running callbacks,
+then lets the node close (checkpoints), destroys it, and only then shuts rclpy down.
+"""
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import sys
+import threading
 from typing import Callable, Sequence
 
 from sarl_ros.rosutil.imports import RosUnavailable, require_ros
+
+# How long a stopping node waits for running callbacks before it closes anyway: the whole
+# shutdown must fit in ros2 launch's SIGINT grace period (5 s) with room to spare.
+CALLBACK_GRACE_S = 1.5
+SPIN_PERIOD_S = 0.1  # the main thread returns to Python this often, so signals are seen
 
 
 def usage(executable: str, summary: str, params: Sequence) -> str:
@@ -16,8 +33,13 @@ def usage(executable: str, summary: str, params: Sequence) -> str:
     return '\n'.join(lines)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_node(executable: str, summary: str, params: Sequence, factory: Callable[[], object],
              argv: Sequence[str] | None = None, threads: int = 4) -> int:
+    program = argv is None  # a node process of its own (ros2 run, ros2 launch), not a call from Python
     argv = list(sys.argv if argv is None else argv)
     own_args = argv[1:argv.index('--ros-args')] if '--ros-args' in argv else argv[1:]
     if '--help' in own_args or '-h' in own_args:
@@ -30,37 +52,76 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
         return 2
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.signals import SignalHandlerOptions
 
     from sarl_ros.rosutil.params import ParameterError
 
-    rclpy.init(args=argv)
-    node = None
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    node = executor = None
+    code = 0
     try:
         node = factory()
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
-        executor.spin()
-        return getattr(node, 'exit_code', 0)
+        spin_until_shutdown(executor, node.context)
+        code = getattr(node, 'exit_code', 0)
     except (ParameterError, ValueError) as exc:
         # Bad configuration: say what is wrong and stop, instead of a traceback.
         print(f'{executable}: {exc}', file=sys.stderr)
-        return 2
+        code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
-        # Ctrl-C, or the node ended its own work (the episode manager after N episodes).
-        return getattr(node, 'exit_code', 0)
-    except Exception:
-        # The node shut the context down from its own thread while the executor was building a
-        # wait set: rclpy then raises RCLError rather than ExternalShutdownException (seen under load).
-        if node is not None and not node.context.ok():
-            return getattr(node, 'exit_code', 0)
-        raise
+        code = getattr(node, 'exit_code', 0)
     finally:
-        if node is not None:
-            close = getattr(node, 'close', None)
-            if close is not None:
-                close()
-            try:
-                node.destroy_node()
-            except Exception:  # noqa: BLE001 - the context may already be shut down
-                pass
-        rclpy.try_shutdown()
+        _stop(node, executor)
+    if program:
+        _exit_now(code)
+    return code
+
+
+def spin_until_shutdown(executor, context) -> None:
+    """Spin until the context is shut down; a node ends its own work that way (the episode manager)."""
+    while context.ok():
+        try:
+            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        except Exception:  # noqa: BLE001 - rclpy fails this way when the context ends mid-call
+            if context.ok():
+                raise
+            return
+
+
+def _stop(node, executor):
+    """Stop callbacks, close the node (it may save state), destroy it, shut rclpy down."""
+    import rclpy
+
+    # A second Ctrl-C while closing must not cut a checkpoint write in half.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if executor is not None:
+        # Every callback already queued must run (or fail) before the node is destroyed,
+        # or it fails later on a destroyed entity ("cannot use Destroyable"). A callback
+        # blocked in a backend must not hold the exit up, hence the bounded wait.
+        stopper = threading.Thread(target=executor.shutdown, kwargs={'timeout_sec': CALLBACK_GRACE_S},
+                                   name='executor-shutdown', daemon=True)
+        stopper.start()
+        stopper.join(CALLBACK_GRACE_S + 0.5)
+    if node is not None:
+        close = getattr(node, 'close', None)
+        if close is not None:
+            close()
+        node.destroy_node()
+    rclpy.try_shutdown()
+
+
+def _exit_now(code: int) -> None:
+    """End the node process at once: the node has closed and saved what it owns.
+
+    The interpreter's own teardown (torch and friends, garbage collection) took 3 s on a
+    loaded machine, which with the node's own stop runs past ros2 launch's SIGINT grace;
+    and a callback still blocked in a backend would keep it alive.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any, Sequence
 
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import ParameterException
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,35 @@ def declare_parameters(node, specs: Sequence[Param]) -> SimpleNamespace:
         constraint = f'one of: {", ".join(spec.choices)}' if spec.choices else ''
         descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only,
                                          additional_constraints=constraint)
-        value = node.declare_parameter(spec.name, spec.default, descriptor).value
+        try:
+            value = node.declare_parameter(spec.name, spec.default, descriptor).value
+        except ParameterException as exc:
+            # rclpy refuses a value of another type than the default's (`-p episodes:=abc`).
+            raise ParameterError(refusal(spec, node, exc)) from None
         values[spec.name] = check_value(spec, value, node.get_name())
+    # rclpy ignores values given for parameters a node does not have (`-p episodes:=3` to the
+    # Q-policy); say so instead of leaving the user to wonder.
+    ignored = sorted(set(getattr(node, '_parameter_overrides', {})) - set(values) - {'use_sim_time'})
+    if ignored:
+        node.get_logger().warning(f'ignoring unknown parameter(s) {", ".join(ignored)}; '
+                                  f'{node.get_name()} has: {", ".join(values)}')
     return SimpleNamespace(**values)
+
+
+def expectation(spec: Param) -> str:
+    """Say what a parameter accepts, e.g. `int (default 60)` or `str, one of: sim, widowx`."""
+    if spec.choices:
+        return f'{type(spec.default).__name__}, one of: {", ".join(spec.choices)}'
+    return f'{type(spec.default).__name__} (default {spec.default!r})'
+
+
+def refusal(spec: Param, node, exc: Exception) -> str:
+    where = f'{node.get_name()}.{spec.name}'
+    # The value as given on the command line or in the parameter file.
+    given = getattr(node, '_parameter_overrides', {}).get(spec.name)
+    if given is not None:
+        return f'parameter {where}={given.value!r} has the wrong type; expected {expectation(spec)}'
+    return f'parameter {where} refused ({exc}); expected {expectation(spec)}'
 
 
 def check_value(spec: Param, value: Any, node_name: str = '') -> Any:

@@ -23,7 +23,8 @@ TIMEOUT_S, RETRIES, BACKOFF_S = 0.3, 2, 0.01
 WORST_CASE_S = (RETRIES + 1) * TIMEOUT_S + 2.0
 SDK_BACKOFF_S = 0.5 + 1.0
 # What each client names: httpx's errors (RemoteVLA), the openai SDK's (the VLM client).
-VLA_ERROR = {'hang': 'timed out|Timeout', 'drop': 'disconnected|RemoteProtocolError', 'cut': 'incomplete|RemoteProtocolError'}
+VLA_ERROR = {'hang': 'timed out|Timeout', 'drop': 'disconnected|RemoteProtocolError',
+             'cut': 'incomplete|RemoteProtocolError'}
 VLM_ERROR = {'hang': 'timed out', 'drop': 'Connection error', 'cut': 'Connection error'}
 
 

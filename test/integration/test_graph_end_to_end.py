@@ -64,6 +64,7 @@ def test_graph_runs_episodes_end_to_end(tmp_path):
     output = (tmp_path / 'graph.log').read_text()
     assert proc.returncode == 0, output[-4000:]
     assert 'ignored SIGINT' not in output and 'Traceback' not in output, output[-4000:]
+    assert 'never retrieved' not in output and 'context is invalid' not in output, output[-4000:]
 
     rows = list(csv.DictReader((out / 'episodes.csv').open()))
     assert [int(r['episode']) for r in rows] == list(range(1, EPISODES + 1))
@@ -102,6 +103,7 @@ def test_single_process_graph_runs_the_same_episodes(tmp_path):
          f'task:={SUITE_TASKS[1]}', f'output_dir:={out}'],
         capture_output=True, text=True, timeout=240, env=dict(os.environ, PYTHONUNBUFFERED='1'))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert 'Traceback' not in result.stderr and 'never retrieved' not in result.stderr, result.stderr[-4000:]
     rows = list(csv.DictReader((out / 'episodes.csv').open()))
     assert [(int(r['episode']), r['task']) for r in rows] == [(1, SUITE_TASKS[1]), (2, SUITE_TASKS[1])]
     assert all(int(r['decisions']) >= 1 for r in rows)

@@ -1,0 +1,122 @@
+"""What one start of the graph runs, decided and checked before any process starts.
+
+launch/widowx_sarl.launch.py (from an OpaqueFunction) and sarl-graph both call plan_graph(),
+so a bad argument stops either of them before the first node runs, with one line that names
+the argument, and both start the same nodes with the same parameters.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from sarl_ros.core.resume import fresh_bag_path
+from sarl_ros.graph.description import (NODES, RECORDED_TOPICS, LaunchArgumentError, NodeDescription,
+                                        node_overrides, resolve_arguments)
+
+ROS2_LAUNCH = 'ros2 launch'
+SARL_GRAPH = 'sarl-graph'
+
+INTERBOTIX_PACKAGE = 'interbotix_xsarm_control'
+# What `ros2 bag record -s mcap` needs besides the ros2 command.
+BAG_PACKAGES = ('ros2bag', 'rosbag2_storage_mcap')
+
+
+@dataclass(frozen=True)
+class PlannedNode:
+    description: NodeDescription
+    overrides: dict[str, object]  # parameters set by launch arguments, over the parameter file
+
+    @property
+    def name(self) -> str:
+        return self.description.name
+
+
+@dataclass(frozen=True)
+class GraphPlan:
+    values: dict[str, object]  # every launch argument, typed
+    nodes: tuple[PlannedNode, ...]
+    bag_command: tuple[str, ...] = ()  # `ros2 bag record ...`, when recording goes through rosbag2
+    interbotix: bool = False  # start the Interbotix driver (xsarm_control.launch.py)
+    notices: tuple[str, ...] = field(default=())  # say these loudly before starting
+
+
+def find_package_prefix(package: str, environ: Mapping[str, str] = os.environ) -> Path | None:
+    """Return the install prefix of a ROS package from the ament index, or None."""
+    for prefix in filter(None, environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep)):
+        if (Path(prefix) / 'share' / 'ament_index' / 'resource_index' / 'packages' / package).is_file():
+            return Path(prefix)
+    return None
+
+
+def check_arguments(given: Mapping[str, str]) -> dict[str, object]:
+    """Return typed, checked launch arguments; raise LaunchArgumentError naming the bad one."""
+    values = resolve_arguments(dict(given))
+    robot, task = values['robot'], str(values['task'])
+    if robot == 'sim':
+        if values['vla'] != 'sim':
+            raise LaunchArgumentError(f'vla:={values["vla"]} needs camera images of a real scene; '
+                                      'with robot:=sim use vla:=sim')
+        from sarl_ros.sim.registry import task_spec
+        try:
+            task_spec(task)
+        except ValueError as exc:
+            raise LaunchArgumentError(f'task:={task}: {exc}') from None
+    else:
+        if not task.strip():
+            raise LaunchArgumentError('task:= is empty; give the task text, e.g. task:="put the sushi in the pot"')
+        if values['detector'] == 'sim':
+            raise LaunchArgumentError(f'detector:=sim reads the simulator; with robot:={robot} use detector:=vlm '
+                                      'or detector:=none (a person gives the reward)')
+    output_dir = Path(str(values['output_dir']))
+    if not str(values['output_dir']).strip() or output_dir.is_file():
+        raise LaunchArgumentError(f'output_dir:={values["output_dir"]} must name a directory')
+    return values
+
+
+def bag_unavailable_reason(environ: Mapping[str, str] = os.environ) -> str | None:
+    """Say why `ros2 bag record -s mcap` cannot run here, or return None when it can."""
+    if shutil.which('ros2', path=environ.get('PATH')) is None:
+        return 'the ros2 command is not on PATH'
+    missing = [p for p in BAG_PACKAGES if find_package_prefix(p, environ) is None]
+    if missing:
+        return f'{" and ".join(missing)} {"is" if len(missing) == 1 else "are"} not installed'
+    return None
+
+
+def plan_graph(given: Mapping[str, str], runner: str, environ: Mapping[str, str] = os.environ) -> GraphPlan:
+    """Check the launch arguments and decide what starts; raise LaunchArgumentError if it cannot."""
+    values = check_arguments(given)
+    notices: list[str] = []
+    bag_command: tuple[str, ...] = ()
+    builtin_recorder = False
+    if values['record']:
+        # A resumed run records a new bag beside the old ones (fresh:=true empties output_dir first).
+        out = Path(str(values['output_dir']))
+        bag_dir = out / 'bag' if values['fresh'] else fresh_bag_path(out)
+        reason = bag_unavailable_reason(environ) if runner == ROS2_LAUNCH else None
+        if runner == ROS2_LAUNCH and reason is None:
+            bag_command = ('ros2', 'bag', 'record', '--storage', 'mcap', '--output', str(bag_dir),
+                           *RECORDED_TOPICS)
+        else:
+            builtin_recorder = True
+            if runner == ROS2_LAUNCH:
+                notices.append(f'RECORDING WITHOUT ROSBAG2: `ros2 bag record` cannot run ({reason}); the built-in '
+                               f'recorder node writes the MCAP bag to {bag_dir} instead '
+                               '(apt-get install ros-$ROS_DISTRO-rosbag2 ros-$ROS_DISTRO-rosbag2-storage-mcap)')
+    interbotix = runner == ROS2_LAUNCH and values['robot'] == 'widowx'
+    if interbotix and find_package_prefix(INTERBOTIX_PACKAGE, environ) is None:
+        raise LaunchArgumentError(
+            f'robot:=widowx starts the Interbotix driver, but {INTERBOTIX_PACKAGE} is not installed: build the '
+            'Interbotix workspace (docs/real_robot.md) and source it before this one')
+    nodes = []
+    for node in NODES:
+        if node.enabled_by is not None and not values.get(node.enabled_by):
+            continue
+        if node.without_ros2_launch_only and not (runner == SARL_GRAPH or builtin_recorder):
+            continue
+        nodes.append(PlannedNode(node, node_overrides(node.name, values)))
+    return GraphPlan(values=values, nodes=tuple(nodes), bag_command=bag_command, interbotix=interbotix,
+                     notices=tuple(notices))
