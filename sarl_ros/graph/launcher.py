@@ -230,7 +230,7 @@ def run_single_process(nodes, params_file: Path) -> int:
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
-    from sarl_ros.nodes.runner import spin_until_shutdown
+    from sarl_ros.rosutil.spin import spin_until_shutdown
     from sarl_ros.rosutil.imports import require_ros
     from sarl_ros.rosutil.params import ParameterError
     require_ros()

@@ -17,11 +17,11 @@ import threading
 from typing import Callable, Sequence
 
 from sarl_ros.rosutil.imports import RosUnavailable, require_ros
+from sarl_ros.rosutil.spin import spin_until_shutdown
 
 # How long a stopping node waits for running callbacks before it closes anyway: the whole
 # shutdown must fit in ros2 launch's SIGINT grace period (5 s) with room to spare.
 CALLBACK_GRACE_S = 1.5
-SPIN_PERIOD_S = 0.1  # the main thread returns to Python this often, so signals are seen
 
 
 def usage(executable: str, summary: str, params: Sequence) -> str:
@@ -78,17 +78,6 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
     if program:
         _exit_now(code)
     return code
-
-
-def spin_until_shutdown(executor, context) -> None:
-    """Spin until the context is shut down; a node ends its own work that way (the episode manager)."""
-    while context.ok():
-        try:
-            executor.spin_once(timeout_sec=SPIN_PERIOD_S)
-        except Exception:  # noqa: BLE001 - rclpy fails this way when the context ends mid-call
-            if context.ok():
-                raise
-            return
 
 
 def _stop(node, executor):

@@ -93,11 +93,13 @@ def test_starts_every_node_with_its_parameters_and_an_exit_handler(launch_file, 
     actions = launch_file.start_graph(context(tmp_path, episodes='3', seed='5'))
     nodes = of_type(actions, 'Node')
     expected = [n for n in description.NODES if not n.without_ros2_launch_only]
-    assert [(n.kwargs['executable'], n.kwargs['name']) for n in nodes] == [(n.executable, n.name) for n in expected]
+    # The executor is not renamed: name= would also rename the Interbotix API's node in its process.
+    assert [(n.kwargs['executable'], n.kwargs['name']) for n in nodes] == [
+        (n.executable, n.name if n.renamed_by_launcher else None) for n in expected]
     manager = next(n for n in nodes if n.kwargs['name'] == 'episode_manager')
     config, overrides = manager.kwargs['parameters']
     assert config == str(ROOT / 'config' / 'widowx_sarl.yaml')
-    assert overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'output_dir': str(tmp_path / 'run')}
+    assert overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 5, 'output_dir': str(tmp_path / 'run')}
     handled = [h.args[0].kwargs['target_action'] for h in of_type(actions, 'RegisterEventHandler')
                if type(h.args[0]).__name__ == 'OnProcessExit']
     assert handled == nodes  # one exit handler on every node
@@ -109,7 +111,8 @@ def exit_handlers(actions):
     for h in of_type(actions, 'RegisterEventHandler'):
         handler = h.args[0]
         if type(handler).__name__ == 'OnProcessExit':
-            handlers[handler.kwargs['target_action'].kwargs['name']] = handler.kwargs['on_exit']
+            target = handler.kwargs['target_action'].kwargs  # the executor keeps its executable's name
+            handlers[target['name'] or target['executable']] = handler.kwargs['on_exit']
         else:
             handlers['shutdown'] = handler.kwargs['on_shutdown']
     return handlers

@@ -59,7 +59,7 @@ def test_both_runners_start_the_same_nodes_with_the_same_overrides(tmp_path):
     graph_plan = plan_graph(given, SARL_GRAPH, {})
     assert [(n.name, n.overrides) for n in launch_plan.nodes] == [(n.name, n.overrides) for n in graph_plan.nodes]
     manager = next(n for n in launch_plan.nodes if n.name == 'episode_manager')
-    assert manager.overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'output_dir': str(tmp_path / 'run')}
+    assert manager.overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 4, 'output_dir': str(tmp_path / 'run')}
     assert [n.name for n in launch_plan.nodes if n.description.ends_graph] == ['episode_manager']
     assert 'recorder' not in {n.name for n in launch_plan.nodes}
     assert not launch_plan.bag_command and not launch_plan.interbotix and not launch_plan.notices
@@ -87,13 +87,15 @@ def test_without_rosbag2_the_builtin_recorder_records_and_says_so(packages, ros2
     assert len(plan.notices) == 1 and reason in plan.notices[0] and 'RECORDING WITHOUT ROSBAG2' in plan.notices[0]
 
 
-def test_ros2_bag_into_an_existing_bag_is_refused_the_builtin_recorder_numbers_its_bags(tmp_path):
+def test_a_resumed_run_records_a_new_bag_and_fresh_starts_with_bag(tmp_path):
     (tmp_path / 'run' / 'bag').mkdir(parents=True)
     given = {'record': 'true', 'output_dir': str(tmp_path / 'run')}
     env = ament_prefix(tmp_path / 'ros', 'ros2bag', 'rosbag2_storage_mcap', ros2_command=True)
-    with pytest.raises(LaunchArgumentError, match='already exists; choose a new output_dir'):
-        plan_graph(given, ROS2_LAUNCH, env)
-    assert 'recorder' in {n.name for n in plan_graph(given, SARL_GRAPH, env).nodes}  # writes bag_2
+    command = plan_graph(given, ROS2_LAUNCH, env).bag_command
+    assert command[command.index('--output') + 1] == str(tmp_path / 'run' / 'bag_2')
+    command = plan_graph({**given, 'fresh': 'true'}, ROS2_LAUNCH, env).bag_command  # the old run is moved aside
+    assert command[command.index('--output') + 1] == str(tmp_path / 'run' / 'bag')
+    assert 'recorder' in {n.name for n in plan_graph(given, SARL_GRAPH, env).nodes}  # the node numbers its own
 
 
 def test_the_real_arm_needs_the_interbotix_packages_only_under_ros2_launch(tmp_path):
