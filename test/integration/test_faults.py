@@ -149,7 +149,7 @@ def test_sigkill_of_any_node_stops_the_graph_and_the_rerun_loses_nothing(tmp_pat
             code = graph.finish(proc)
             output = graph.output()
             assert code != 0, f'killing {victim}: the graph exited with 0\n{output[-3000:]}'
-            assert f'node {victim} exited' in output, output[-3000:]
+            assert f'node {victim} was killed by SIGKILL; stopping the graph' in output, output[-3000:]
             assert 'Traceback' not in output, output[-3000:]
             assert len(finished_episodes(graph.out / 'episodes.csv')) > done_before
             if victim == VICTIMS[1]:  # the run after the learner's kill got its last steps from the log
