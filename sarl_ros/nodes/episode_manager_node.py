@@ -19,12 +19,12 @@ from std_srvs.srv import Trigger
 
 from sarl_ros.action import ExecutePrompt
 from sarl_ros.graph import description as g
-from sarl_ros.msg import EpisodeEvent, LearnerStats, Transition
+from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal, Transition
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
-from sarl_ros.srv import (EvaluateEpisode, GetState, ProposePrompts, ResetScene, SelectPrompt, StartEpisode,
-                          StoreTransition)
+from sarl_ros.srv import (EvaluateEpisode, GetState, PauseEpisodes, ProposePrompts, ResetScene, SelectPrompt,
+                          StartEpisode, StoreTransition)
 
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
@@ -87,9 +87,12 @@ class EpisodeManager(Node):
         self._start = threading.Event()
         self._reset_confirmed = threading.Event()
         self._stop = threading.Event()
+        self._resumed = threading.Event()  # cleared by an operator pause; checked between episodes
+        self._resumed.set()
         self.create_service(StartEpisode, g.SRV_START_EPISODE, self._on_start, callback_group=group)
         self.create_service(Trigger, g.SRV_CONFIRM_RESET, self._on_confirm_reset, callback_group=group)
         self.create_service(Trigger, g.SRV_STOP, self._on_stop, callback_group=group)
+        self.create_service(PauseEpisodes, g.SRV_PAUSE, self._on_pause, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.successes: list[bool] = []
@@ -113,8 +116,26 @@ class EpisodeManager(Node):
         self._stop.set()
         self._start.set()
         self._reset_confirmed.set()
+        self._resumed.set()
         response.success, response.message = True, 'stopping after the current decision'
         return response
+
+    def _on_pause(self, request, response):
+        if request.paused:
+            self._resumed.clear()
+            response.message = 'pausing after the current episode'
+        else:
+            self._resumed.set()
+            response.message = 'resumed'
+        response.success, response.episode = True, len(self.successes) + 1
+        return response
+
+    def _wait_while_paused(self, episode: int):
+        if self._resumed.is_set():
+            return
+        self._event(EpisodeEvent.PAUSED, episode, 'paused by the operator')
+        self.get_logger().info(f'paused before episode {episode}: call {g.SRV_PAUSE} with paused=false')
+        self._resumed.wait()
 
     def _on_learner_stats(self, msg):
         with self._learner_caught_up:
@@ -180,6 +201,7 @@ class EpisodeManager(Node):
     def _run(self):
         try:
             for episode in range(1, self.p.episodes + 1):
+                self._wait_while_paused(episode)
                 if self._stop.is_set():
                     break
                 if not self.p.autostart:
@@ -200,6 +222,7 @@ class EpisodeManager(Node):
         operator = self.p.reset_mode == 'operator'
         reply = self._retrying('reset', lambda: self._call('reset', ResetScene.Request(
             episode=episode, wait_for_operator=operator)))
+        reply = self._wait_for_estop_release(reply, episode, operator)
         if not reply.success:
             raise ServiceFailure(f'reset refused: {reply.message}')
         if operator:
@@ -213,6 +236,17 @@ class EpisodeManager(Node):
             if self._stop.is_set():
                 return
         self._event(EpisodeEvent.RESET_DONE, episode)
+
+    def _wait_for_estop_release(self, reply, episode: int, operator: bool):
+        """Ask again for the reset while the executor refuses it for an engaged emergency stop."""
+        remind_at = time.monotonic()
+        while not reply.success and 'emergency stop' in reply.message and not self._stop.is_set():
+            if time.monotonic() >= remind_at:
+                self._event(EpisodeEvent.PAUSED, episode, 'emergency stop engaged: release it to continue')
+                remind_at = time.monotonic() + self.p.reset_reminder_s
+            self._stop.wait(0.5)
+            reply = self._call('reset', ResetScene.Request(episode=episode, wait_for_operator=operator))
+        return reply
 
     def _propose(self, state, history, episode, step):
         reply = self._retrying('proposal', lambda: self._call('propose', ProposePrompts.Request(
@@ -230,7 +264,7 @@ class EpisodeManager(Node):
         state = self._call('state', GetState.Request())
         proposal = self._propose(state, [], episode, 0)
         history: list[str] = []
-        success, decisions, outcome_detail = False, 0, ''
+        success, failed, decisions, outcome_detail = False, False, 0, ''
         for step in range(budget):
             if self._stop.is_set():
                 outcome_detail = 'stopped by the operator'
@@ -248,26 +282,34 @@ class EpisodeManager(Node):
                 # Nothing ran, so there is no transition to store: skip the decision.
                 self.get_logger().error(f'episode {episode} step {step}: skipped ({exc})')
                 continue
+            if result.outcome == ExecutePrompt.Result.ESTOPPED:
+                outcome_detail = 'emergency stop'  # a cut-short prompt is no transition to learn from
+                break
             decisions += 1
             history.append(chosen.prompt)
             last = step == budget - 1
             verdict = self._call('evaluate', EvaluateEpisode.Request(
                 episode=episode, decision_step=step, task=self.p.task, final=last))
             success = verdict.decided and verdict.reward.value > 0.5
+            # A person's "failure" ends the episode; a detector's "not yet" does not.
+            failed = verdict.decided and not success and verdict.reward.source == RewardSignal.SOURCE_HUMAN
+            over = success or failed
             next_state = self._call('state', GetState.Request())
             next_state.state_features = result.state_features or next_state.state_features
-            next_proposal = None if success else self._propose(next_state, history, episode, step + 1)
+            next_proposal = None if over else self._propose(next_state, history, episode, step + 1)
             self._store(Transition(
                 episode=episode, decision_step=step, task=self.p.task, state_features=state.state_features,
                 action=chosen, reward=1.0 if success else 0.0, control_steps=result.control_steps,
                 next_state_features=next_state.state_features,
-                next_candidates=[] if success else list(next_proposal.candidates),
-                terminal=success, truncated=last and not success))
-            if success:
+                next_candidates=[] if over else list(next_proposal.candidates),
+                terminal=over, truncated=last and not over))
+            if over:
+                outcome_detail = 'failure reported by the operator' if failed else ''
                 break
             state, proposal = next_state, next_proposal
         self.successes.append(success)
-        kind = EpisodeEvent.SUCCESS if success else (EpisodeEvent.ABORTED if outcome_detail else EpisodeEvent.TIMEOUT)
+        kind = (EpisodeEvent.SUCCESS if success else EpisodeEvent.FAILURE if failed
+                else EpisodeEvent.ABORTED if outcome_detail else EpisodeEvent.TIMEOUT)
         self._event(kind, episode, outcome_detail or f'{decisions} decisions')
         self._log_episode(episode, success, decisions, history, time.monotonic() - started)
 

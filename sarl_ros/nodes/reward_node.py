@@ -4,7 +4,9 @@ Conflict rule: a human verdict always wins over a detector; when they disagree t
 reward says so in its detail and a warning is logged. After a single decision
 (final=false) only the detector is asked; at the end of an episode (final=true) a
 human, when enabled, is asked and waited for up to human_timeout_s, after which the
-detector's answer is used; with neither, the episode is undecided (skipped).
+detector's answer is used; with neither, the episode is undecided (skipped). A verdict a
+person already gave for the episode (operator console, keys, service) is used at the
+next evaluation, final or not, so "failure" ends the episode there.
 """
 from __future__ import annotations
 
@@ -94,8 +96,8 @@ class RewardNode(Node):
                 detected = self.detector.evaluate(from_image_msg(request.image), request.task, request)
             except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
                 self.get_logger().warning(f'detector failed: {exc}')
-        human = None
-        if request.final and self.p.human:
+        human = self._take_verdict(request.episode)
+        if human is None and request.final and self.p.human:
             human = self._wait_for_human(request.episode, request.task, request.timeout_s or self.p.human_timeout_s)
         success, source, confidence, detail = resolve(detected, human)
         if 'overrides' in detail:
@@ -106,9 +108,13 @@ class RewardNode(Node):
                                        value=float(bool(success)), source=source, confidence=confidence,
                                        detail=detail)
         response.reward.header.stamp = self.get_clock().now().to_msg()
-        if request.final or success:
+        if request.final or success or human is not None:  # every verdict that ends an episode
             self.pub.publish(response.reward)
         return response
+
+    def _take_verdict(self, episode: int) -> int | None:
+        with self._verdict_arrived:
+            return self._verdicts.pop(episode, None)
 
     def _wait_for_human(self, episode: int, task: str, timeout: float) -> int | None:
         if self.p.keyboard and sys.stdin is not None and sys.stdin.isatty():
