@@ -115,6 +115,7 @@ class OperatorConsole(Node):
         self.state = ConsoleState(event_history=self.p.event_history)
         self.operator = RosOperator(self, self.state, self.p.service_timeout_s)
         self._last_image_ns = 0
+        self.keys = None
         ordered = MutuallyExclusiveCallbackGroup()  # the view changes in the order the graph acted
         self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD, callback_group=ordered)
         self.create_subscription(CandidateSet, g.TOPIC_CANDIDATES, self._on_candidates, RECORD,
@@ -157,7 +158,10 @@ class OperatorConsole(Node):
 
     # --- the graph -> the view ------------------------------------------------------------------
     def _on_event(self, msg: EpisodeEvent):
-        self.state.on_episode_event(EVENT_KIND.get(msg.type, f'event {msg.type}'), msg.episode, msg.task, msg.detail)
+        kind = EVENT_KIND.get(msg.type, f'event {msg.type}')
+        self.state.on_episode_event(kind, msg.episode, msg.task, msg.detail)
+        if self.keys is not None:  # the terminal operator follows the episodes too
+            self.keys.say(f'episode {msg.episode}: {kind.replace("_", " ")}' + (f' ({msg.detail})' if msg.detail else ''))
 
     def _on_candidates(self, msg: CandidateSet):
         candidates = [Candidate(a.prompt, float(q), float(p), a.source)

@@ -74,6 +74,7 @@ def test_single_keys_report_failure_and_engage_and_release_the_emergency_stop(ro
     terminal = Terminal()
     try:
         terminal.read_until('keys: [s]uccess')
+        terminal.read_until('episode 2: start')
         terminal.type('f')
         terminal.read_until('episode 2: failure reported')
         evaluate = reward.create_client(EvaluateEpisode, '/sarl/evaluate_episode')
