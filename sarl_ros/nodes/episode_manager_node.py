@@ -218,6 +218,9 @@ class EpisodeManager(Node):
             self.context.try_shutdown()
 
     def _reset(self, episode: int):
+        # Cleared before the request goes out: a confirmation given as soon as the request is seen
+        # (while the arm still homes) counts, an earlier one does not.
+        self._reset_confirmed.clear()
         self._event(EpisodeEvent.RESET_REQUESTED, episode)
         operator = self.p.reset_mode == 'operator'
         reply = self._retrying('reset', lambda: self._call('reset', ResetScene.Request(
@@ -226,7 +229,6 @@ class EpisodeManager(Node):
         if not reply.success:
             raise ServiceFailure(f'reset refused: {reply.message}')
         if operator:
-            self._reset_confirmed.clear()
             waited = 0.0
             while not self._reset_confirmed.wait(self.p.reset_reminder_s):
                 waited += self.p.reset_reminder_s

@@ -127,7 +127,7 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#curve circle.loss')) == 1)
 
     # The next episode waits for the reset and starts on "confirm reset" (keyboard shortcut r).
-    wait.until(lambda d: text(d, 'episode') == '2' and not d.find_elements(By.CSS_SELECTOR, '#candidates tr'))
+    wait.until(lambda d: text(d, 'episode') == '2' and not d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr'))
     assert EpisodeEvent.START not in probe.kinds(2)
     browser.find_element(By.TAG_NAME, 'body').send_keys('r')
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(2), timeout=30, what='episode 2 to start')
