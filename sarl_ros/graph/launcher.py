@@ -151,6 +151,7 @@ def run_single_process(nodes, params_file: Path) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
+    from sarl_ros.nodes.runner import spin_until_shutdown
     from sarl_ros.rosutil.imports import require_ros
     require_ros()
     rclpy.init(args=['--ros-args', '--params-file', str(params_file)])
@@ -161,7 +162,7 @@ def run_single_process(nodes, params_file: Path) -> int:
             module = importlib.import_module(node.module)
             built.append((node, module.NODE_CLASS()))
             executor.add_node(built[-1][1])
-        executor.spin()
+        spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

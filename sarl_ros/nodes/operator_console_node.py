@@ -161,7 +161,8 @@ class OperatorConsole(Node):
         kind = EVENT_KIND.get(msg.type, f'event {msg.type}')
         self.state.on_episode_event(kind, msg.episode, msg.task, msg.detail)
         if self.keys is not None:  # the terminal operator follows the episodes too
-            self.keys.say(f'episode {msg.episode}: {kind.replace("_", " ")}' + (f' ({msg.detail})' if msg.detail else ''))
+            detail = f' ({msg.detail})' if msg.detail else ''
+            self.keys.say(f'episode {msg.episode}: {kind.replace("_", " ")}{detail}')
 
     def _on_candidates(self, msg: CandidateSet):
         candidates = [Candidate(a.prompt, float(q), float(p), a.source)

@@ -16,6 +16,24 @@ def usage(executable: str, summary: str, params: Sequence) -> str:
     return '\n'.join(lines)
 
 
+def spin_until_shutdown(executor) -> None:
+    """Spin until the context ends; a node ending it (the episode manager) is a normal end.
+
+    A context shut down from another thread while the executor builds its next wait set raises
+    RCLError instead of ExternalShutdownException (a race that more subscriptions make likelier).
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+    try:
+        executor.spin()
+    except ExternalShutdownException:
+        pass
+    except _rclpy.RCLError:
+        if rclpy.ok():
+            raise
+
+
 def run_node(executable: str, summary: str, params: Sequence, factory: Callable[[], object],
              argv: Sequence[str] | None = None, threads: int = 4) -> int:
     argv = list(sys.argv if argv is None else argv)
@@ -39,7 +57,7 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
         node = factory()
         executor = MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
-        executor.spin()
+        spin_until_shutdown(executor)
         return getattr(node, 'exit_code', 0)
     except (ParameterError, ValueError) as exc:
         # Bad configuration: say what is wrong and stop, instead of a traceback.

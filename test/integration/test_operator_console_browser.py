@@ -5,7 +5,8 @@ the reward comes only from the operator, and resets wait for the operator. Throu
 it loads and live updates arrive; "confirm reset" starts an episode; "failure" ends it with a
 terminal, zero-reward transition stored by the Q-policy; the next episode starts after the next
 "confirm reset"; the emergency stop halts the arm within one control step and latches until an
-explicit release. CI installs Chromium (SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
+explicit release; on a phone-sized window the page is one column. CI installs Chromium
+(SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
 """
 import os
 import time
@@ -158,6 +159,15 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     browser.find_element(By.ID, 'btn-reset').click()  # the graph goes on once released
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(3), timeout=30, what='episode 3 to start')
     assert ros.call(probe.node.create_client(Trigger, '/sarl/stop'), Trigger.Request()).success
+
+    # A phone-sized screen: one column, nothing wider than the screen, the e-stop button reachable.
+    browser.set_window_size(390, 844)
+    wait.until(lambda d: d.execute_script('return window.innerWidth') <= 400)
+    assert browser.execute_script('return document.documentElement.scrollWidth <= window.innerWidth')
+    estop = browser.find_element(By.ID, 'btn-estop')
+    assert estop.is_displayed() and estop.rect['x'] + estop.rect['width'] <= 390
+    camera, status = browser.find_element(By.ID, 'camera-panel').rect, browser.find_element(By.ID, 'status').rect
+    assert status['y'] >= camera['y'] + camera['height'] - 1  # stacked, not side by side
 
 
 def stamp_seconds(msg) -> float:
