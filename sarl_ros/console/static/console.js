@@ -56,22 +56,27 @@ function svg(tag, attrs) {
 function drawCurve(outcomes) {
   const plot = $('curve');
   plot.replaceChildren();
-  const w = 300, h = 120, pad = 8;
-  for (const y of [0, 0.5, 1]) {
-    plot.append(svg('line', {x1: 0, x2: w, y1: pad + (1 - y) * (h - 2 * pad), y2: pad + (1 - y) * (h - 2 * pad),
-                             stroke: '#ddd', 'stroke-width': 1}));
+  const top = 8, bottom = 112, left = 30, right = 292;
+  const y = (v) => top + (1 - v) * (bottom - top);
+  for (const v of [0, 0.5, 1]) {
+    plot.append(svg('line', {x1: left, x2: right, y1: y(v), y2: y(v), stroke: '#ddd', 'stroke-width': 1}));
+    const label = svg('text', {x: left - 4, y: y(v) + 3, 'text-anchor': 'end'});
+    label.textContent = `${Math.round(100 * v)}%`;
+    plot.append(label);
   }
-  if (!outcomes.length) return;
   const n = outcomes.length;
-  const x = (i) => (n === 1 ? w / 2 : pad + (i * (w - 2 * pad)) / (n - 1));
-  const y = (v) => pad + (1 - v) * (h - 2 * pad);
+  const caption = svg('text', {x: (left + right) / 2, y: 126, 'text-anchor': 'middle'});
+  caption.textContent = n ? `episodes 1-${n}: dots success/failure, line success rate so far` : 'no episode yet';
+  plot.append(caption);
+  if (!n) return;
+  const x = (i) => (n === 1 ? (left + right) / 2 : left + 4 + (i * (right - left - 8)) / (n - 1));
   let wins = 0;
   const points = outcomes.map((o, i) => {
     wins += o.success ? 1 : 0;
     return `${x(i).toFixed(1)},${y(wins / (i + 1)).toFixed(1)}`;
   });
   plot.append(svg('polyline', {points: points.join(' '), fill: 'none', stroke: '#3559b5', 'stroke-width': 2,
-                               'vector-effect': 'non-scaling-stroke', class: 'rate'}));
+                               class: 'rate'}));
   outcomes.forEach((o, i) => {
     plot.append(svg('circle', {cx: x(i), cy: y(o.success ? 1 : 0), r: 3, class: o.success ? 'win' : 'loss',
                                fill: o.success ? '#1f7a3a' : '#a8321f'}));
