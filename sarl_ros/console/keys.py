@@ -39,7 +39,9 @@ class KeyConsole:
         self._restore()
 
     def say(self, text: str) -> None:
-        self.out.write(f'\r[operator] {text}\n')
+        # On a terminal, start at column 0 (a key may have left the cursor mid-line).
+        start = '\r' if self.out.isatty() else ''
+        self.out.write(f'{start}[operator] {text}\n')
         self.out.flush()
 
     def _enter_cbreak(self) -> None:
