@@ -69,6 +69,7 @@ def main() -> int:
         width, height = (int(v) for v in args.size.split('x'))
         browser = headless_chromium(width, height)
         try:
+            browser.set_window_size(width, height)  # below 500 px only after start (Chromium's minimum)
             browser.get(url)
             end = time.monotonic() + 30
             while time.monotonic() < end and not browser.execute_script(
