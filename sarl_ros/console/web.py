@@ -201,7 +201,7 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
 
 async def _live(state: ConsoleState, request: Request, closing: threading.Event, max_rate_hz: float = 10.0):
     """Yield a snapshot whenever the state changes, at most max_rate_hz, with keep-alives."""
-    loop, changed = waiter = state.changes.subscribe()
+    _, changed = waiter = state.changes.subscribe()
     try:
         sent = -1
         while not closing.is_set() and not await request.is_disconnected():
@@ -243,6 +243,7 @@ class ConsoleServer:
         if not is_loopback(host) and not token:
             raise ValueError(f'serving the console on {host} needs a token')
         self.closing = threading.Event()
+        self.state = state
         allowed = LOOPBACK_HOSTS if is_loopback(host) and not token else None
         self.app = build_app(state, operator, token=token, allowed_hosts=allowed, closing=self.closing)
         self.socket = listening_socket(host, port)
@@ -268,6 +269,7 @@ class ConsoleServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self.closing.set()
+        self.state.changes.notify()  # live streams see `closing` now, not at their next keep-alive
         self._server.should_exit = True
         self._thread.join(timeout_s)
         self.socket.close()

@@ -172,3 +172,21 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
 
 def stamp_seconds(msg) -> float:
     return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
+def test_the_page_asks_for_the_token_when_one_is_set(ros, browser, monkeypatch):
+    monkeypatch.setenv('SARL_CONSOLE_TOKEN', 'a-long-console-token')
+    console = ros.add(OperatorConsole(**overrides(port=0, keyboard=False)))
+    browser.get(console.url)
+    wait = WebDriverWait(browser, 20, poll_frequency=0.05)
+    wait.until(ready.visibility_of_element_located((By.ID, 'token-form')))
+    assert not browser.find_element(By.ID, 'console').is_displayed()
+    field = browser.find_element(By.ID, 'token')
+    field.send_keys('a-wrong-token\n')
+    wait.until(lambda d: text(d, 'token-error') == 'wrong token')
+    field.clear()
+    field.send_keys('a-long-console-token\n')
+    wait.until(lambda d: text(d, 'connection') == 'live')
+    assert browser.find_element(By.ID, 'console').is_displayed()
+    assert 'a-long-console-token' not in browser.page_source
+    assert all(c['httpOnly'] for c in browser.get_cookies())

@@ -75,9 +75,12 @@ def test_bad_requests_get_a_clear_4xx_or_503_and_the_node_keeps_serving(ros, met
         assert http.get('/api/state').status_code == 200
 
 
-def test_loopback_by_default():
+def test_serves_on_loopback_only_by_default(ros):
     from sarl_ros.nodes.operator_console_node import PARAMS
     assert next(p for p in PARAMS if p.name == 'host').default == '127.0.0.1'
+    node = ros.add(OperatorConsole(**overrides(keyboard=False, port=0)))
+    assert node.server.socket.getsockname()[0] == '127.0.0.1'
+    assert httpx.get(node.url + 'api/auth').json() == {'token_required': False, 'authorised': True}
 
 
 def test_a_token_is_required_when_set_and_nothing_secret_reaches_the_page(ros, monkeypatch):
