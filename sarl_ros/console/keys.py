@@ -54,7 +54,8 @@ class KeyConsole:
     def _restore(self) -> None:
         if self._saved_mode is not None:
             import termios
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved_mode)
+            # TCSANOW: waiting for the output to drain could block forever on a terminal nobody reads.
+            termios.tcsetattr(self.fd, termios.TCSANOW, self._saved_mode)
             self._saved_mode = None
 
     def _read_key(self) -> str | None:
