@@ -15,6 +15,7 @@ NODES = {
     'reward': 'sarl_ros.nodes.reward_node',
     'episode_manager': 'sarl_ros.nodes.episode_manager_node',
     'recorder': 'sarl_ros.nodes.recorder_node',
+    'operator_console': 'sarl_ros.nodes.operator_console_node',
 }
 
 COMMANDS = {
@@ -30,7 +31,7 @@ setup(
     name='sarl_ros',
     version='0.1.0',
     packages=find_packages(include=['sarl_ros', 'sarl_ros.*']),
-    package_data={'sarl_ros': ['py.typed']},
+    package_data={'sarl_ros': ['py.typed'], 'sarl_ros.console': ['static/*']},
     python_requires='>=3.10',
     entry_points={
         'console_scripts': [f'{name}={module}:main' for name, module in {

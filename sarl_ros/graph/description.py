@@ -75,10 +75,13 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('widowx_use_sim', 'false',
                    "robot:=widowx only: run Interbotix's simulated motors (xs_sdk_sim), a dry run without the arm",
                    bool),
+    LaunchArgument('console', 'true',
+                   'Operator console: web page on 127.0.0.1:8080 and single keys in the terminal of the graph',
+                   bool),
 )
 
 # Arguments read by the launch file itself rather than passed to a node.
-LAUNCH_ONLY_ARGUMENTS = ('record', 'widowx_use_sim', 'fresh')
+LAUNCH_ONLY_ARGUMENTS = ('record', 'widowx_use_sim', 'fresh', 'console')
 
 NODES: tuple[NodeDescription, ...] = (
     NodeDescription('vla_executor', 'vla_executor', 'sarl_ros.nodes.executor_node', renamed_by_launcher=False),
@@ -90,6 +93,8 @@ NODES: tuple[NodeDescription, ...] = (
                     ends_graph=True),
     NodeDescription('recorder', 'recorder', 'sarl_ros.nodes.recorder_node', enabled_by='record',
                     without_ros2_launch_only=True),
+    NodeDescription('operator_console', 'operator_console', 'sarl_ros.nodes.operator_console_node',
+                    enabled_by='console'),
 )
 
 
@@ -161,4 +166,5 @@ SRV_SIM_SUCCESS = '/sim/check_success'
 SRV_START_EPISODE = '/sarl/start_episode'
 SRV_STOP = '/sarl/stop'
 SRV_CONFIRM_RESET = '/sarl/confirm_reset'
+SRV_PAUSE = '/sarl/pause'
 ACTION_EXECUTE = '/sarl/execute_prompt'

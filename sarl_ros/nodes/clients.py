@@ -170,6 +170,9 @@ class GraphEnvironment:
             # Nothing ran, so there is nothing to learn from: the loop skips the decision.
             self.node.get_logger().error(f'episode {self.episode} step {step}: skipped ({exc})')
             raise StepSkipped(str(exc)) from exc
+        if result.outcome == ExecutePrompt.Result.ESTOPPED:
+            # The operator stopped the arm: the episode ends here, and a prompt cut short teaches nothing.
+            raise EpisodeAborted('emergency stop')
         observation = self._observe()
         if result.outcome not in RAN:
             # Failed, cancelled or e-stopped part of the way: no transition describes it.

@@ -30,7 +30,7 @@ from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, 
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
-from sarl_ros.srv import ResetScene, StartEpisode
+from sarl_ros.srv import PauseEpisodes, ResetScene, StartEpisode
 
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
@@ -81,9 +81,12 @@ class EpisodeManager(Node):
         self._start = threading.Event()
         self._reset_confirmed = threading.Event()
         self._stop = threading.Event()
+        self._resumed = threading.Event()  # cleared by an operator pause; checked between episodes
+        self._resumed.set()
         self.create_service(StartEpisode, g.SRV_START_EPISODE, self._on_start, callback_group=group)
         self.create_service(Trigger, g.SRV_CONFIRM_RESET, self._on_confirm_reset, callback_group=group)
         self.create_service(Trigger, g.SRV_STOP, self._on_stop, callback_group=group)
+        self.create_service(PauseEpisodes, g.SRV_PAUSE, self._on_pause, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = finished_episodes(self.out_dir / RECORD_NAME)
@@ -113,8 +116,26 @@ class EpisodeManager(Node):
         self._stop.set()
         self._start.set()
         self._reset_confirmed.set()
+        self._resumed.set()
         response.success, response.message = True, 'stopping after the current decision'
         return response
+
+    def _on_pause(self, request, response):
+        if request.paused:
+            self._resumed.clear()
+            response.message = 'pausing after the current episode'
+        else:
+            self._resumed.set()
+            response.message = 'resumed'
+        response.success, response.episode = True, len(self.successes) + 1
+        return response
+
+    def _wait_while_paused(self, episode: int):
+        if self._resumed.is_set():
+            return
+        self._event(EventKind.PAUSED, episode, 'paused by the operator')
+        self.get_logger().info(f'paused before episode {episode}: call {g.SRV_PAUSE} with paused=false')
+        self._resumed.wait()
 
     def _on_learner_stats(self, msg):
         with self._learner_caught_up:
@@ -145,6 +166,7 @@ class EpisodeManager(Node):
                                    f'({self.first_episode - 1} in {self.out_dir / RECORD_NAME})')
         try:
             for episode in range(self.first_episode, self.p.episodes + 1):
+                self._wait_while_paused(episode)
                 if self._stop.is_set():
                     break
                 if not self.p.autostart:
@@ -163,14 +185,17 @@ class EpisodeManager(Node):
 
     def _reset(self, episode: int, seed: int):
         """Teleop-style reset (GraphEnvironment.reset calls this): events, the executor, the operator."""
+        # Cleared before the request goes out: a confirmation given as soon as the request is seen
+        # (while the arm still homes) counts, an earlier one does not.
+        self._reset_confirmed.clear()
         self._event(EventKind.RESET_REQUESTED, episode)
         operator = self.p.reset_mode == 'operator'
-        reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, ResetScene.Request(
-            episode=episode, seed=seed, wait_for_operator=operator)))
+        request = ResetScene.Request(episode=episode, seed=seed, wait_for_operator=operator)
+        reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, request))
+        reply = self._wait_for_estop_release(reply, episode, request)
         if not reply.success:
             raise ServiceFailure(f'reset refused: {reply.message}')
         if operator:
-            self._reset_confirmed.clear()
             waited = 0.0
             while not self._reset_confirmed.wait(self.p.reset_reminder_s):
                 waited += self.p.reset_reminder_s
@@ -196,6 +221,17 @@ class EpisodeManager(Node):
             detail += f', {result.skipped} skipped'
         self._event(BY_EPISODE_END[result.end], episode, detail)
         self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started)
+
+    def _wait_for_estop_release(self, reply, episode: int, request):
+        """Ask again for the reset while the executor refuses it for an engaged emergency stop."""
+        remind_at = time.monotonic()
+        while not reply.success and 'emergency stop' in reply.message and not self._stop.is_set():
+            if time.monotonic() >= remind_at:
+                self._event(EventKind.PAUSED, episode, 'emergency stop engaged: release it to continue')
+                remind_at = time.monotonic() + self.p.reset_reminder_s
+            self._stop.wait(0.5)
+            reply = self.caller.call(self._reset_client, request)
+        return reply
 
     def _log_episode(self, episode, success, decisions, history, seconds):
         path = self.out_dir / RECORD_NAME

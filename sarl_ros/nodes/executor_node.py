@@ -142,9 +142,10 @@ class ExecutorNode(Node):
             feedback.control_steps_done = step
             feedback.last_action = [float(a) for a in action]
             goal_handle.publish_feedback(feedback)
-            self.actions_pub.publish(ExecutedAction(
-                episode=goal.episode, decision_step=goal.decision_step, control_step=step,
-                prompt=goal.prompt, action=[float(a) for a in action]))
+            executed = ExecutedAction(episode=goal.episode, decision_step=goal.decision_step, control_step=step,
+                                      prompt=goal.prompt, action=[float(a) for a in action])
+            executed.header.stamp = self.get_clock().now().to_msg()  # when the arm was commanded
+            self.actions_pub.publish(executed)
             if period:
                 time.sleep(period)
 

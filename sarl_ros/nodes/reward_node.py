@@ -8,6 +8,9 @@ detector's answer is used; with neither, the episode is undecided (skipped).
 
 The detector judges the image in the request (the episode manager sends the frame of its
 latest state) or, when the request has none, the latest frame of the camera topic.
+A verdict a person already gave for the episode (operator console, keys, service) is used
+at the next evaluation, final or not; a person's failure is final ("failed for good"), so
+"failure" ends the episode there.
 """
 from __future__ import annotations
 
@@ -114,24 +117,28 @@ class RewardNode(Node):
                 failed = bool(check(image, request.task)) if check is not None else False
             except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
                 self.get_logger().warning(f'detector failed: {exc}')
-        human = None
-        if request.final and self.p.human:
+        human = self._take_verdict(request.episode)
+        if human is None and request.final and self.p.human:
             human = self._wait_for_human(request.episode, request.task, request.timeout_s or self.p.human_timeout_s)
         success, source, confidence, detail = resolve(detected, human)
         if 'overrides' in detail:
             self.get_logger().warning(f'episode {request.episode}: {detail}')
         response.decided = success is not None
         response.message = detail
-        # A human's success overrides a lost-object report; a human's failure or skip keeps it.
-        failed = failed and not success
+        # A human's success overrides a lost-object report; a human's failure ends the episode.
+        failed = (failed or human == ReportOutcome.Request.FAILURE) and not success
         response.reward = RewardSignal(episode=request.episode, decision_step=request.decision_step,
                                        value=float(bool(success)), source=source, confidence=confidence,
                                        detail=detail + ('; failed for good' if failed else ''),
                                        failed_for_good=failed)
         response.reward.header.stamp = self.get_clock().now().to_msg()
-        if request.final or success or failed:
+        if request.final or success or failed or human is not None:  # every verdict that ends an episode
             self.pub.publish(response.reward)
         return response
+
+    def _take_verdict(self, episode: int) -> int | None:
+        with self._verdict_arrived:
+            return self._verdicts.pop(episode, None)
 
     def _wait_for_human(self, episode: int, task: str, timeout: float) -> int | None:
         if self.p.keyboard and sys.stdin is not None and sys.stdin.isatty():

@@ -1,0 +1,219 @@
+"""Operator console: a web page (and single keys) to watch, label, reset and stop the robot.
+
+Shows the camera, the task, the candidates with Q-values and probabilities, the executing
+prompt and its control steps, episode and decision counters, the success curve and the
+episode events, live; its buttons and keys report success or failure, confirm a reset,
+pause after the running episode, and engage or release the emergency stop. Served by
+uvicorn on a thread of this node, on 127.0.0.1 unless `host` says otherwise (then a token,
+read from the environment variable `token_env`, is required).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
+
+from sarl_ros.console.state import EVENT_NAMES, Candidate, ConsoleState
+from sarl_ros.console.web import CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
+from sarl_ros.graph import description as g
+from sarl_ros.msg import CandidateSet, EpisodeEvent, ExecutedAction, LearnerStats
+from sarl_ros.nodes.runner import run_node
+from sarl_ros.rosutil.images import from_image_msg
+from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.qos import RECORD, SENSOR
+from sarl_ros.srv import EmergencyStop, PauseEpisodes, ReportOutcome
+
+PARAMS = (
+    Param('web', True, 'Serve the web page'),
+    Param('host', '127.0.0.1', 'Interface to serve on; any other than loopback requires a token'),
+    Param('port', 8080, 'TCP port of the page (0: a free one, logged)'),
+    Param('token_env', 'SARL_CONSOLE_TOKEN',
+          'Environment variable holding the access token (off loopback without it: a random one is printed)'),
+    Param('keyboard', True, 'Also read single keys on this terminal (when stdin is one)'),
+    Param('image_topic', g.TOPIC_CAMERA, 'Camera images to show'),
+    Param('image_rate_hz', 5.0, 'Encode at most this many images a second for the page'),
+    Param('jpeg_quality', 80, 'JPEG quality of the page image (1-100)'),
+    Param('service_timeout_s', 5.0, 'Wait this long for the node that owns a command'),
+    Param('event_history', 50, 'Episode events listed on the page'),
+)
+
+# EpisodeEvent.type -> name, from the message's own constants.
+EVENT_KIND = {getattr(EpisodeEvent, name.upper()): name for name in EVENT_NAMES}
+
+
+class RosOperator:
+    """The console's commands as calls to the nodes that own them."""
+
+    def __init__(self, node: Node, state: ConsoleState, timeout_s: float):
+        group = ReentrantCallbackGroup()
+        self.node, self.state, self.timeout_s = node, state, timeout_s
+        self.report = node.create_client(ReportOutcome, g.SRV_REPORT_OUTCOME, callback_group=group)
+        self.reset = node.create_client(Trigger, g.SRV_CONFIRM_RESET, callback_group=group)
+        self.pause = node.create_client(PauseEpisodes, g.SRV_PAUSE, callback_group=group)
+        self.estop = node.create_client(EmergencyStop, g.SRV_EMERGENCY_STOP, callback_group=group)
+
+    def _call(self, client, request):
+        if not client.wait_for_service(timeout_sec=self.timeout_s):
+            raise PeerUnavailable(f'{client.srv_name} is not available: is the graph running?')
+        done = threading.Event()
+        future = client.call_async(request)
+        future.add_done_callback(lambda _: done.set())
+        if not done.wait(self.timeout_s):
+            client.remove_pending_request(future)
+            raise PeerUnavailable(f'{client.srv_name} did not answer within {self.timeout_s:.0f} s')
+        return future.result()
+
+    def report_outcome(self, success: bool) -> str:
+        episode = self.state.running_episode()
+        if episode is None:
+            raise CommandRefused('no episode is running')
+        outcome = ReportOutcome.Request.SUCCESS if success else ReportOutcome.Request.FAILURE
+        reply = self._call(self.report, ReportOutcome.Request(episode=episode, outcome=outcome,
+                                                              note='operator console'))
+        if not reply.accepted:
+            raise CommandRefused(reply.message)
+        verdict = 'success' if success else 'failure'
+        self.node.get_logger().info(f'operator: episode {episode} {verdict}')
+        return f'episode {episode}: {verdict} reported'
+
+    def confirm_reset(self) -> str:
+        reply = self._call(self.reset, Trigger.Request())
+        if not reply.success:
+            raise CommandRefused(reply.message)
+        return reply.message or 'reset confirmed'
+
+    def set_paused(self, paused: bool) -> str:
+        reply = self._call(self.pause, PauseEpisodes.Request(paused=paused))
+        if not reply.success:
+            raise CommandRefused(reply.message)
+        self.state.set_operator_flags(paused=paused)
+        return reply.message
+
+    def emergency_stop(self, engage: bool, reason: str) -> str:
+        reply = self._call(self.estop, EmergencyStop.Request(engage=engage, reason=reason))
+        if not reply.success:
+            raise CommandRefused(reply.message)
+        self.state.set_operator_flags(estop_engaged=engage)
+        return f'emergency stop {reply.message}'
+
+
+class OperatorConsole(Node):
+    def __init__(self, **node_options):
+        # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
+        super().__init__('operator_console', **node_options)
+        self.p = declare_parameters(self, PARAMS)
+        if not 1 <= self.p.jpeg_quality <= 100:
+            raise ValueError(f'operator_console.jpeg_quality must be 1-100, got {self.p.jpeg_quality}')
+        if self.p.image_rate_hz <= 0:
+            raise ValueError(f'operator_console.image_rate_hz must be positive, got {self.p.image_rate_hz}')
+        self.state = ConsoleState(event_history=self.p.event_history)
+        self.operator = RosOperator(self, self.state, self.p.service_timeout_s)
+        self._last_image_ns = 0
+        self.keys = None
+        ordered = MutuallyExclusiveCallbackGroup()  # the view changes in the order the graph acted
+        self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD, callback_group=ordered)
+        self.create_subscription(CandidateSet, g.TOPIC_CANDIDATES, self._on_candidates, RECORD,
+                                 callback_group=ordered)
+        self.create_subscription(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, self._on_action, RECORD,
+                                 callback_group=ordered)
+        self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_stats, RECORD, callback_group=ordered)
+        self.create_subscription(Image, self.p.image_topic, self._on_image, SENSOR,
+                                 callback_group=MutuallyExclusiveCallbackGroup())
+        self.server = self._start_web() if self.p.web else None
+        self.keys = self._start_keys() if self.p.keyboard and sys.stdin is not None and sys.stdin.isatty() else None
+
+    def _start_web(self) -> ConsoleServer:
+        token = os.environ.get(self.p.token_env, '') or None
+        if token is None and not is_loopback(self.p.host):
+            import secrets
+            token = secrets.token_urlsafe(16)
+            # On the terminal only: the ROS log is recorded and may be shared.
+            print(f'operator console token (set {self.p.token_env} to choose one): {token}', file=sys.stderr)
+        try:
+            server = ConsoleServer(self.state, self.operator, self.p.host, self.p.port, token)
+        except OSError as exc:
+            raise ValueError(f'operator console cannot serve on {self.p.host}:{self.p.port} ({exc}); '
+                             f'choose another with operator_console port:=...') from exc
+        server.start()
+        if not server.wait_started():
+            raise RuntimeError(f'the operator console did not start on {server.url}')
+        self.get_logger().info(f'operator console: {server.url}' + (' (token required)' if token else ''))
+        return server
+
+    def _start_keys(self):
+        from sarl_ros.console.keys import KeyConsole
+        keys = KeyConsole(self.operator, lambda: self.state.paused, sys.stdin.fileno(), sys.stdout)
+        keys.start()
+        return keys
+
+    @property
+    def url(self) -> str:
+        return self.server.url if self.server is not None else ''
+
+    # --- the graph -> the view ------------------------------------------------------------------
+    def _on_event(self, msg: EpisodeEvent):
+        kind = EVENT_KIND.get(msg.type, f'event {msg.type}')
+        self.state.on_episode_event(kind, msg.episode, msg.task, msg.detail)
+        if self.keys is not None:  # the terminal operator follows the episodes too
+            detail = f' ({msg.detail})' if msg.detail else ''
+            self.keys.say(f'episode {msg.episode}: {kind.replace("_", " ")}{detail}')
+
+    def _on_candidates(self, msg: CandidateSet):
+        candidates = [Candidate(a.prompt, float(q), float(p), a.source)
+                      for a, q, p in zip(msg.candidates, msg.q_values, msg.probabilities)]
+        self.state.on_decision(msg.episode, msg.decision_step, msg.task, msg.method, float(msg.temperature),
+                               candidates, msg.chosen_index)
+
+    def _on_action(self, msg: ExecutedAction):
+        self.state.on_control_step(msg.prompt, msg.decision_step, msg.control_step, list(msg.action))
+
+    def _on_stats(self, msg: LearnerStats):
+        self.state.on_learner({'episodes': msg.episodes, 'transitions': msg.transitions, 'updates': msg.updates,
+                               'td_loss': round(float(msg.td_loss), 5), 'mean_q': round(float(msg.mean_q), 4),
+                               'recent_success_rate': round(float(msg.recent_success_rate), 3)})
+
+    def _on_image(self, msg: Image):
+        now = self.get_clock().now().nanoseconds
+        if now - self._last_image_ns < 1e9 / self.p.image_rate_hz:
+            return  # encode only what the page can show
+        self._last_image_ns = now
+        try:
+            rgb = from_image_msg(msg)
+        except ValueError as exc:
+            self.get_logger().warning(f'camera image not shown: {exc}', throttle_duration_sec=10.0)
+            return
+        if rgb is not None:
+            self.state.on_image(encode_jpeg(rgb, self.p.jpeg_quality))
+
+    def close(self):
+        if self.keys is not None:
+            self.keys.stop()
+            self.keys = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    import cv2
+    ok, data = cv2.imencode('.jpg', np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError('JPEG encoding failed')
+    return data.tobytes()
+
+
+NODE_CLASS = OperatorConsole
+
+
+def main(argv=None):
+    return run_node('operator_console', __doc__.splitlines()[0], PARAMS, OperatorConsole, argv)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Operator console node: live view over HTTP, commands to the graph, and its security rules."""
+import json
+
+import httpx
+import pytest
+from params import overrides
+from rclpy.node import Node
+
+from sarl_ros.msg import EpisodeEvent, RewardSignal
+from sarl_ros.nodes.operator_console_node import OperatorConsole
+from sarl_ros.nodes.reward_node import RewardNode
+from sarl_ros.rosutil.qos import RECORD
+from sarl_ros.srv import EvaluateEpisode
+
+API_KEY = 'sk-test-never-on-the-page-1234'
+TOKEN = 'console-token-5678'
+
+
+def console(ros, **params):
+    values = dict(port=0, keyboard=False, service_timeout_s=1.0)
+    values.update(params)
+    return ros.add(OperatorConsole(**overrides(**values)))
+
+
+def publish_start(ros, episode=1, task='sushi_to_pot'):
+    probe = ros.add(Node('console_probe'))
+    events = probe.create_publisher(EpisodeEvent, '/sarl/episode_events', RECORD)
+    events.publish(EpisodeEvent(type=EpisodeEvent.START, episode=episode, task=task))
+    return probe
+
+
+def test_live_view_and_an_outcome_reaching_the_reward_node(ros):
+    node = console(ros)
+    reward = ros.add(RewardNode(**overrides(detector='none', human=False)))
+    publish_start(ros, episode=4)
+    with httpx.Client(base_url=node.url, timeout=10) as http:
+        page = http.get('/')
+        assert page.status_code == 200 and 'SARL operator console' in page.text
+        with http.stream('GET', '/api/stream') as stream:
+            assert stream.headers['content-type'].startswith('text/event-stream')
+            for line in stream.iter_lines():
+                if line.startswith('data: ') and json.loads(line[6:])['running']:
+                    view = json.loads(line[6:])
+                    break
+        assert view['episode'] == 4 and view['task'] == 'sushi_to_pot' and view['phase'] == 'running'
+        ros.wait_for(lambda: http.get('/api/state').json()['running'], what='the running episode')
+        reply = http.post('/api/outcome', json={'outcome': 'failure'})
+        assert reply.status_code == 200, reply.text
+        assert reply.json()['message'] == 'episode 4: failure reported'
+    evaluate = reward.create_client(EvaluateEpisode, '/sarl/evaluate_episode')
+    verdict = ros.call(evaluate, EvaluateEpisode.Request(episode=4, final=False))
+    assert verdict.decided and verdict.reward.value == 0.0 and verdict.reward.source == RewardSignal.SOURCE_HUMAN
+
+
+@pytest.mark.parametrize('method, path, kwargs, status, reason', [
+    ('post', '/api/outcome', {'json': {'outcome': 'maybe'}}, 422, 'success'),
+    ('post', '/api/outcome', {'json': {'outcome': 'success', 'extra': 1}}, 422, 'extra'),
+    ('post', '/api/outcome', {'content': b'{not json', 'headers': {'content-type': 'application/json'}}, 422,
+     'JSON'),
+    ('post', '/api/outcome', {'data': {'outcome': 'success'}}, 415, 'application/json'),
+    ('post', '/api/pause', {'json': {'paused': 'sometimes'}}, 422, 'bool'),
+    ('post', '/api/outcome', {'json': {'outcome': 'success'}}, 409, 'no episode is running'),
+    ('post', '/api/estop', {'json': {}}, 503, '/sarl/emergency_stop is not available'),
+    ('get', '/api/nothing', {}, 404, 'Not Found'),
+    ('get', '/api/estop', {}, 405, 'Method Not Allowed'),
+    ('get', '/api/state', {'headers': {'host': 'attacker.example'}}, 400, 'Invalid host header'),
+    ('post', '/api/estop', {'json': {}, 'headers': {'origin': 'http://attacker.example'}}, 403, 'cross-origin'),
+])
+def test_bad_requests_get_a_clear_4xx_or_503_and_the_node_keeps_serving(ros, method, path, kwargs, status, reason):
+    node = console(ros)
+    with httpx.Client(base_url=node.url, timeout=10) as http:
+        reply = getattr(http, method)(path, **kwargs)
+        assert reply.status_code == status, reply.text
+        assert reason in reply.text
+        assert http.get('/api/state').status_code == 200
+
+
+def test_serves_on_loopback_only_by_default(ros):
+    from sarl_ros.nodes.operator_console_node import PARAMS
+    assert next(p for p in PARAMS if p.name == 'host').default == '127.0.0.1'
+    node = ros.add(OperatorConsole(**overrides(keyboard=False, port=0)))
+    assert node.server.socket.getsockname()[0] == '127.0.0.1'
+    assert httpx.get(node.url + 'api/auth').json() == {'token_required': False, 'authorised': True}
+
+
+def test_a_token_is_required_when_set_and_nothing_secret_reaches_the_page(ros, monkeypatch):
+    monkeypatch.setenv('OPENAI_API_KEY', API_KEY)
+    monkeypatch.setenv('SARL_CONSOLE_TOKEN', TOKEN)
+    node = console(ros)
+    publish_start(ros)
+    seen = []
+    with httpx.Client(base_url=node.url, timeout=10) as http:
+        for path in ('/', '/static/console.js', '/static/console.css', '/api/auth'):
+            reply = http.get(path)
+            assert reply.status_code == 200
+            seen.append(reply.text)
+        assert http.get('/api/auth').json() == {'token_required': True, 'authorised': False}
+        for path in ('/api/state', '/api/stream', '/api/image.jpg'):
+            assert http.get(path).status_code == 401
+        assert http.post('/api/estop', json={}).status_code == 401
+        assert http.post('/api/session', json={'token': 'guess'}).status_code == 401
+        assert http.get('/api/state', headers={'authorization': f'Bearer {TOKEN}'}).status_code == 200
+        login = http.post('/api/session', json={'token': TOKEN})
+        assert login.status_code == 200
+        cookie = login.headers['set-cookie'].lower()
+        assert 'httponly' in cookie and 'samesite=strict' in cookie and TOKEN.lower() not in cookie
+        ros.wait_for(lambda: http.get('/api/state').json()['running'], what='the session and the running episode')
+        seen.append(http.get('/api/state').text)
+        with http.stream('GET', '/api/stream') as stream:
+            seen.append(next(line for line in stream.iter_lines() if line.startswith('data: ')))
+    for text in seen:
+        assert API_KEY not in text and TOKEN not in text
+
+
+def test_another_interface_needs_a_token_even_without_one_configured(ros, monkeypatch, capfd):
+    monkeypatch.delenv('SARL_CONSOLE_TOKEN', raising=False)
+    node = console(ros, host='0.0.0.0')
+    printed = capfd.readouterr().err
+    assert 'operator console token' in printed
+    token = printed.split('operator console token')[1].split(': ', 1)[1].split()[0]
+    url = node.url.replace('0.0.0.0', '127.0.0.1')
+    with httpx.Client(base_url=url, timeout=10) as http:
+        assert http.get('/api/state').status_code == 401
+        assert http.get('/api/state', headers={'authorization': f'Bearer {token}'}).status_code == 200
