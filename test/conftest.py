@@ -98,6 +98,9 @@ def ros():
     spinner = Spinner()
     yield spinner
     spinner.executor.shutdown()
+    if spinner.thread.is_alive():
+        # Destroying nodes while the spin thread still builds a wait set fails in that thread.
+        spinner.thread.join(timeout=10)
     for node in spinner.nodes:
         close = getattr(node, 'close', None)
         if close is not None:

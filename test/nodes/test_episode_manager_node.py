@@ -84,7 +84,8 @@ def test_a_failing_remote_vla_skips_the_decision_and_stores_no_transition(ros, t
     server = make_server(StillVLA(), port=0)
     url = faulty_server(server, plan=plan, then=then)
     actions = ros.subscribe(ExecutedAction, '/sarl/executed_actions', 50)
-    vla = RemoteVLA(url=url, timeout_s=0.3, retries=1, backoff_s=0.01, check_health=False)
+    # A hang costs one timeout per attempt; the served requests of drops_midway must not time out under load.
+    vla = RemoteVLA(url=url, timeout_s=0.3 if then == 'hang' else 10.0, retries=1, backoff_s=0.01, check_health=False)
     _, events, manager = start_graph(ros, tmp_path, vla=vla, episodes=1, max_decisions=2)
     ros.wait_for(lambda: any(e.type == EpisodeEvent.TIMEOUT for e in events), timeout=60, what='the episode end')
     log = tmp_path / 'episodes.csv'
