@@ -217,6 +217,8 @@ class EpisodeManager(Node):
                              seed=episode_seed(self.p.seed, episode), episode=episode)
         self.successes.append(result.success)
         detail = result.aborted or f'{result.decisions} decisions'
+        if result.end == 'failed' and self.env.last_reward is not None:
+            detail = f'failed for good ({self.env.last_reward.detail}) after {detail}'
         if result.skipped:
             detail += f', {result.skipped} skipped'
         self._event(BY_EPISODE_END[result.end], episode, detail)

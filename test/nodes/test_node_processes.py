@@ -24,12 +24,14 @@ STOP_WITHIN_S = 3.0
 READY = {
     'camera': 'ready:', 'vlm_proposer': 'ready:', 'vla_executor': 'ready:', 'reward': 'ready:',
     'q_policy': 'ready:', 'recorder': 'recording ', 'episode_manager': 'waiting for /sarl/start_episode',
+    'operator_console': 'operator console: http',
 }
 
 
 def node_parameters(name, out_dir):
     params = {'q_policy': {'encoder': 'hashing', 'updates_per_transition': 400},
-              'episode_manager': {'autostart': False}}.get(name, {})
+              'episode_manager': {'autostart': False},
+              'operator_console': {'port': 0, 'keyboard': False}}.get(name, {})  # a free port: tests run side by side
     if name in ('q_policy', 'episode_manager', 'recorder'):
         params['output_dir'] = str(out_dir)
     return params
@@ -73,9 +75,13 @@ def interrupt_and_time(proc):
 @pytest.mark.parametrize('name', [n.name for n in description.NODES if n.name != 'q_policy'])
 def test_sigint_stops_the_node_quickly_without_a_traceback(name, tmp_path):
     proc, out, err = start_node(name, tmp_path)
-    wait_for_text(proc, (out, err), READY[name])
-    time.sleep(0.5)  # let timers and subscriptions run, as in a real graph
-    seconds = interrupt_and_time(proc)
+    try:
+        wait_for_text(proc, (out, err), READY[name])
+        time.sleep(0.5)  # let timers and subscriptions run, as in a real graph
+        seconds = interrupt_and_time(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # never leave a node behind (a console would hold its port)
     assert 'Traceback' not in err.read_text() + out.read_text(), err.read_text()
     assert 'never retrieved' not in err.read_text()
     assert proc.returncode == 0, err.read_text()[-2000:]

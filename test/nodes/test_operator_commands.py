@@ -51,7 +51,7 @@ def test_a_reported_failure_ends_the_episode_with_a_terminal_zero_reward(ros, tm
     assert transitions[-1].terminal and transitions[-1].reward == 0.0 and not transitions[-1].truncated
     assert len(transitions) < 40  # ended by the operator, not by the budget
     failure = next(e for e in events if e.type == EpisodeEvent.FAILURE)
-    assert failure.detail == 'failure reported by the operator'
+    assert failure.detail.startswith('failed for good (human; failed for good)'), failure.detail
     log = tmp_path / 'episodes.csv'
     ros.wait_for(lambda: log.exists(), what='the episode log')
     row = next(csv.DictReader(log.open()))
