@@ -8,16 +8,19 @@ from __future__ import annotations
 import inspect
 from typing import Callable
 
-from sarl_ros.core.baselines import FixedPolicy, IclPolicy, RandomPolicy, UcbPolicy
+from sarl_ros.core.baselines import (BlindSarlPolicy, FixedPolicy, IclPolicy, OracleSarlPolicy, RandomPolicy,
+                                     UcbPolicy)
 from sarl_ros.core.policies import Policy, SarlPolicy
 
-METHODS = ('sarl', 'fixed', 'icl', 'random', 'ucb')
+METHODS = ('sarl', 'fixed', 'icl', 'random', 'sarl_blind', 'sarl_oracle', 'ucb')
 
 METHOD_FACTORIES: dict[str, Callable[..., Policy]] = {
     'sarl': SarlPolicy,
     'fixed': FixedPolicy,
     'icl': IclPolicy,
     'random': RandomPolicy,
+    'sarl_blind': BlindSarlPolicy,
+    'sarl_oracle': OracleSarlPolicy,
     'ucb': UcbPolicy,
 }
 
