@@ -46,7 +46,7 @@ PARAMS = (
     Param('vla_retries', 2, 'Retries of a failed policy server request (vla:=remote)'),
     Param('vla_image_size', 224, 'Downscale frames to this square size before sending (vla:=remote; 0: as captured)'),
     Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
-          ('proprio', 'proprio_thumbnail')),
+          ('proprio', 'proprio_thumbnail', 'observable')),
     Param('widowx_control_hz', 5.0, 'Control rate of the real arm (robot:=widowx)'),
     Param('widowx_moving_time_s', 0.0, 'Interbotix moving time per pose target (0: 0.8 / control rate)'),
     Param('widowx_pose_source', 'command', 'Integrate deltas from the commanded or the measured pose',
