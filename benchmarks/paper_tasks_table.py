@@ -18,7 +18,8 @@ METHOD_ORDER = ('fixed', 'random', 'icl', 'sarl_blind', 'sarl', 'sarl_oracle', '
 
 def table(document: dict) -> str:
     rows = document['rows']
-    tasks = list(dict.fromkeys(r['task'] for r in rows))
+    order = ('hammer_plate_mushroom', 'banana_pot_sushi_bowl', 'left_toy_largest_bowl', 'pot_lid_on_towel')
+    tasks = sorted(dict.fromkeys(r['task'] for r in rows), key=lambda t: (order.index(t) if t in order else 99, t))
     methods = [m for m in METHOD_ORDER if any(r['method'] == m for r in rows)]
     lines = ['| task | ' + ' | '.join(methods) + ' |', '|---|' + '---|' * len(methods)]
     for task in tasks:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_TASK = 'left_toy_largest_bowl'
+DEFAULT_TASK = 'pot_lid_on_towel'
 
 
 def parse_args(argv=None) -> argparse.Namespace:

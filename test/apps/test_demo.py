@@ -37,4 +37,4 @@ def test_demo_writes_progress_curve_strip_log_and_checkpoint(tmp_path):
 def test_unknown_task_lists_the_available_ones(tmp_path):
     result = run_demo('--task', 'juggle', '--episodes', '1', '--output-dir', str(tmp_path / 'x'), cwd=tmp_path)
     assert result.returncode == 2
-    assert 'left_toy_largest_bowl' in result.stderr and 'juggle' in result.stderr
+    assert 'pot_lid_on_towel' in result.stderr and 'juggle' in result.stderr
