@@ -30,7 +30,8 @@ def table(document: dict) -> str:
             final = [r for r in mine if r['episodes'] == last]
             greedy = np.array([r['eval_success'] for r in final])
             se = float(np.std(greedy, ddof=1) / math.sqrt(len(greedy))) if len(greedy) > 1 else 0.0
-            online = [r['online_success_cumulative'] for r in final if r['online_success_cumulative'] == r['online_success_cumulative']]
+            online = [r['online_success_cumulative'] for r in final
+                      if not math.isnan(r['online_success_cumulative'])]
             cell = f'{greedy.mean():.2f} ± {se:.2f}'
             if online:
                 cell += f' ({np.mean(online):.2f})'

@@ -66,6 +66,7 @@ def scene_appearance(objects, colours: dict[str, str]) -> dict[str, np.ndarray]:
             looks[name] = OBJECT_APPEARANCE[name]
     return looks
 
+
 # The VLA's pretraining vocabulary of object words (Bridge V2-like kitchen scenes).
 NOUN_LEXICON = {
     'spoon': _vector(gray=0.8, long=1.0, handle=0.6, kitchenware=1.0),

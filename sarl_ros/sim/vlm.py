@@ -153,7 +153,8 @@ class PaperVLMProposer:
         prompts = [p for p in pool if p != exclude]
         if count <= 0 or not prompts:
             return []
-        keys = np.log(np.array([pool[p] for p in prompts]) + 1e-6) + self.rng.gumbel(size=len(prompts)) * self.gumbel_scale
+        plausibility = np.log(np.array([pool[p] for p in prompts]) + 1e-6)
+        keys = plausibility + self.rng.gumbel(size=len(prompts)) * self.gumbel_scale
         order = np.argsort(-keys)[:count]
         return [prompts[i] for i in order]
 
