@@ -38,7 +38,7 @@ VLA_BACKENDS = ('sim', 'openvla', 'remote')
 VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
 DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
 CAMERA_BACKENDS = ('relay', 'opencv')
-METHODS = ('sarl', 'fixed', 'icl', 'random', 'ucb')
+METHODS = ('sarl', 'fixed', 'icl', 'random', 'sarl_blind', 'sarl_oracle', 'ucb')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',
