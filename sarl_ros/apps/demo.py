@@ -1,8 +1,9 @@
 """sarl-demo: watch SARL learn a long-horizon task on the simulated WidowX 250.
 
-Runs online semantic RL on one task of the simulated suite, without ROS: every episode the
-simulated VLM proposes commands, the Q-policy picks one, the simulated VLA executes it, and
-TD updates run between decisions. Progress is printed per episode; the output directory
+Runs online semantic RL on one of the paper's WidowX tasks in simulation, without ROS: every
+episode the simulated VLM proposes commands from what it perceives, the Q-policy picks one from
+the observable state (joints, gripper, camera image, executed prompts), the simulated VLA executes
+it, and TD updates run between decisions. Progress is printed per episode; the output directory
 receives episodes.csv (appended as it goes), a checkpoint after every episode, the learning
 curve (learning_curve.png) and an image strip of a final greedy episode (last_episode.png).
 Run again with the same output directory, it resumes after the last checkpointed episode
@@ -19,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_TASK = 'sushi_to_pot'
+DEFAULT_TASK = 'pot_lid_on_towel'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='sarl-demo', description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--task', default=DEFAULT_TASK, help='simulated suite task (see --list-tasks)')
+    parser.add_argument('--task', default=DEFAULT_TASK, help='simulated task (see --list-tasks)')
     parser.add_argument('--episodes', type=int, default=60, help='online episodes in all (a resumed run continues '
                         'up to this number)')
-    parser.add_argument('--method', default='sarl', help='sarl or a baseline: fixed, icl, random, ucb')
+    parser.add_argument('--method', default='sarl',
+                        help='sarl or a baseline: fixed, icl, random, sarl_blind, sarl_oracle, ucb')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--encoder', default='auto', choices=('auto', 'minilm', 'hashing'))
     parser.add_argument('--output-dir', default='runs/demo', type=Path)
@@ -78,15 +80,16 @@ def main(argv=None) -> int:
     from sarl_ros.sim import registry
 
     if args.list_tasks:
-        print('suite:', ', '.join(registry.SUITE_TASKS))
-        print('held out:', ', '.join(registry.HELD_OUT_TASKS))
+        print('paper:', ', '.join(registry.PAPER_TASKS))
+        print('legacy suite:', ', '.join(registry.SUITE_TASKS))
+        print('legacy held out:', ', '.join(registry.HELD_OUT_TASKS))
         return 0
     out = args.output_dir
     checkpoint = out / 'checkpoint.pt'
     if args.fresh and (aside := set_aside(out)) is not None:
         print(f'fresh run: the previous run in {out} was moved to {aside}')
     try:
-        env = registry.make_env(args.task, seed=args.seed)
+        spec = registry.task_spec(args.task)
         if checkpoint.is_file():
             policy = load_checkpoint(checkpoint)
             if policy.name != args.method:
@@ -94,10 +97,12 @@ def main(argv=None) -> int:
                                  'use --fresh or another --output-dir')
         else:
             policy = make_policy(args.method, seed=args.seed, encoder=args.encoder)
+        state = policy.state_mode if spec.group == 'paper' else None
+        env = registry.make_env(args.task, seed=args.seed, state=state)
     except (ValueError, CheckpointError) as exc:
         print(f'sarl-demo: {exc}', file=sys.stderr)
         return 2
-    proposer = registry.make_proposer(seed=args.seed)
+    proposer = registry.make_proposer(seed=args.seed, task=args.task)
     out.mkdir(parents=True, exist_ok=True)
     episodes_csv = out / 'episodes.csv'
     # The checkpoint is the authority: rows of an episode it does not hold are redone.
@@ -120,7 +125,7 @@ def main(argv=None) -> int:
               f'{result.decisions} decisions  success rate (last {len(recent)}): {np.mean(recent):4.0%}  '
               f'[{time.monotonic() - started:5.1f} s]  ' + ' -> '.join(result.prompts), flush=True)
 
-    final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True))
+    final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True, state=state))
     if not successes:
         print('sarl-demo: no episode to report', file=sys.stderr)
         return 1

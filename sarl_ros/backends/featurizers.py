@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FEATURIZERS = ('proprio', 'proprio_thumbnail')
+FEATURIZERS = ('proprio', 'proprio_thumbnail', 'observable')
 
 
 class ProprioFeaturizer:
@@ -51,8 +51,18 @@ class ThumbnailFeaturizer(ProprioFeaturizer):
         return np.concatenate([proprio_part, thumbnail])
 
 
-def make_featurizer(name: str, proprio_dim: int):
-    """Return the featurizer called name (see FEATURIZERS)."""
+def make_featurizer(name: str, proprio_dim: int, image_model: str | None = None):
+    """Return the featurizer called name (see FEATURIZERS).
+
+    'observable' is the one the simulated paper benchmark trains with (sarl_ros.core.observable_features),
+    so a simulated checkpoint loads here; image_model (a transformers vision model name or directory)
+    swaps its offline colour-layout image code for a pretrained encoder (a different `dim`: retrain).
+    """
+    if name == 'observable':
+        from sarl_ros.core.image_encoders import PretrainedImageEncoder
+        from sarl_ros.core.observable_features import ObservableFeaturizer
+        encoder = PretrainedImageEncoder(image_model) if image_model else None
+        return ObservableFeaturizer(proprio_dim, image_encoder=encoder)
     if name == 'proprio':
         return ProprioFeaturizer(proprio_dim)
     if name == 'proprio_thumbnail':

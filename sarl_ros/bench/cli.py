@@ -2,7 +2,9 @@
 
 Examples:
   ./sarl bench --tasks toy --seeds 3 --episodes 60
-  ./sarl bench --tasks suite --methods sarl,icl,fixed --seeds 3 --jobs 2 --out results/suite
+  ./sarl bench --tasks paper --methods fixed,random,icl,sarl_blind,sarl,sarl_oracle --episodes 100 \
+      --eval-at 0,50,100 --eval-episodes 20 --jobs 2 --out docs/results/paper_tasks
+  ./sarl bench --tasks legacy --methods sarl,icl,fixed --seeds 3 --jobs 2 --out results/legacy
   ./sarl bench --list
 """
 from __future__ import annotations
@@ -37,13 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--methods', default=','.join(METHODS), help='comma list of methods (default: all)')
     parser.add_argument('--tasks', default=None,
-                        help='comma list of task names or groups toy, suite, held_out, all (default: suite if the '
-                             'simulator is available, else toy)')
+                        help='comma list of task names or groups toy, paper, suite, held_out, legacy, all '
+                             '(default: paper if the simulator is available, else toy)')
     parser.add_argument('--seeds', type=int, default=3, help='number of seeds 0..N-1 (default 3)')
     parser.add_argument('--seed-list', default=None, help='explicit comma list of seeds (overrides --seeds)')
     parser.add_argument('--episodes', type=int, default=60, help='online episodes per run (default 60)')
     parser.add_argument('--eval-every', type=int, default=10, help='evaluate after every N online episodes')
     parser.add_argument('--eval-episodes', type=int, default=10, help='greedy episodes per evaluation')
+    parser.add_argument('--eval-at', default=None, help='comma list of evaluation points (overrides --eval-every)')
     parser.add_argument('--max-candidates', type=int, default=8, help='candidates asked of the proposer')
     parser.add_argument('--updates-per-step', type=int, default=8, help='learning updates after each decision')
     parser.add_argument('--encoder', default='auto', choices=ENCODERS, help='prompt encoder for sarl')
@@ -77,6 +80,7 @@ def main(argv=None) -> int:
         cache = dict(args.cache_option) if (args.proposal_cache or args.cache_option) else None
         config = BenchConfig(methods=methods, tasks=tasks, seeds=seeds, episodes=args.episodes,
                              eval_every=args.eval_every, eval_episodes=args.eval_episodes,
+                             eval_at=[int(e) for e in args.eval_at.split(',')] if args.eval_at else None,
                              max_candidates=args.max_candidates, updates_per_step=args.updates_per_step,
                              encoder=args.encoder, sarl_options=dict(args.sarl_option), proposal_cache=cache,
                              jobs=args.jobs)
@@ -94,7 +98,7 @@ def main(argv=None) -> int:
     print(f'\nfinal greedy success after {config.episodes} online episodes (mean ± s.e. over {len(seeds)} seeds):')
     for entry in document['final']:
         reached = entry['episodes_to_80']
-        print(f'  {entry["task"]:24s} {entry["method"]:8s} {entry["final_eval_success"]:.2f} ± '
+        print(f'  {entry["task"]:24s} {entry["method"]:11s} {entry["final_eval_success"]:.2f} ± '
               f'{entry["final_eval_se"]:.2f}   80% reached after: {reached if reached is not None else "-"}')
     print(f'results: {out_dir}/results.csv, results.json, learning_curves.png')
     return 0

@@ -1,9 +1,13 @@
 """Run methods x tasks x seeds: online learning episodes with periodic greedy evaluation.
 
-Each (method, task, seed) job learns for `episodes` online episodes; before the first and after every
-`eval_every` online episodes it runs `eval_episodes` separate greedy episodes without learning on its
-own environment instance (same reset seeds at every evaluation point, so curves compare like with
-like). Results: one row per job and evaluation point (results.csv, results.json with a summary) and a
+Each (method, task, seed) job learns for `episodes` online episodes; at the evaluation points (every
+`eval_every` online episodes from 0, or the explicit list `eval_at`) it runs `eval_episodes` separate
+greedy episodes without learning on its own environment instance. Evaluation reset seeds are the same
+at every point of a job (curves compare like with like) and differ between seeds. Methods that carry
+nothing over between episodes (fixed, random: `policy.learns` is False) are evaluated once, at the last
+point, without online episodes. Each job's environment gives the state its method asks for
+(`policy.state_mode`: observable, or oracle for the sarl_oracle ablation) where the task has a choice.
+Results: one row per job and evaluation point (results.csv, results.json with a summary) and a
 learning-curve plot (learning_curves.png).
 """
 from __future__ import annotations
@@ -34,6 +38,7 @@ class BenchConfig:
     episodes: int = 60
     eval_every: int = 10
     eval_episodes: int = 10
+    eval_at: list[int] | None = None  # explicit evaluation points (online episodes); overrides eval_every
     max_candidates: int = 8
     updates_per_step: int = 8
     encoder: str = 'auto'
@@ -46,6 +51,15 @@ class BenchConfig:
             raise ValueError('episodes must be >= 0, eval_every > 0, eval_episodes >= 0')
         if not self.methods or not self.tasks or not self.seeds:
             raise ValueError('give at least one method, task and seed')
+        if self.eval_at is not None:
+            self.eval_at = sorted({int(e) for e in self.eval_at})
+            if not self.eval_at or self.eval_at[0] < 0 or self.eval_at[-1] > self.episodes:
+                raise ValueError(f'evaluation points must lie in 0..{self.episodes}, got {self.eval_at}')
+
+    def evaluation_points(self) -> list[int]:
+        """Return the online-episode counts after which a greedy evaluation runs (always the last)."""
+        points = self.eval_at if self.eval_at is not None else list(range(0, self.episodes + 1, self.eval_every))
+        return sorted(set(points) | {self.episodes})
 
 
 @dataclass(frozen=True)
@@ -59,8 +73,9 @@ class Job:
 def _evaluate(env, proposer, job: Job, policy) -> dict:
     from sarl_ros.core.episode_loop import run_episode
 
+    # Evaluation scenes: the same at every point of a job, different for every seed.
     results = [run_episode(env, proposer, policy, max_candidates=job.config.max_candidates, greedy=True, learn=False,
-                           seed=1_000_000 + i) for i in range(job.config.eval_episodes)]
+                           seed=1_000_000 + 1_000 * job.seed + i) for i in range(job.config.eval_episodes)]
     if not results:
         return {'eval_success': float('nan'), 'eval_return': float('nan'), 'eval_decisions': float('nan')}
     return {'eval_success': float(np.mean([r.success for r in results])),
@@ -80,35 +95,43 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[di
     torch.set_num_threads(1)
     cfg = job.config
     task = available_tasks()[job.task]
-    options = dict(cfg.sarl_options) if job.method == 'sarl' else {}
+    options = dict(cfg.sarl_options) if job.method.startswith('sarl') else {}
     policy = make_policy(job.method, seed=job.seed, encoder=cfg.encoder, **options)
-    env = task.make_env(job.seed)
+    env = task.env_for(job.seed, policy.state_mode)
     inner = task.make_proposer(job.seed)
     proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
     # Evaluation has its own environment and proposer, so it never disturbs the online ones.
-    eval_env, eval_proposer = task.make_env(job.seed + 10_000), task.make_proposer(job.seed + 10_000)
+    eval_env, eval_proposer = task.env_for(job.seed + 10_000, policy.state_mode), task.make_proposer(job.seed + 10_000)
     started = time.monotonic()
     rows: list[dict] = []
     online: list[bool] = []
     decisions: list[int] = []
     proposer_calls = 0
     label = f'[{job.method} {job.task} seed {job.seed}]'
-    for episode in range(cfg.episodes + 1):
-        if episode % cfg.eval_every == 0 or episode == cfg.episodes:
-            window = online[-cfg.eval_every:] if episode else []
-            row = {'method': job.method, 'task': job.task, 'seed': job.seed, 'episodes': episode,
+    points = cfg.evaluation_points() if policy.learns else [cfg.episodes]
+    episodes = cfg.episodes if policy.learns else 0
+    previous = 0
+    for episode in range(episodes + 1):
+        if episode in points or (not policy.learns and episode == 0):
+            window = online[previous:]
+            row = {'method': job.method, 'task': job.task, 'seed': job.seed,
+                   'episodes': episode if policy.learns else cfg.episodes,
                    **_evaluate(eval_env, eval_proposer, job, policy),
                    'online_success': float(np.mean(window)) if window else float('nan'),
                    'online_success_cumulative': float(np.mean(online)) if online else float('nan'),
-                   'online_decisions': float(np.mean(decisions[-cfg.eval_every:])) if episode else float('nan'),
+                   'online_decisions': float(np.mean(decisions[previous:])) if window else float('nan'),
                    'proposer_calls': proposer_calls,
                    'vlm_calls': proposer.vlm_calls if isinstance(proposer, CachedProposer) else proposer_calls,
                    'seconds': round(time.monotonic() - started, 2)}
             rows.append(row)
+            previous = len(online)
             if progress is not None:
-                progress(f'{label} {episode}/{cfg.episodes} episodes: eval success {row["eval_success"]:.2f}, '
+                progress(f'{label} {row["episodes"]}/{cfg.episodes} episodes: eval success {row["eval_success"]:.2f}, '
                          f'online {row["online_success"]:.2f} ({row["seconds"]:.0f} s)')
-        if episode == cfg.episodes:
+        elif progress is not None and episode % 10 == 0:
+            progress(f'{label} {episode}/{cfg.episodes} episodes, online success so far '
+                     f'{np.mean(online):.2f} ({time.monotonic() - started:.0f} s)')
+        if episode == episodes:
             break
         result = run_episode(env, proposer, policy, max_candidates=cfg.max_candidates,
                              updates_per_step=cfg.updates_per_step, seed=job.seed * 100_000 + episode, episode=episode)

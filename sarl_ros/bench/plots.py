@@ -13,6 +13,7 @@ def plot_learning_curves(summary: list[dict], path: Path) -> Path:
 
     tasks = list(dict.fromkeys(s['task'] for s in summary))
     methods = list(dict.fromkeys(s['method'] for s in summary))
+    palette = plt.rcParams['axes.prop_cycle'].by_key()['color']  # one colour per method in every panel
     columns = min(len(tasks), 3) or 1
     rows = max(1, -(-len(tasks) // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False, sharey=True)
@@ -25,8 +26,14 @@ def plot_learning_curves(summary: list[dict], path: Path) -> Path:
             x = np.array([p['episodes'] for p in points])
             mean = np.array([p['eval_success_mean'] for p in points])
             se = np.array([p['eval_success_se'] for p in points])
-            line, = ax.plot(x, mean, marker='o', markersize=3, label=method)
-            ax.fill_between(x, np.clip(mean - se, 0, 1), np.clip(mean + se, 0, 1), color=line.get_color(), alpha=0.2)
+            colour = palette[methods.index(method) % len(palette)]
+            if len(points) == 1:
+                # A method that learns nothing was evaluated once: draw its level across the run.
+                ax.axhline(mean[0], linestyle='--', linewidth=1.2, color=colour, label=f'{method} (no learning)')
+                ax.axhspan(max(mean[0] - se[0], 0), min(mean[0] + se[0], 1), color=colour, alpha=0.1)
+                continue
+            ax.plot(x, mean, marker='o', markersize=3, label=method, color=colour)
+            ax.fill_between(x, np.clip(mean - se, 0, 1), np.clip(mean + se, 0, 1), color=colour, alpha=0.2)
         ax.axhline(0.8, color='grey', linestyle=':', linewidth=1)
         ax.set_title(task)
         ax.set_xlabel('online episodes')

@@ -1,4 +1,8 @@
-"""Benchmark task registry: the toy MDPs, plus the simulated WidowX suite when sarl_ros.sim is importable."""
+"""Benchmark task registry: the toy MDPs, plus the simulated WidowX tasks when sarl_ros.sim is importable.
+
+Groups: toy, paper (the SARL paper's four WidowX tasks, observable state), suite and held_out (the
+first simulated suite, privileged state; together: legacy), all.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +16,15 @@ class BenchTask:
     name: str
     make_env: Callable  # seed -> SemanticEnv
     make_proposer: Callable  # seed -> PromptProposer
-    group: str  # 'toy', 'suite' or 'held_out'
+    group: str  # 'toy', 'paper', 'suite' or 'held_out'
+    # (seed, state mode) -> SemanticEnv for tasks with more than one state (paper: observable / oracle)
+    make_env_with_state: Callable | None = None
+
+    def env_for(self, seed: int, state_mode: str):
+        """Return an environment giving the state a method asks for (where the task has a choice)."""
+        if self.make_env_with_state is None:
+            return self.make_env(seed)
+        return self.make_env_with_state(seed, state_mode)
 
 
 def _sim_tasks() -> dict[str, BenchTask]:
@@ -20,11 +32,16 @@ def _sim_tasks() -> dict[str, BenchTask]:
         from sarl_ros.sim import registry
     except ImportError:
         return {}
-    suite = set(getattr(registry, 'SUITE_TASKS', ()))
+    suite = set(registry.SUITE_TASKS)
+    paper = set(registry.PAPER_TASKS)
     tasks = {}
     for name, factory in registry.env_factories().items():
-        tasks[name] = BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed),
-                                'suite' if name in suite else 'held_out')
+        if name in paper:
+            tasks[name] = BenchTask(name, factory, lambda seed, n=name: registry.make_proposer(seed=seed, task=n),
+                                    'paper', lambda seed, state, n=name: registry.make_env(n, seed=seed, state=state))
+        else:
+            tasks[name] = BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed),
+                                    'suite' if name in suite else 'held_out')
     return tasks
 
 
@@ -37,14 +54,15 @@ def available_tasks() -> dict[str, BenchTask]:
 
 
 def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[str]:
-    """Return task names from a comma list of names or groups (toy, suite, held_out, all); ValueError if unknown."""
+    """Return task names from a comma list of names or groups (toy, paper, suite, held_out, legacy, all)."""
     tasks = available_tasks() if tasks is None else tasks
     names: list[str] = []
     for item in (s.strip() for s in spec.split(',') if s.strip()):
         if item == 'all':
             names += list(tasks)
-        elif item in ('toy', 'suite', 'held_out'):
-            group = [n for n, t in tasks.items() if t.group == item]
+        elif item in ('toy', 'paper', 'suite', 'held_out', 'legacy'):
+            groups = ('suite', 'held_out') if item == 'legacy' else (item,)
+            group = [n for n, t in tasks.items() if t.group in groups]
             if not group:
                 raise ValueError(f'no {item} tasks available (is sarl_ros.sim importable?)')
             names += group
@@ -52,12 +70,12 @@ def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[
             names.append(item)
         else:
             raise ValueError(f'unknown task {item!r}; available: {", ".join(tasks)} '
-                             '(groups: toy, suite, held_out, all)')
+                             '(groups: toy, paper, suite, held_out, legacy, all)')
     if not names:
         raise ValueError('no task given')
     return list(dict.fromkeys(names))
 
 
 def default_task_spec() -> str:
-    """Return 'suite' when the simulated suite is available, else 'toy'."""
-    return 'suite' if any(t.group == 'suite' for t in available_tasks().values()) else 'toy'
+    """Return 'paper' when the simulated tasks are available, else 'toy'."""
+    return 'paper' if any(t.group == 'paper' for t in available_tasks().values()) else 'toy'

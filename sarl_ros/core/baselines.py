@@ -1,4 +1,9 @@
-"""Baselines in the same code path as SARL: fixed task prompt, in-context VLM choice, random, UCB1."""
+"""Baselines in the same code path as SARL.
+
+fixed (the task prompt), random, icl (an in-context VLM with a memory of past episodes), the
+state ablations of SARL (sarl_blind: state zeroed; sarl_oracle: privileged simulator state), and
+UCB1 (kept as an extra; it must try every prompt once before exploiting, a weak bandit).
+"""
 from __future__ import annotations
 
 import math
@@ -6,7 +11,7 @@ import math
 import numpy as np
 
 from sarl_ros.core.mdp import SOURCE_TASK
-from sarl_ros.core.policies import Policy, one_hot
+from sarl_ros.core.policies import Policy, SarlPolicy, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 
 
@@ -18,6 +23,7 @@ class FixedPolicy(Policy):
     """
 
     name = 'fixed'
+    learns = False
 
     def _choose(self, features, candidates, prompts, task, greedy):
         index = next((i for i, c in enumerate(candidates) if c.source == SOURCE_TASK), None)
@@ -34,6 +40,7 @@ class RandomPolicy(Policy):
     """Choose uniformly at random among the candidates (also in greedy mode: it has no preference)."""
 
     name = 'random'
+    learns = False
 
     def _choose(self, features, candidates, prompts, task, greedy):
         n = len(prompts)
@@ -41,40 +48,108 @@ class RandomPolicy(Policy):
 
 
 class IclPolicy(Policy):
-    """Choose the VLM's favourite candidate, avoiding prompts that already failed this episode.
+    """An in-context-learning VLM: its context holds past episodes' prompts and outcomes.
 
-    Score = vlm_score - retry_penalty * (times the prompt ran this episode without progress), where
-    progress means a positive reward or a change of the state features. No learning across episodes.
+    Its fairest form here: it ranks the candidates by the VLM's own score (the proposer's
+    vlm_score, as the real proposer gives it) plus what its context says:
+      + replay    the candidate continues a successful past episode whose prompts so far equal this
+                  episode's (an exact prefix match; the strongest evidence),
+      + follow    the candidate followed the previous prompt (or opened the episode) in a successful one,
+      + success   the share of successful episodes that used the candidate (not yet used this episode),
+      - failure   the candidate appeared only in failed episodes (share of them),
+      - retry     the candidate already ran this episode (a VLM does not repeat itself blindly).
+    Online it samples from softmax(score / temperature) (a VLM decoding at temperature > 0);
+    greedy evaluation takes the best score. Only learning episodes (with recorded transitions) enter
+    the memory, as for SARL. It sees no state beyond what the proposer's ranking already reflects.
     """
 
     name = 'icl'
 
-    def __init__(self, *, retry_penalty: float = 1.0, progress_tolerance: float = 1e-6, **kw):
+    def __init__(self, *, replay_bonus: float = 2.0, follow_bonus: float = 1.0, success_bonus: float = 0.5,
+                 failure_penalty: float = 0.5, retry_penalty: float = 1.0, memory_size: int = 200, **kw):
         super().__init__(**kw)
-        self.retry_penalty = float(retry_penalty)
-        self.progress_tolerance = float(progress_tolerance)
-        self.kwargs.update(retry_penalty=self.retry_penalty, progress_tolerance=self.progress_tolerance)
-        self.failed: dict[str, int] = {}
+        self.weights = dict(replay_bonus=float(replay_bonus), follow_bonus=float(follow_bonus),
+                            success_bonus=float(success_bonus), failure_penalty=float(failure_penalty),
+                            retry_penalty=float(retry_penalty))
+        self.memory_size = int(memory_size)
+        self.kwargs.update(memory_size=self.memory_size, **self.weights)
+        self.memory: list[tuple[str, tuple[str, ...], bool]] = []  # (task, prompts, success)
+        self.executed: list[str] = []
 
     def _begin(self) -> None:
-        self.failed = {}
+        self.executed = []
+
+    def scores(self, candidates, prompts: list[str], task: str) -> np.ndarray:
+        """Return each candidate's score given the memory and this episode's prompts so far."""
+        w = self.weights
+        past = [(p, ok) for t, p, ok in self.memory if t == task]
+        wins = [p for p, ok in past if ok]
+        losses = [p for p, ok in past if not ok]
+        step, last = len(self.executed), (self.executed[-1] if self.executed else None)
+        prefix = tuple(self.executed)
+        out = []
+        for candidate, prompt in zip(candidates, prompts):
+            score = float(candidate.vlm_score)
+            if any(len(p) > step and p[:step] == prefix and p[step] == prompt for p in wins):
+                score += w['replay_bonus']
+            if any(_follows(p, last, prompt) for p in wins):
+                score += w['follow_bonus']
+            if prompt not in self.executed and wins:
+                score += w['success_bonus'] * sum(prompt in p for p in wins) / len(wins)
+            if losses and not any(prompt in p for p in wins):
+                score -= w['failure_penalty'] * sum(prompt in p for p in losses) / len(losses)
+            score -= w['retry_penalty'] * self.executed.count(prompt)
+            out.append(score)
+        return np.array(out)
 
     def _choose(self, features, candidates, prompts, task, greedy):
-        scores = np.array([c.vlm_score - self.retry_penalty * self.failed.get(p, 0)
-                           for c, p in zip(candidates, prompts)])
-        index = int(np.argmax(scores))
-        return index, scores, one_hot(len(scores), index), self.temperature
+        scores = self.scores(candidates, prompts, task)
+        if greedy:
+            index = int(np.argmax(scores))
+            probabilities = one_hot(len(scores), index)
+        else:
+            probabilities = softmax(scores, self.temperature)
+            index = int(self.rng.choice(len(scores), p=probabilities))
+        self.executed.append(prompts[index])
+        return index, scores, probabilities, self.temperature
 
-    def _record(self, transition, state, prompt, reward, next_state, next_prompts) -> None:
-        moved = not np.allclose(state, next_state, atol=self.progress_tolerance)
-        if reward <= 0 and not moved:
-            self.failed[prompt] = self.failed.get(prompt, 0) + 1
+    def _end(self, success: bool) -> None:
+        if self._recorded_this_episode:
+            self.memory.append((self.task, tuple(self.executed), bool(success)))
+            self.memory = self.memory[-self.memory_size:]
+        self.executed = []
 
     def _method_state(self) -> dict:
-        return {'failed': dict(self.failed)}
+        return {'memory': [[t, list(p), ok] for t, p, ok in self.memory], 'executed': list(self.executed)}
 
     def _load_method_state(self, d: dict) -> None:
-        self.failed = dict(d['failed'])
+        self.memory = [(t, tuple(p), bool(ok)) for t, p, ok in d['memory']]
+        self.executed = list(d['executed'])
+
+
+def _follows(prompts: tuple[str, ...], last: str | None, prompt: str) -> bool:
+    if last is None:
+        return bool(prompts) and prompts[0] == prompt
+    return any(a == last and b == prompt for a, b in zip(prompts, prompts[1:]))
+
+
+class BlindSarlPolicy(SarlPolicy):
+    """SARL with its state zeroed: a state-blind bandit over prompts (the ablation that refutes 'state matters')."""
+
+    name = 'sarl_blind'
+
+    def _choose(self, features, candidates, prompts, task, greedy):
+        return super()._choose(np.zeros_like(features), candidates, prompts, task, greedy)
+
+    def _record(self, transition, state, prompt, reward, next_state, next_prompts) -> None:
+        super()._record(transition, np.zeros_like(state), prompt, reward, np.zeros_like(next_state), next_prompts)
+
+
+class OracleSarlPolicy(SarlPolicy):
+    """SARL on privileged simulator state (positions, held and subgoal flags): a labelled ablation only."""
+
+    name = 'sarl_oracle'
+    state_mode = 'oracle'
 
 
 class UcbPolicy(Policy):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import inspect
 from typing import Callable
 
-from sarl_ros.core.baselines import FixedPolicy, IclPolicy, RandomPolicy, UcbPolicy
+from sarl_ros.core.baselines import (BlindSarlPolicy, FixedPolicy, IclPolicy, OracleSarlPolicy, RandomPolicy,
+                                     UcbPolicy)
 from sarl_ros.core.policies import Policy, SarlPolicy
 
 from sarl_ros.core.method_names import METHODS  # noqa: F401 - the names, without importing torch
@@ -18,6 +19,8 @@ METHOD_FACTORIES: dict[str, Callable[..., Policy]] = {
     'fixed': FixedPolicy,
     'icl': IclPolicy,
     'random': RandomPolicy,
+    'sarl_blind': BlindSarlPolicy,
+    'sarl_oracle': OracleSarlPolicy,
     'ucb': UcbPolicy,
 }
 

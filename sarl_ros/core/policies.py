@@ -104,6 +104,8 @@ class Policy:
     """Base class: counters, lock, RNG, episode bookkeeping; baselines override the hooks."""
 
     name = 'base'
+    learns = True  # False: nothing carries over between episodes (a benchmark need not repeat its evaluation)
+    state_mode = 'observable'  # the state an environment should give it ('oracle': privileged simulator state)
 
     def __init__(self, *, seed: int = 0, temperature: float = 0.2, gamma: float = 0.9, encoder: str = 'auto'):
         self.kwargs = {'seed': int(seed), 'temperature': float(temperature), 'gamma': float(gamma), 'encoder': encoder}

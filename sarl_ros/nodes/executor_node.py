@@ -37,7 +37,7 @@ PARAMS = (
     Param('camera_topic', g.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
     Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),
     Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
-          ('proprio', 'proprio_thumbnail')),
+          ('proprio', 'proprio_thumbnail', 'observable')),
     # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
     *(Param(*spec) for spec in parameter_specs()),
 )

@@ -1,17 +1,30 @@
-"""The simulated tabletop as a SemanticEnv: each action is a prompt the simulated VLA executes."""
+"""The simulated tabletop as a SemanticEnv: each action is a prompt the simulated VLA executes.
+
+State modes (Observation.features):
+  'observable'  what the real robot has (ObservableFeaturizer over joint states, the gripper, a small
+                camera render per decision, the prompts executed this episode): the paper tasks' default;
+  'oracle'      privileged simulator state (sarl_ros.sim.features: positions, held flags, subgoal
+                flags): the legacy tasks' default, and the labelled `sarl_oracle` ablation.
+observation.info['scene_view'] is what the camera shows (objects, their colours and image positions,
+what is held or inside what): the simulated VLM reads it only through its perception stand-in.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from sarl_ros.core.executor import execute_prompt
 from sarl_ros.core.mdp import Observation, StepOutcome, judge_step
+from sarl_ros.core.observable_features import ObservableFeaturizer
 from sarl_ros.sim.features import state_features
 from sarl_ros.sim.robot import SimRobot
 from sarl_ros.sim.tasks import TaskSpec
+from sarl_ros.sim.view import scene_view
 from sarl_ros.sim.vla import SimVLA
 from sarl_ros.sim.world import TabletopWorld
 
 DEFAULT_CONTROL_STEPS = 12  # control steps per prompt (2.4 s at 5 Hz); skills usually end earlier
+STATE_MODES = ('observable', 'oracle')
+FEATURE_IMAGE_SIDE = 64  # [px] the render the observable state is computed from: one per decision
 
 
 class SimCamera:
@@ -29,9 +42,15 @@ class SimTabletopEnv:
 
     def __init__(self, spec: TaskSpec, seed: int = 0, render: bool = False, width: int = 256, height: int = 256,
                  control_steps: int = DEFAULT_CONTROL_STEPS, subgoal_bonus: float = 0.0,
-                 max_decisions: int | None = None):
+                 max_decisions: int | None = None, state: str | None = None):
         if control_steps <= 0:
             raise ValueError(f'control_steps must be positive, got {control_steps}')
+        state = state or ('observable' if spec.group == 'paper' else 'oracle')
+        if state not in STATE_MODES:
+            raise ValueError(f'unknown state mode {state!r}; choose one of {", ".join(STATE_MODES)}')
+        self.state_mode = state
+        self.featurizer = ObservableFeaturizer() if state == 'observable' else None
+        self.history: list[str] = []
         self.spec = spec
         self.task = spec.text
         self.name = spec.name
@@ -54,8 +73,10 @@ class SimTabletopEnv:
         with self.world.lock:
             self.world.reset_scene(seed)
             self.robot.home()
+            self.world.roles = self.spec.assign_roles(self.world) if self.spec.assign_roles else {}
         self.vla.rng = np.random.default_rng(seed + 104729)
         self.decisions = 0
+        self.history = []
         self._achieved = set()
         return self._observe()
 
@@ -66,6 +87,7 @@ class SimTabletopEnv:
         camera = self.camera if self.render_images else None
         run = execute_prompt(self.robot, camera, self.vla, prompt, self.control_steps)
         self.decisions += 1
+        self.history.append(prompt)
         success = bool(self.spec.success(self.world))
         failed = self.spec.failed_for_good(self.world)
         reward, terminal = judge_step(success, failed)
@@ -94,7 +116,12 @@ class SimTabletopEnv:
 
     def _observe(self) -> Observation:
         image = self.world.render() if self.render_images else None
-        features = state_features(self.world, self.spec)
+        if self.featurizer is not None:
+            # The state comes from a small render, whatever size the caller wants to watch.
+            small = self.world.render(FEATURE_IMAGE_SIDE, FEATURE_IMAGE_SIDE, plain=True)
+            features = self.featurizer.features(small, self.robot.joint_state(), self.history)
+        else:
+            features = state_features(self.world, self.spec)
         return Observation(features=features, image=image,
                            info={'task': self.name, 'subgoals': self._subgoal_flags(), 'holding': self.world.holding,
-                                 'decisions': self.decisions})
+                                 'decisions': self.decisions, 'scene_view': scene_view(self.world)})

@@ -34,7 +34,8 @@ def state_features(world: TabletopWorld, task: TaskSpec) -> np.ndarray:
     out[3:6] = matrix_to_rpy(world.ee_matrix() @ R_DOWN.T)
     out[6] = world.gripper_opening()
     out[_HOLDING] = float(world.holding is not None)
-    for slot, name in enumerate(task.feature_objects[:MAX_OBJECTS]):
+    for slot, role in enumerate(task.feature_objects[:MAX_OBJECTS]):
+        name = world.roles.get(role, role)
         start = _HEAD + slot * PER_OBJECT
         out[start:start + 3] = world.object_position(name) - ee
         out[start + 3] = float(world.holding == name)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ATTRIBUTES = ('red', 'orange', 'green', 'blue', 'brown', 'white', 'gray', 'long', 'round', 'flat', 'small',
-              'container', 'handle', 'food', 'tool', 'kitchenware', 'cloth', 'toy')
+              'container', 'handle', 'food', 'tool', 'kitchenware', 'cloth', 'toy', 'yellow', 'pink')
 _INDEX = {name: i for i, name in enumerate(ATTRIBUTES)}
 
 
@@ -37,7 +37,35 @@ OBJECT_APPEARANCE = {
     'towel': _vector(blue=1.0, flat=1.0, cloth=1.0),
     'carrot': _vector(orange=1.0, green=0.3, long=1.0, food=1.0),
     'cube': _vector(red=1.0, small=1.0, toy=1.0),
+    'banana': _vector(yellow=1.0, long=1.0, food=1.0),
+    'lid': _vector(gray=0.8, round=0.8, flat=1.0, handle=0.5, kitchenware=1.0),
 }
+# Look-alikes whose colour is painted per scene: their shape, to which the scene's colour is added.
+PAINTED_SHAPE = {
+    'pot': _vector(round=0.6, container=1.0, handle=0.3, kitchenware=1.0),
+    'pot_b': _vector(round=0.6, container=1.0, handle=0.3, kitchenware=1.0),
+    'bowl_large': _vector(round=1.0, container=1.0, kitchenware=1.0),
+    'bowl_small': _vector(round=1.0, container=1.0, kitchenware=1.0),
+    'toy_a': _vector(toy=1.0, small=0.6, cloth=0.4),
+    'toy_b': _vector(toy=1.0, small=0.6, cloth=0.4),
+}
+COLOUR_ATTRIBUTE = {'silver': 'gray', 'red': 'red', 'blue': 'blue', 'white': 'white', 'pink': 'pink',
+                    'green': 'green'}
+# Scores within this share of the best are a tie the VLA cannot resolve from the words: it then
+# goes for the most salient object (the one in the gripper, else the one nearest the robot).
+TIE_MARGIN = 0.05
+
+
+def scene_appearance(objects, colours: dict[str, str]) -> dict[str, np.ndarray]:
+    """Return how each scene object looks to the VLA, with this scene's colours painted on."""
+    looks = {}
+    for name in objects:
+        if name in colours and name in PAINTED_SHAPE:
+            looks[name] = PAINTED_SHAPE[name] + 0.8 * _vector(**{COLOUR_ATTRIBUTE[colours[name]]: 1.0})
+        else:
+            looks[name] = OBJECT_APPEARANCE[name]
+    return looks
+
 
 # The VLA's pretraining vocabulary of object words (Bridge V2-like kitchen scenes).
 NOUN_LEXICON = {
@@ -67,6 +95,7 @@ NOUN_LEXICON = {
     'drawer': _vector(container=1.0),
     'handle': _vector(handle=1.0, long=0.5),
     'can': _vector(gray=0.5, round=0.6, container=0.5),
+    'lid': _vector(flat=1.0, round=0.5, kitchenware=0.6, handle=0.3),
 }
 ADJECTIVE_LEXICON = {
     'red': _vector(red=1.0), 'orange': _vector(orange=1.0), 'green': _vector(green=1.0),
@@ -74,13 +103,16 @@ ADJECTIVE_LEXICON = {
     'gray': _vector(gray=1.0), 'grey': _vector(gray=1.0), 'silver': _vector(gray=1.0),
     'long': _vector(long=1.0), 'round': _vector(round=1.0), 'flat': _vector(flat=1.0),
     'small': _vector(small=1.0), 'little': _vector(small=1.0),
+    'yellow': _vector(yellow=1.0), 'pink': _vector(pink=1.0),
 }
 # Words that carry no object meaning for the VLA.
 FUNCTION_WORDS = frozenset(
     'the a an of to on in into onto over above at with and then it its this that from out up down left right '
     'forward forwards back backward backwards gripper arm robot object thing item piece some '
     'put place set move bring transfer grasp grab pick drop lift raise open close take go reach release let '
-    'lower descend shift slide'.split())
+    'lower descend shift slide '
+    # Spatial and size qualifiers: Bridge-style VLAs barely ground them, so this one ignores them.
+    'largest biggest big large larger bigger smallest smaller middle stuffed plush'.split())
 UNKNOWN_WORD_MIN_SIMILARITY = 0.1
 
 # Verb vocabulary: surface forms the VLA was trained on, mapped to its skills.
@@ -220,13 +252,22 @@ def phrase_vector(phrase: str) -> np.ndarray:
     return vec
 
 
-def ground(phrase: str | None, candidates: tuple[str, ...]) -> str | None:
-    """Return the scene object (from candidates) the phrase refers to for the VLA, or None."""
+def ground(phrase: str | None, candidates: tuple[str, ...], appearance: dict[str, np.ndarray] | None = None,
+           salience: dict[str, float] | None = None) -> str | None:
+    """Return the scene object (from candidates) the phrase refers to for the VLA, or None.
+
+    appearance: how each candidate looks (default OBJECT_APPEARANCE); salience: higher wins a tie
+    (scores within TIE_MARGIN of the best); without it the first candidate wins.
+    """
     if not phrase or not candidates:
         return None
     query = phrase_vector(phrase)
     if not np.any(query):
         return None
-    scores = [float(query @ OBJECT_APPEARANCE[name] / np.linalg.norm(OBJECT_APPEARANCE[name]))
-              for name in candidates]
-    return candidates[int(np.argmax(scores))]
+    looks = appearance or OBJECT_APPEARANCE
+    scores = np.array([float(query @ looks[name] / np.linalg.norm(looks[name])) for name in candidates])
+    best = int(np.argmax(scores))
+    if salience is None or scores[best] <= 0:
+        return candidates[best]
+    tied = [i for i, score in enumerate(scores) if score >= scores[best] * (1.0 - TIE_MARGIN)]
+    return candidates[max(tied, key=lambda i: (salience.get(candidates[i], 0.0), -i))]

@@ -47,25 +47,50 @@ class ObjectModel:
     movable: bool = True
 
 
+# Geoms in this group take the object's colour of the scene (World.paint at each reset).
+PAINT_GROUP = 2
+
+
 def _geom(kind: str, size: str, rgba: str, pos: str = '0 0 0', euler: str = '0 0 0', collide: bool = True,
-          mass: float | None = None) -> str:
+          mass: float | None = None, paint: bool = False) -> str:
     contact = '' if collide else ' contype="0" conaffinity="0"'
     weight = '' if mass is None else f' mass="{mass}"'
+    group = f' group="{PAINT_GROUP}"' if paint else ''
     return (f'<geom type="{kind}" size="{size}" rgba="{rgba}" pos="{pos}" euler="{euler}"'
-            f'{contact}{weight}/>')
+            f'{contact}{weight}{group}/>')
 
 
-def _pot_geoms() -> str:
-    parts = [_geom('cylinder', '0.062 0.004', '0.45 0.46 0.48 1', pos='0 0 0.004')]
+def _pot_geoms(paint: bool = False) -> str:
+    parts = [_geom('cylinder', '0.062 0.004', '0.45 0.46 0.48 1', pos='0 0 0.004', paint=paint)]
     walls = 10
     for i in range(walls):
         angle = 2 * np.pi * i / walls
         x, y = 0.06 * np.cos(angle), 0.06 * np.sin(angle)
         parts.append(_geom('box', '0.004 0.02 0.032', '0.55 0.56 0.58 1', pos=f'{x:.4f} {y:.4f} 0.036',
-                           euler=f'0 0 {angle:.4f}'))
+                           euler=f'0 0 {angle:.4f}', paint=paint))
     parts.append(_geom('box', '0.025 0.008 0.004', '0.2 0.2 0.2 1', pos='0 0.075 0.06', collide=False))
     parts.append(_geom('box', '0.025 0.008 0.004', '0.2 0.2 0.2 1', pos='0 -0.075 0.06', collide=False))
     return ''.join(parts)
+
+
+def _bowl_geoms(radius: float) -> str:
+    parts = [_geom('cylinder', f'{radius + 0.002:.3f} 0.003', '0.9 0.9 0.9 1', pos='0 0 0.003', paint=True)]
+    walls = 12
+    for i in range(walls):
+        angle = 2 * np.pi * i / walls
+        x, y = radius * np.cos(angle), radius * np.sin(angle)
+        half_length = radius * np.pi / walls + 0.002
+        parts.append(_geom('box', f'0.004 {half_length:.4f} 0.014', '0.9 0.9 0.9 1', pos=f'{x:.4f} {y:.4f} 0.017',
+                           euler=f'0 0 {angle:.4f}', paint=True))
+    return ''.join(parts)
+
+
+def _toy_geoms() -> str:
+    # A plush animal: body and head drawn soft, colliding as one box so it rests still.
+    return (_geom('ellipsoid', '0.022 0.019 0.018', '0.8 0.8 0.8 1', collide=False, paint=True)
+            + _geom('sphere', '0.014', '0.8 0.8 0.8 1', pos='0.012 0 0.022', collide=False, paint=True)
+            + _geom('sphere', '0.005', '0.1 0.1 0.1 1', pos='0.024 0.006 0.026', collide=False)
+            + _geom('box', '0.02 0.018 0.018', '0 0 0 0', mass=0.04))
 
 
 OBJECTS = {
@@ -83,7 +108,7 @@ OBJECTS = {
                          rest_height=0.007, half_width=0.008),
     'plate': ObjectModel('plate', _geom('cylinder', '0.066 0.006', '0.95 0.95 0.93 1'), rest_height=0.006,
                          half_width=0.066, movable=False),
-    'pot': ObjectModel('pot', _pot_geoms(), rest_height=0.0, half_width=0.06, movable=False),
+    'pot': ObjectModel('pot', _pot_geoms(paint=True), rest_height=0.0, half_width=0.06, movable=False),
     'sushi': ObjectModel('sushi', _geom('box', '0.024 0.014 0.011', '0.97 0.96 0.92 1')
                          + _geom('box', '0.026 0.015 0.004', '0.98 0.45 0.25 1', pos='0 0 0.014'),
                          rest_height=0.011, half_width=0.014),
@@ -97,6 +122,25 @@ OBJECTS = {
                           rest_height=0.012, half_width=0.012),
     'cube': ObjectModel('cube', _geom('box', '0.018 0.018 0.018', '0.85 0.12 0.12 1', mass=0.05),
                         rest_height=0.018, half_width=0.018),
+    # Objects of the paper's four tasks. The painted ones change colour per scene (see World.paint).
+    'banana': ObjectModel('banana', _geom('capsule', '0.012 0.045', '0.95 0.85 0.2 1', euler='0 1.5708 0.25',
+                                          collide=False)
+                          + _geom('box', '0.05 0.011 0.011', '0 0 0 0', mass=0.05)
+                          + _geom('box', '0.006 0.006 0.006', '0.35 0.3 0.1 1', pos='0.058 0.012 0.0', collide=False),
+                          rest_height=0.012, half_width=0.012),
+    'pot_b': ObjectModel('pot_b', _pot_geoms(paint=True), rest_height=0.0, half_width=0.06, movable=False),
+    'bowl_large': ObjectModel('bowl_large', _bowl_geoms(0.062), rest_height=0.0, half_width=0.062, movable=False),
+    'bowl_small': ObjectModel('bowl_small', _bowl_geoms(0.044), rest_height=0.0, half_width=0.044, movable=False),
+    'toy_a': ObjectModel('toy_a', _toy_geoms(), rest_height=0.018, half_width=0.018),
+    'toy_b': ObjectModel('toy_b', _toy_geoms(), rest_height=0.018, half_width=0.018),
+    'lid': ObjectModel('lid', _geom('cylinder', '0.05 0.004', '0.55 0.56 0.58 1', mass=0.06)
+                       + _geom('cylinder', '0.011 0.007', '0.15 0.15 0.15 1', pos='0 0 0.011', mass=0.01),
+                       rest_height=0.004, half_width=0.011),
+}
+# Colours a painted object can take (RGB); the names are the words a VLM and the VLA use.
+PAINT_COLOURS = {
+    'silver': (0.74, 0.75, 0.78), 'red': (0.82, 0.16, 0.13), 'blue': (0.2, 0.36, 0.85),
+    'white': (0.96, 0.96, 0.94), 'pink': (0.96, 0.56, 0.72), 'green': (0.22, 0.66, 0.26),
 }
 
 # Over-the-shoulder camera like Bridge V2's: behind and beside the base, looking at the table.

@@ -5,8 +5,9 @@ from typing import Callable
 
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
-from sarl_ros.sim.tasks import HELD_OUT, SUITE, TASKS, TaskSpec
+from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, TASKS, TaskSpec
 
+PAPER_TASKS = tuple(spec.name for spec in PAPER)
 SUITE_TASKS = tuple(spec.name for spec in SUITE)
 HELD_OUT_TASKS = tuple(spec.name for spec in HELD_OUT)
 
@@ -28,15 +29,23 @@ def make_env(task: str, seed: int = 0, render: bool = False, width: int = 256, h
     return SimTabletopEnv(task_spec(task), seed=seed, render=render, width=width, height=height, **kwargs)
 
 
-def make_proposer(seed: int = 0):
-    """Return the simulated VLM (a PromptProposer)."""
+def make_proposer(seed: int = 0, task: str | None = None):
+    """Return the simulated VLM (a PromptProposer) for a task; without one, the legacy tasks' VLM.
+
+    Paper tasks get PaperVLMProposer (perceives the camera view with errors); the legacy tasks keep
+    SimVLMProposer, which reads the privileged features of their 'oracle' state.
+    """
+    if task is not None and task_spec(task).group == 'paper':
+        from sarl_ros.sim.vlm import PaperVLMProposer
+        return PaperVLMProposer(seed=seed)
     from sarl_ros.sim.proposer import SimVLMProposer
     return SimVLMProposer(seed=seed)
 
 
 def env_factories() -> dict[str, Callable[[int], object]]:
-    """Return one env factory (seed -> env) per task, suite and held-out."""
-    return {name: (lambda seed, _name=name: make_env(_name, seed=seed)) for name in SUITE_TASKS + HELD_OUT_TASKS}
+    """Return one env factory (seed -> env) per task: paper, suite and held-out."""
+    return {name: (lambda seed, _name=name: make_env(_name, seed=seed))
+            for name in PAPER_TASKS + SUITE_TASKS + HELD_OUT_TASKS}
 
 
 def fixed_task_prompt(task: str) -> str:
@@ -44,9 +53,14 @@ def fixed_task_prompt(task: str) -> str:
     return task_spec(task).text
 
 
-def scripted_solution(task: str) -> list[str]:
-    """Return the hand-written sequence of grounded commands that solves the task."""
-    return list(task_spec(task).scripted)
+def scripted_solution(task: str, world=None) -> list[str]:
+    """Return the hand-written grounded commands that solve the task (in `world`'s layout when it matters)."""
+    spec = task_spec(task)
+    if spec.scripted_for is not None:
+        if world is None:
+            raise ValueError(f'the solution of {spec.name} depends on the layout: pass the world (env.world)')
+        return list(spec.solution(world))
+    return list(spec.scripted)
 
 
 class SimTaskCatalog:

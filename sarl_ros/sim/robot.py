@@ -106,6 +106,11 @@ class SimRobot:
             rpy = matrix_to_rpy(self.world.ee_matrix() @ R_DOWN.T)
             return np.concatenate([self.world.ee_position(), rpy, [self.world.gripper_opening()]])
 
+    def joint_state(self) -> np.ndarray:
+        """Return what the real WidowX driver reports: the six joint angles [rad] and the gripper opening 0..1."""
+        with self.world.lock:
+            return np.concatenate([self.world.arm_joint_positions(), [self.world.gripper_opening()]])
+
     def home(self) -> None:
         """Move the arm to its ready pose with the gripper open (instantly, as a scene reset does)."""
         with self.world.lock:
@@ -169,7 +174,8 @@ class SimRobot:
         self.gripper_command = grip
         lo, hi = FINGER_RANGE
         if grip < 0.5:
-            if world.holding is None:
+            # Only open fingers can close around an object: a closed gripper pushes it away.
+            if world.holding is None and world.gripper_opening() > 0.5:
                 name = world.object_between_fingers()
                 if name is not None:
                     world.attach(name)

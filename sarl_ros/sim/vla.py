@@ -24,7 +24,8 @@ SHIFT_DISTANCE = 0.05  # [m] "move left" and friends
 MAX_STEPS_PER_WAYPOINT = 10
 EARLY_RELEASE_FRACTION = 0.35  # "drop X in Y" opens after this share of the way
 # Fingertip height over a surface when placing (the held object hangs ~1-4 cm lower).
-PLACE_HEIGHT = {'plate': 0.06, 'towel': 0.055, 'pot': 0.115}
+PLACE_HEIGHT = {'plate': 0.06, 'towel': 0.055, 'pot': 0.115, 'pot_b': 0.115, 'bowl_large': 0.085,
+                'bowl_small': 0.085}
 DEFAULT_PLACE_HEIGHT = 0.07
 
 
@@ -104,8 +105,10 @@ class SimVLA:
         command = lang.parse(instruction)
         self.last_command = command
         scene = self.world.scene.objects
-        obj = lang.ground(command.obj, scene)
-        target = lang.ground(command.target, scene)
+        looks = lang.scene_appearance(scene, self.world.colours)
+        salience = self._salience(scene)
+        obj = lang.ground(command.obj, scene, looks, salience)
+        target = lang.ground(command.target, scene, looks, salience)
         self.last_grounding = {'object': obj, 'target': target}
         holding = self.world.holding
         grip_now = 0.0 if holding else 1.0
@@ -151,6 +154,11 @@ class SimVLA:
             return [Waypoint(goal, grip_now)]
         return [Waypoint(None, grip_now, hold=2)]
 
+    def _salience(self, scene: tuple[str, ...]) -> dict[str, float]:
+        """Between look-alikes the VLA goes for the object in its gripper, else the one nearest the robot."""
+        return {name: 10.0 if name == self.world.holding else -float(np.hypot(*self.world.object_position(name)[:2]))
+                for name in scene}
+
     def _aim(self, name: str) -> np.ndarray:
         return self.world.object_position(name) + np.append(self.rng.normal(0.0, self.aim_noise, 2), 0.0)
 
@@ -184,8 +192,13 @@ class SimVLA:
                 Waypoint(None, 1.0, hold=1), Waypoint(np.array([spot[0], spot[1], CARRY_Z]), 1.0)]
 
     def _down_grasp(self, ee: np.ndarray) -> list[Waypoint]:
-        """Descend where the gripper is to the height of what lies below, and close."""
+        """Descend where the gripper is to the height of what lies below, and close.
+
+        The fingers keep their state on the way down: with a closed gripper nothing gets between
+        them, so this grasp needs "open the gripper" first.
+        """
         below = [self.world.object_position(n) for n in self.world.movable
                  if np.linalg.norm(self.world.object_position(n)[:2] - ee[:2]) < 0.04]
         grasp_z = max([0.014] + [p[2] for p in below])
-        return [Waypoint(np.array([ee[0], ee[1], grasp_z]), 1.0), Waypoint(None, 0.0, hold=1)]
+        grip = 1.0 if self.world.gripper_opening() > 0.5 else 0.0
+        return [Waypoint(np.array([ee[0], ee[1], grasp_z]), grip), Waypoint(None, 0.0, hold=1)]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import mujoco
 import numpy as np
 
-from sarl_ros.sim.model import ARM_JOINTS, FINGER_RANGE, HOME_QPOS, OBJECTS, build_mjcf
+from sarl_ros.sim.model import (ARM_JOINTS, CAMERA_POS, CAMERA_TARGET, FINGER_RANGE, HOME_QPOS, OBJECTS,
+                                PAINT_COLOURS, PAINT_GROUP, build_mjcf)
 
 # Grasp-attachment rule (documented in docs/design/sim.md): when the gripper is commanded closed
 # and a movable object's centre lies between the fingertips, the object is welded to the
@@ -34,6 +35,9 @@ class SceneSpec:
     """The objects of a scene and where each may appear."""
 
     placements: dict[str, Placement] = field(default_factory=dict)
+    # Look-alike groups: (objects, colours); each reset paints the objects with distinct colours
+    # drawn from the list, so which one is "the red pot" changes from scene to scene.
+    colours: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
 
     @property
     def objects(self) -> tuple[str, ...]:
@@ -49,7 +53,7 @@ class TabletopWorld:
         self.data = mujoco.MjData(self.model)
         self.width, self.height = width, height
         self.lock = threading.RLock()
-        self._renderer: mujoco.Renderer | None = None
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self.arm_qpos = np.array([self.model.joint(j).qposadr[0] for j in ARM_JOINTS])
         self.arm_dofs = np.array([self.model.joint(j).dofadr[0] for j in ARM_JOINTS])
         self.finger_qpos = np.array([self.model.joint(f).qposadr[0] for f in ('left_finger', 'right_finger')])
@@ -61,6 +65,13 @@ class TabletopWorld:
         self._weld = {n: self.model.equality(f'grasp_{n}').id for n in self.movable}
         self.holding: str | None = None
         self.control_steps = 0
+        self.colours: dict[str, str] = {}
+        # Task roles fixed at reset ("right_pot" -> "pot_b"), set by the task (TaskSpec.assign_roles).
+        self.roles: dict[str, str] = {}
+        self._paint_geoms = {name: [g for g in range(self.model.ngeom)
+                                    if self.model.geom_bodyid[g] == self.model.body(name).id
+                                    and self.model.geom_group[g] == PAINT_GROUP]
+                             for name in scene.objects}
         self.reset_scene(seed)
 
     # --- scene ---------------------------------------------------------------------------
@@ -74,6 +85,7 @@ class TabletopWorld:
             self.data.ctrl[:len(ARM_JOINTS)] = HOME_QPOS
             self.data.qpos[self.finger_qpos] = FINGER_RANGE[1]
             self.data.ctrl[len(ARM_JOINTS):] = FINGER_RANGE[1]
+            self._paint(rng)
             for _ in range(50):
                 if self._place_objects(rng):
                     break
@@ -111,10 +123,29 @@ class TabletopWorld:
             mujoco.mj_kinematics(self.model, self.data)
         return True
 
+    def _paint(self, rng: np.random.Generator) -> None:
+        self.colours = {}
+        for names, palette in self.scene.colours:
+            if len(palette) < len(names):
+                raise ValueError(f'{len(names)} look-alikes {names} need as many colours, got {palette}')
+            chosen = rng.choice(len(palette), size=len(names), replace=False)
+            for name, index in zip(names, chosen):
+                colour = palette[int(index)]
+                self.colours[name] = colour
+                for geom in self._paint_geoms[name]:
+                    self.model.geom_rgba[geom, :3] = PAINT_COLOURS[colour]
+
     # --- state ---------------------------------------------------------------------------
     def object_position(self, name: str) -> np.ndarray:
         """Return the world position of an object's body origin."""
         return self.data.xpos[self.model.body(name).id].copy()
+
+    def image_x(self, name: str) -> float:
+        """Return where an object appears across the camera image, -1 (left edge) .. 1 (right edge).
+
+        "The right pot" means right in the camera's view, as for a person looking at the image.
+        """
+        return image_x(self.object_position(name))
 
     def ee_position(self) -> np.ndarray:
         return self.data.site_xpos[self.ee_site].copy()
@@ -173,20 +204,31 @@ class TabletopWorld:
         steps = max(1, int(round(seconds / self.model.opt.timestep)))
         mujoco.mj_step(self.model, self.data, nstep=steps)
 
-    def render(self) -> np.ndarray:
-        """Return the over-the-shoulder camera image, HxWx3 uint8 RGB."""
+    def render(self, width: int | None = None, height: int | None = None, plain: bool = False) -> np.ndarray:
+        """Return the over-the-shoulder camera image, HxWx3 uint8 RGB (default size: the world's).
+
+        plain: without shadows, reflections and skybox, ~4x cheaper in software rendering (used for
+        the small per-decision render Q_sem's observable state is computed from).
+        """
+        size = (width or self.width, height or self.height)
         with self.lock:
-            if self._renderer is None:
-                self._renderer = mujoco.Renderer(self.model, height=self.height, width=self.width)
-                # Free the GL context before interpreter shutdown tears down the OSMesa bindings.
-                atexit.register(_close_if_alive, weakref.ref(self))
-            self._renderer.update_scene(self.data, camera='over_shoulder')
-            return self._renderer.render().copy()
+            renderer = self._renderers.get(size)
+            if renderer is None:
+                if not self._renderers:
+                    # Free the GL contexts before interpreter shutdown tears down the OSMesa bindings.
+                    atexit.register(_close_if_alive, weakref.ref(self))
+                renderer = self._renderers[size] = mujoco.Renderer(self.model, height=size[1], width=size[0])
+            renderer.update_scene(self.data, camera='over_shoulder')
+            if plain:
+                for flag in (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
+                             mujoco.mjtRndFlag.mjRND_SKYBOX):
+                    renderer.scene.flags[flag] = False
+            return renderer.render().copy()
 
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        for renderer in self._renderers.values():
+            renderer.close()
+        self._renderers = {}
 
 
 def _close_if_alive(world_ref) -> None:
@@ -195,14 +237,28 @@ def _close_if_alive(world_ref) -> None:
         world.close()
 
 
+_CAMERA_FORWARD = (CAMERA_TARGET - CAMERA_POS) / np.linalg.norm(CAMERA_TARGET - CAMERA_POS)
+_CAMERA_RIGHT = np.cross(_CAMERA_FORWARD, [0.0, 0.0, 1.0]) / np.linalg.norm(np.cross(_CAMERA_FORWARD, [0.0, 0.0, 1.0]))
+_CAMERA_HALF_FOV = np.tan(np.radians(55.0) / 2)
+
+
+def image_x(position: np.ndarray) -> float:
+    """Return the horizontal image coordinate of a world point in the over-the-shoulder camera (-1 .. 1)."""
+    offset = np.asarray(position, dtype=np.float64) - CAMERA_POS
+    depth = float(offset @ _CAMERA_FORWARD)
+    return float(offset @ _CAMERA_RIGHT) / max(depth, 1e-6) / _CAMERA_HALF_FOV
+
+
 def _footprint(name: str) -> float:
     sizes = {'hammer': 0.07, 'spoon': 0.06, 'carrot': 0.055, 'plate': 0.066, 'pot': 0.07, 'towel': 0.072,
-             'mushroom': 0.027, 'sushi': 0.028, 'cube': 0.026}
+             'mushroom': 0.027, 'sushi': 0.028, 'cube': 0.026, 'banana': 0.055, 'pot_b': 0.07,
+             'bowl_large': 0.068, 'bowl_small': 0.05, 'toy_a': 0.028, 'toy_b': 0.028, 'lid': 0.055}
     return sizes[name]
 
 
 def _inner_floor(container: str) -> float:
-    return {'pot': 0.008, 'plate': 0.012, 'towel': 0.006}[container]
+    return {'pot': 0.008, 'pot_b': 0.008, 'plate': 0.012, 'towel': 0.006, 'bowl_large': 0.006,
+            'bowl_small': 0.006}[container]
 
 
 def _sample_free_xy(rng: np.random.Generator, spot: Placement, footprint: float,

@@ -37,7 +37,7 @@ def test_demo_writes_progress_curve_strip_log_and_checkpoint(tmp_path):
 def test_unknown_task_lists_the_available_ones(tmp_path):
     result = run_demo('--task', 'juggle', '--episodes', '1', '--output-dir', str(tmp_path / 'x'), cwd=tmp_path)
     assert result.returncode == 2
-    assert 'sushi_to_pot' in result.stderr and 'juggle' in result.stderr
+    assert 'pot_lid_on_towel' in result.stderr and 'juggle' in result.stderr
 
 
 def test_a_rerun_resumes_after_the_last_checkpointed_episode_and_fresh_keeps_the_old_run(tmp_path, capsys):

@@ -13,7 +13,7 @@ def test_resolve_tasks_groups_and_errors():
     assert resolve_tasks('toy_decoy,toy,toy_decoy')[0] == 'toy_decoy'
     with pytest.raises(ValueError, match='toy_chain'):
         resolve_tasks('no_such_task')
-    assert all(t.group in ('toy', 'suite', 'held_out') for t in available_tasks().values())
+    assert all(t.group in ('toy', 'paper', 'suite', 'held_out') for t in available_tasks().values())
 
 
 def test_benchmark_writes_table_summary_and_plot(tmp_path):
@@ -23,8 +23,10 @@ def test_benchmark_writes_table_summary_and_plot(tmp_path):
     document = run_benchmark(config, tmp_path, progress=lines.append)
     with (tmp_path / 'results.csv').open() as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 2 * 3  # methods x seeds x evaluation points (0, 2, 4)
-    assert {r['episodes'] for r in rows} == {'0', '2', '4'}
+    # sarl: seeds x evaluation points (0, 2, 4); random learns nothing: evaluated once per seed.
+    assert len(rows) == 2 * 3 + 2
+    assert {r['episodes'] for r in rows if r['method'] == 'sarl'} == {'0', '2', '4'}
+    assert {r['episodes'] for r in rows if r['method'] == 'random'} == {'4'}
     assert all(0.0 <= float(r['eval_success']) <= 1.0 for r in rows)
     saved = json.loads((tmp_path / 'results.json').read_text())
     assert saved['final'] == document['final'] and len(saved['final']) == 2
@@ -72,3 +74,42 @@ def test_a_rerun_resumes_finished_runs_and_refuses_another_configuration(tmp_pat
     assert 'another configuration' in capsys.readouterr().err
     assert main([*args, '--fresh']) == 0
     assert _results_without_timing(tmp_path / 'b.old-1') == first
+
+
+def test_explicit_evaluation_points_and_per_seed_evaluation_scenes(tmp_path, monkeypatch):
+    from sarl_ros.bench import harness
+    seen = []
+    original = harness.run_job
+
+    config = BenchConfig(methods=['icl'], tasks=['toy_chain'], seeds=[0, 1], episodes=4, eval_at=[0, 3],
+                         eval_episodes=2, encoder='hashing')
+    assert config.evaluation_points() == [0, 3, 4]
+    with pytest.raises(ValueError, match='0..4'):
+        BenchConfig(methods=['icl'], tasks=['toy_chain'], seeds=[0], episodes=4, eval_at=[5])
+
+    import sarl_ros.core.episode_loop as loop
+    real = loop.run_episode
+
+    def spy(*args, **kw):
+        if not kw.get('learn', True):
+            seen.append(kw['seed'])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(loop, 'run_episode', spy)
+    rows = original(harness.Job('icl', 'toy_chain', 0, config), progress=None)
+    rows += original(harness.Job('icl', 'toy_chain', 1, config), progress=None)
+    assert [r['episodes'] for r in rows] == [0, 3, 4, 0, 3, 4]
+    per_seed = [seen[:6], seen[6:]]
+    assert per_seed[0][:2] == per_seed[0][2:4]  # the same scenes at every point of a run
+    assert not set(per_seed[0]) & set(per_seed[1])  # other scenes for another seed
+
+
+def test_each_method_gets_the_state_it_asks_for():
+    pytest.importorskip('mujoco')
+    task = available_tasks()['pot_lid_on_towel']
+    assert task.group == 'paper'
+    assert task.env_for(0, 'oracle').state_mode == 'oracle'
+    assert task.env_for(0, 'observable').state_mode == 'observable'
+    assert resolve_tasks('paper') == ['hammer_plate_mushroom', 'banana_pot_sushi_bowl', 'left_toy_largest_bowl',
+                                      'pot_lid_on_towel']
+    assert 'sushi_to_pot' in resolve_tasks('legacy')

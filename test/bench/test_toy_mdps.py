@@ -104,7 +104,7 @@ def _greedy_success(policy, task, episodes=10):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('task', ['toy_chain', 'toy_decoy', 'toy_noisy'])
-def test_sarl_converges_to_the_optimal_q_and_beats_icl_and_fixed(task):
+def test_sarl_converges_to_the_optimal_q_and_beats_fixed(task):
     spec = toy_spec(task)
     policy, online = _train(task, 'sarl', seed=1, episodes=60)
     errors = []
@@ -139,7 +139,9 @@ def test_sarl_converges_to_the_optimal_q_and_beats_icl_and_fixed(task):
     assert np.mean(online[-20:]) >= 0.8
     sarl_success = _greedy_success(policy, task)
     assert sarl_success == 1.0
-    for baseline in ('icl', 'fixed'):
+    # The in-context baseline now keeps a memory of past episodes (issue 18) and can solve these toy
+    # chains too; SARL against it is measured on the paper tasks (docs/results/paper_tasks).
+    for baseline in ('fixed',):
         baseline_policy, baseline_online = _train(task, baseline, seed=1, episodes=20)
         assert _greedy_success(baseline_policy, task) < sarl_success - 0.5
         assert np.mean(baseline_online) < np.mean(online[-20:]) - 0.5

@@ -16,7 +16,7 @@ CANDS = [Candidate('pick up the sushi', SOURCE_VLM, 0.3), Candidate('drop it', S
 def test_make_policy_knows_the_graph_methods_and_lists_them_for_unknown_names():
     from sarl_ros.graph.description import METHODS as GRAPH_METHODS
     assert tuple(METHODS) == tuple(GRAPH_METHODS)
-    with pytest.raises(ValueError, match='sarl, fixed, icl, random, ucb'):
+    with pytest.raises(ValueError, match='sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb'):
         make_policy('dsrl')
     with pytest.raises(ValueError, match='does not take'):
         make_policy('sarl', encoder='hashing', learning_rate=1)
@@ -141,14 +141,13 @@ def test_fixed_takes_the_task_prompt_or_refuses():
         policy.select(OBS, CANDS[:2], 'put the sushi in the pot')
 
 
-def test_icl_prefers_the_vlm_favourite_until_it_fails():
+def test_icl_prefers_the_vlm_favourite_and_does_not_repeat_itself():
     policy = make_policy('icl')
     policy.begin_episode('task')
-    assert policy.select(OBS, CANDS, 'task').prompt == 'drop it'
-    policy.record(transition(state=(1, 0), prompt='drop it', next_state=(1, 0)))  # no progress
-    assert policy.select(OBS, CANDS, 'task').prompt == 'pick up the sushi'
-    policy.begin_episode('task')  # a new episode forgets
-    assert policy.select(OBS, CANDS, 'task').prompt == 'drop it'
+    assert policy.select(OBS, CANDS, 'task', greedy=True).prompt == 'drop it'
+    assert policy.select(OBS, CANDS, 'task', greedy=True).prompt == 'pick up the sushi'  # 'drop it' ran already
+    policy.begin_episode('task')  # a new episode starts without repeats (its memory holds learning episodes)
+    assert policy.select(OBS, CANDS, 'task', greedy=True).prompt == 'drop it'
 
 
 def test_random_is_uniform():

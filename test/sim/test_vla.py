@@ -22,7 +22,7 @@ def test_a_multi_clause_prompt_collapses_to_first_verb_and_last_object():
 
 
 def test_the_collapsed_task_prompt_acts_on_the_wrong_object():
-    env = make_env('hammer_plate_mushroom')
+    env = make_env('legacy_hammer_plate_mushroom')
     out = _run(env, [env.task], seed=1)
     assert out.observation.info['grounding']['object'] == 'mushroom'  # the last noun, not the hammer
     assert not out.info['subgoals']['hammer_held'] and not out.success
@@ -38,7 +38,7 @@ def test_unknown_object_words_ground_to_look_alikes_by_spelling_and_appearance()
 
 
 def test_grasp_the_hammer_grabs_the_spoon_but_a_grounded_phrase_grabs_the_hammer():
-    env = make_env('hammer_plate_mushroom')
+    env = make_env('legacy_hammer_plate_mushroom')
     assert _run(env, ['grasp the hammer'], seed=2).observation.info['holding'] == 'spoon'
     assert _run(env, ['grasp the brown handle'], seed=2).observation.info['holding'] == 'hammer'
 
