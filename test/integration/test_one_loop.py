@@ -27,7 +27,7 @@ from sarl_ros.msg import EpisodeEvent, Transition as TransitionMsg  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 from sarl_ros.sim.registry import make_env, make_proposer  # noqa: E402
 
-TASK = 'hammer_plate_mushroom'
+TASK = 'legacy_hammer_plate_mushroom'  # the graph's simulator stack runs the legacy (privileged) state
 SEED = 36  # episodes: a success, a timeout, and a failure for good (the hammer is lost)
 EPISODES = 3
 
