@@ -25,7 +25,7 @@ class PointRobot:
         self.pos = np.zeros(2)
 
     def apply(self, action) -> ApplyResult:
-        self.pos = self.pos + np.clip(np.asarray(action)[:2], -0.1, 0.1)
+        self.pos = self.pos + np.clip(np.asarray(action)[:2], -0.5, 0.5)
         return ApplyResult()
 
     def proprio(self) -> np.ndarray:
@@ -37,9 +37,9 @@ class NoisyReacher:
 
     accepts_noise = True
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, chunk: int = CHUNK):
         self.rng = np.random.default_rng(seed)
-        self._step = None
+        self.chunk = chunk
 
     def reset(self):
         self._plan, self._done = None, False
@@ -48,7 +48,7 @@ class NoisyReacher:
         if self._plan is None:
             w = self.rng.standard_normal(2) if noise is None else np.asarray(noise)[:2]
             aim = GOAL + BIAS + NOISE_SCALE * w
-            self._plan = [(aim - np.asarray(proprio)[:2]) / CHUNK] * CHUNK
+            self._plan = [(aim - np.asarray(proprio)[:2]) / self.chunk] * self.chunk
         action = np.zeros(7)
         action[:2] = self._plan.pop(0)
         action[6] = 1.0
@@ -65,9 +65,10 @@ class PointReachEnv:
     task = TASK
     max_decisions = 1
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, chunk: int = CHUNK):
         self.robot = PointRobot()
-        self.vla = NoisyReacher(seed)
+        self.vla = NoisyReacher(seed, chunk)
+        self.chunk = chunk
         self.steering = None
 
     def attach_steering(self, steering):
@@ -80,7 +81,7 @@ class PointReachEnv:
         return self._observe()
 
     def step(self, prompt):
-        run = execute_prompt(self.robot, None, self.vla, prompt, CHUNK, steering=self.steering)
+        run = execute_prompt(self.robot, None, self.vla, prompt, self.chunk, steering=self.steering)
         success = bool(np.linalg.norm(self.robot.pos - GOAL) < RADIUS)
         return StepOutcome(self._observe(), float(success), terminal=True, truncated=False, success=success,
                            control_steps=run.control_steps)

@@ -17,7 +17,7 @@ def test_make_policy_knows_the_graph_methods_and_lists_them_for_unknown_names():
     from sarl_ros.graph.description import METHODS as GRAPH_METHODS
     assert tuple(METHODS) == tuple(GRAPH_METHODS)
     with pytest.raises(ValueError, match='sarl, fixed, icl, random, ucb'):
-        make_policy('dsrl')
+        make_policy('ppo')
     with pytest.raises(ValueError, match='does not take'):
         make_policy('sarl', encoder='hashing', learning_rate=1)
 
