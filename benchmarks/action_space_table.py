@@ -3,7 +3,7 @@
 Usage: ./sarl run python benchmarks/action_space_table.py docs/results/action_space/results.json \
            [docs/results/paper_tasks/results.json]
 A cell is the greedy success of 20 evaluation episodes after N online episodes, mean ± s.e. over the
-seeds measured (n = seeds), then in brackets the online success over the episodes before that point.
+seeds measured (n = seeds), then in brackets the online success over all online episodes up to that point.
 The optional second file (sarl-bench results of the paper tasks, issue 18) fills the fixed and SARL
 columns from the same evaluation scenes; without it those columns say where the lead finds them.
 """
@@ -19,8 +19,8 @@ POINTS = (100, 300)
 METHODS = ('dsrl', 'residual')
 
 
-def cell(rows: list[dict], method: str, task: str, episodes: int | None) -> str:
-    mine = [r for r in rows if r['method'] == method and r['task'] == task]
+def cell(rows: list[dict], method: str, task: str, episodes: int | None, seeds=None) -> str:
+    mine = [r for r in rows if r['method'] == method and r['task'] == task and (seeds is None or r['seed'] in seeds)]
     if episodes is not None:
         mine = [r for r in mine if r['episodes'] == episodes]
     elif mine:
@@ -40,15 +40,17 @@ def cell(rows: list[dict], method: str, task: str, episodes: int | None) -> str:
 def table(document: dict, sarl: dict | None) -> str:
     rows = document['rows']
     tasks = list(dict.fromkeys(r['task'] for r in rows))
-    header = ['task', 'fixed prompt', 'SARL @100']
+    header = ['task', 'fixed prompt', 'SARL @100', 'SARL @100, same seeds']
     header += [f'{m} @{p}' for p in POINTS for m in METHODS]
     lines = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
     for task in tasks:
+        seeds = {r['seed'] for r in rows if r['task'] == task}
         if sarl is not None:
             fixed, sarl_cell = cell(sarl['rows'], 'fixed', task, None), cell(sarl['rows'], 'sarl', task, 100)
+            same = cell(sarl['rows'], 'sarl', task, 100, seeds)
         else:
-            fixed, sarl_cell = 'see paper_tasks', 'LEAD: fill from docs/results/paper_tasks'
-        cells = [task, fixed, sarl_cell] + [cell(rows, m, task, p) for p in POINTS for m in METHODS]
+            fixed, sarl_cell, same = 'see paper_tasks', 'LEAD: fill from docs/results/paper_tasks', 'LEAD'
+        cells = [task, fixed, sarl_cell, same] + [cell(rows, m, task, p) for p in POINTS for m in METHODS]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
