@@ -157,6 +157,9 @@ def _norm_stats(model_id: str, model, config) -> dict | None:
 class OpenVLAPolicy:
     """The VLA interface over a loaded OpenVLA-style checkpoint (stateless between steps)."""
 
+    # Autoregressive: no latent noise to steer, so DSRL refuses it (core.executor.require_latent_noise).
+    accepts_noise = False
+
     def __init__(self, model: str = 'openvla/openvla-7b', device: str = 'auto', dtype: str = 'auto',
                  unnorm_key: str | None = 'bridge_orig', attn_implementation: str | None = None,
                  action_vocab_size: int | None = None, restrict_to_action_tokens: bool = True,

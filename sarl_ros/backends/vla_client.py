@@ -33,6 +33,9 @@ class RemoteVLA:
     effect on the server); a 4xx answer is the client's fault and raised at once.
     """
 
+    # The /act wire format carries no latent noise, so DSRL refuses it (core.executor.require_latent_noise).
+    accepts_noise = False
+
     def __init__(self, url: str = 'http://127.0.0.1:8777', unnorm_key: str | None = 'bridge_orig',
                  timeout_s: float = 10.0, retries: int = 2, backoff_s: float = 0.25,
                  image_size: int | None = None, check_health: bool = True):

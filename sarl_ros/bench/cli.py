@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sarl_ros.bench.harness import BenchConfig, BenchResumeError, run_benchmark
 from sarl_ros.bench.tasks import available_tasks, default_task_spec, resolve_tasks
-from sarl_ros.core.methods import METHODS
+from sarl_ros.core.methods import BENCH_METHODS as METHODS
 from sarl_ros.core.resume import set_aside
 from sarl_ros.core.text_encoding import ENCODERS
 

@@ -83,8 +83,19 @@ def _evaluate(env, proposer, job: Job, policy) -> dict:
             'eval_decisions': float(np.mean([r.decisions for r in results]))}
 
 
-def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[dict]:
-    """Run one (method, task, seed) and return its rows, one per evaluation point."""
+def attach_steering(job: Job, policy, *envs) -> None:
+    """Let an action-space RL method (dsrl, residual) act inside the environments' prompt executions."""
+    for env in envs:
+        attach = getattr(env, 'attach_steering', None)
+        if attach is None:
+            raise ValueError(f'{job.method} steers the VLA inside each prompt; task {job.task} has no VLA '
+                             '(run it on the simulated tasks)')
+        attach(policy)
+
+
+def run_job(job: Job, progress: Callable[[str], None] | None = print,
+            on_row: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run one (method, task, seed) and return its rows, one per evaluation point (each also to on_row)."""
     import torch
 
     from sarl_ros.bench.tasks import available_tasks
@@ -102,6 +113,8 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[di
     proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
     # Evaluation has its own environment and proposer, so it never disturbs the online ones.
     eval_env, eval_proposer = task.env_for(job.seed + 10_000, policy.state_mode), task.make_proposer(job.seed + 10_000)
+    if getattr(policy, 'steers_actions', False):
+        attach_steering(job, policy, env, eval_env)
     started = time.monotonic()
     rows: list[dict] = []
     online: list[bool] = []
@@ -124,6 +137,8 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print) -> list[di
                    'vlm_calls': proposer.vlm_calls if isinstance(proposer, CachedProposer) else proposer_calls,
                    'seconds': round(time.monotonic() - started, 2)}
             rows.append(row)
+            if on_row is not None:
+                on_row(row)
             previous = len(online)
             if progress is not None:
                 progress(f'{label} {row["episodes"]}/{cfg.episodes} episodes: eval success {row["eval_success"]:.2f}, '

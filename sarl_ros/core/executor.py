@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -11,6 +11,32 @@ from sarl_ros.core.interfaces import ACTION_DIM, VLA, Camera, Robot
 COMPLETED = 'completed'  # the control-step budget was used up
 SKILL_DONE = 'skill_done'  # the VLA reported the skill finished early
 CANCELLED = 'cancelled'  # should_stop() asked to stop (cancel or emergency stop)
+
+
+class ActionSteering(Protocol):
+    """Action-space RL acting inside a prompt's execution (sarl_ros.core.action_rl: DSRL, residual RL).
+
+    needs_noise: it steers the VLA's latent noise, so the VLA must accept one (vla_accepts_noise).
+    """
+
+    needs_noise: bool
+
+    def noise(self, step: int, proprio: np.ndarray) -> np.ndarray | None: ...  # latent for this step, or None
+
+    def correct(self, step: int, proprio: np.ndarray, action: np.ndarray) -> np.ndarray: ...  # the action to apply
+
+
+def vla_accepts_noise(vla) -> bool:
+    """Return whether a VLA takes a latent-noise input (a diffusion or flow policy; not OpenVLA)."""
+    return bool(getattr(vla, 'accepts_noise', False))
+
+
+def require_latent_noise(vla) -> None:
+    """Raise ValueError unless the VLA takes latent noise, naming the backend (DSRL needs it)."""
+    if not vla_accepts_noise(vla):
+        raise ValueError(f'DSRL steers the latent noise of a diffusion or flow VLA; {type(vla).__name__} has no '
+                         'noise input (an autoregressive VLA such as OpenVLA cannot be steered this way: use '
+                         'residual or sarl)')
 
 
 @dataclass
@@ -25,10 +51,16 @@ class ExecutionResult:
 
 def execute_prompt(robot: Robot, camera: Camera | None, vla: VLA, prompt: str, max_steps: int,
                    should_stop: Callable[[], bool] | None = None,
-                   on_step: Callable[[int, np.ndarray], None] | None = None) -> ExecutionResult:
-    """Close the loop image -> VLA -> arm for up to max_steps control steps."""
+                   on_step: Callable[[int, np.ndarray], None] | None = None,
+                   steering: ActionSteering | None = None) -> ExecutionResult:
+    """Close the loop image -> VLA -> arm for up to max_steps control steps.
+
+    steering (action-space RL) may give the VLA a latent noise and correct its action at each step.
+    """
     if max_steps <= 0:
         raise ValueError(f'max_steps must be positive, got {max_steps}')
+    if steering is not None and steering.needs_noise:
+        require_latent_noise(vla)
     vla.reset()
     result = ExecutionResult(outcome=COMPLETED, control_steps=0)
     for step in range(max_steps):
@@ -36,9 +68,15 @@ def execute_prompt(robot: Robot, camera: Camera | None, vla: VLA, prompt: str, m
             result.outcome = CANCELLED
             return result
         image = camera.read() if camera is not None else None
-        action = np.asarray(vla.act(image, prompt, robot.proprio()), dtype=np.float64)
+        proprio = robot.proprio()
+        noise = steering.noise(step, proprio) if steering is not None else None
+        # Only a steered call passes noise, so VLAs without a noise input are called as always.
+        raw = vla.act(image, prompt, proprio) if noise is None else vla.act(image, prompt, proprio, noise=noise)
+        action = np.asarray(raw, dtype=np.float64)
+        if steering is not None and action.shape == (ACTION_DIM,):
+            action = np.asarray(steering.correct(step, proprio, action), dtype=np.float64)
         if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
-            # A VLA emitting NaN must never reach the arm.
+            # A VLA (or a correction) emitting NaN must never reach the arm.
             raise ValueError(f'VLA returned an invalid action {action!r} for prompt {prompt!r}')
         applied = robot.apply(action)
         result.control_steps = step + 1

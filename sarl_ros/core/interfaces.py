@@ -44,6 +44,8 @@ class VLA(Protocol):
     def reset(self) -> None: ...  # a new prompt starts
 
     def act(self, image: np.ndarray | None, instruction: str, proprio: np.ndarray) -> np.ndarray: ...
+    # A diffusion/flow VLA also takes act(..., noise=latent) and sets accepts_noise = True (what DSRL
+    # steers; sarl_ros.sim.vla.SimVLA); autoregressive VLAs (OpenVLA) have neither.
 
     def skill_done(self) -> bool: ...  # the last act() finished the commanded skill
 

@@ -1,18 +1,19 @@
 """Method registry: make_policy(name, ...) for SARL and the baselines.
 
-Action-space RL baselines (DSRL, residual RL) plug in later through register_method(); they must
-implement the Policy interface of sarl_ros.core.policies.
+The action-space RL baselines (dsrl, residual: sarl_ros.core.action_rl) are Policies too; they keep the
+task prompt fixed and steer the VLA's execution (an environment with attach_steering, i.e. the simulator).
 """
 from __future__ import annotations
 
 import inspect
 from typing import Callable
 
+from sarl_ros.core.action_rl import DsrlPolicy, ResidualPolicy
 from sarl_ros.core.baselines import (BlindSarlPolicy, FixedPolicy, IclPolicy, OracleSarlPolicy, RandomPolicy,
                                      UcbPolicy)
 from sarl_ros.core.policies import Policy, SarlPolicy
 
-from sarl_ros.core.method_names import METHODS  # noqa: F401 - the names, without importing torch
+from sarl_ros.core.method_names import BENCH_METHODS, METHODS  # noqa: F401 - the names, without torch
 
 METHOD_FACTORIES: dict[str, Callable[..., Policy]] = {
     'sarl': SarlPolicy,
@@ -22,6 +23,8 @@ METHOD_FACTORIES: dict[str, Callable[..., Policy]] = {
     'sarl_blind': BlindSarlPolicy,
     'sarl_oracle': OracleSarlPolicy,
     'ucb': UcbPolicy,
+    'dsrl': DsrlPolicy,
+    'residual': ResidualPolicy,
 }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sarl_ros.core.executor import execute_prompt
+from sarl_ros.core.executor import execute_prompt, require_latent_noise
 from sarl_ros.core.mdp import Observation, StepOutcome, judge_step
 from sarl_ros.core.observable_features import ObservableFeaturizer
 from sarl_ros.sim.features import state_features
@@ -65,6 +65,13 @@ class SimTabletopEnv:
         self._seed_rng = np.random.default_rng(seed)
         self.decisions = 0
         self._achieved: set[str] = set()
+        self.steering = None  # action-space RL inside each prompt's execution (attach_steering)
+
+    def attach_steering(self, steering) -> None:
+        """Let action-space RL (DSRL, residual RL) act inside every prompt's execution; None detaches."""
+        if steering is not None and steering.needs_noise:
+            require_latent_noise(self.vla)
+        self.steering = steering
 
     def reset(self, seed: int | None = None) -> Observation:
         """Sample a new scene (from seed, else the env's own sequence) and return its observation."""
@@ -85,7 +92,7 @@ class SimTabletopEnv:
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError(f'a prompt must be a non-empty string, got {prompt!r}')
         camera = self.camera if self.render_images else None
-        run = execute_prompt(self.robot, camera, self.vla, prompt, self.control_steps)
+        run = execute_prompt(self.robot, camera, self.vla, prompt, self.control_steps, steering=self.steering)
         self.decisions += 1
         self.history.append(prompt)
         success = bool(self.spec.success(self.world))

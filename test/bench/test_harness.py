@@ -49,8 +49,15 @@ def test_cli_runs_in_parallel_processes_with_a_proposal_cache(tmp_path, capsys):
 
 
 def test_cli_refuses_unknown_methods(capsys):
-    assert main(['--methods', 'sarl,dsrl', '--tasks', 'toy']) == 2
-    assert 'dsrl' in capsys.readouterr().err
+    assert main(['--methods', 'sarl,ppo', '--tasks', 'toy']) == 2
+    assert 'ppo' in capsys.readouterr().err
+
+
+def test_action_space_methods_need_a_task_with_a_vla():
+    from sarl_ros.bench.harness import Job, run_job
+    config = BenchConfig(methods=['dsrl'], tasks=['toy_chain'], seeds=[0], episodes=1, eval_episodes=1)
+    with pytest.raises(ValueError, match='dsrl steers the VLA'):
+        run_job(Job('dsrl', 'toy_chain', 0, config), progress=None)
 
 
 def _results_without_timing(out):

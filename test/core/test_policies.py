@@ -16,8 +16,8 @@ CANDS = [Candidate('pick up the sushi', SOURCE_VLM, 0.3), Candidate('drop it', S
 def test_make_policy_knows_the_graph_methods_and_lists_them_for_unknown_names():
     from sarl_ros.graph.description import METHODS as GRAPH_METHODS
     assert tuple(METHODS) == tuple(GRAPH_METHODS)
-    with pytest.raises(ValueError, match='sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb'):
-        make_policy('dsrl')
+    with pytest.raises(ValueError, match='sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb, dsrl, residual'):
+        make_policy('ppo')
     with pytest.raises(ValueError, match='does not take'):
         make_policy('sarl', encoder='hashing', learning_rate=1)
 
