@@ -30,7 +30,8 @@ def cell(rows: list[dict], method: str, task: str, episodes: int | None, seeds=N
         return 'not run'
     greedy = np.array([r['eval_success'] for r in mine], dtype=float)
     se = float(np.std(greedy, ddof=1) / math.sqrt(len(greedy))) if len(greedy) > 1 else float('nan')
-    online = [r['online_success_cumulative'] for r in mine if r['online_success_cumulative'] == r['online_success_cumulative']]
+    online = [r['online_success_cumulative'] for r in mine
+              if r['online_success_cumulative'] == r['online_success_cumulative']]  # NaN-free
     text = f'{greedy.mean():.2f}' + (f' ± {se:.2f}' if se == se else '') + f' (n={len(greedy)})'
     if online:
         text += f' [{np.mean(online):.2f}]'
@@ -56,7 +57,7 @@ def table(document: dict, sarl: dict | None) -> str:
 
 
 def plot(document: dict, sarl: dict | None, path: str) -> None:
-    """Per task: greedy success (solid) and online success so far (dotted) per seed and method; fixed and SARL levels."""
+    """Per task: greedy (solid) and online success so far (dotted) per seed and method; fixed and SARL levels."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -252,7 +252,8 @@ class ResidualPolicy(_ActionSpacePolicy):
                  sac: dict | None = None):
         super().__init__(seed=seed, encoder=encoder, temperature=temperature, gamma=gamma)
         defaults = ResidualConfig()
-        self.config = ResidualConfig(bounds=tuple(float(b) for b in (bounds if bounds is not None else defaults.bounds)),
+        bounds = defaults.bounds if bounds is None else bounds
+        self.config = ResidualConfig(bounds=tuple(float(b) for b in bounds),
                                      updates_per_step=int(updates_per_step if updates_per_step is not None
                                                           else defaults.updates_per_step),
                                      sac=_sac_config(sac, defaults.sac))
