@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 from sarl_ros.libero import protocol
@@ -46,14 +47,10 @@ class LiberoWorker:
                                          env=env, preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
         self._stderr_tail: list[str] = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-
-    def _drain_stderr(self) -> None:
-        # Keep the pipe empty (a full pipe would block the worker) and the last lines for errors.
-        for raw in self._process.stderr:
-            line = raw.decode('utf-8', 'replace').rstrip()
-            if line and 'WARNING' not in line and 'Warning' not in line:
-                self._stderr_tail = (self._stderr_tail + [line])[-20:]
+        # Neither the thread nor the finaliser may hold self: an unreferenced worker must be reaped
+        # (the benchmark harness drops its environments without closing them).
+        threading.Thread(target=_drain, args=(self._process.stderr, self._stderr_tail), daemon=True).start()
+        self._finalizer = weakref.finalize(self, _kill, self._process)
 
     def call(self, op: str, **fields):
         """Send one request and return its result; WorkerError on failure."""
@@ -90,10 +87,21 @@ class LiberoWorker:
     def __exit__(self, *exc):
         self.close()
 
-    def __del__(self):
-        process = getattr(self, '_process', None)
-        if process is not None and process.poll() is None:
-            process.kill()
+
+
+def _drain(stream, tail: list[str]) -> None:
+    # Keep the pipe empty (a full pipe would block the worker) and the last lines for errors.
+    for raw in stream:
+        line = raw.decode('utf-8', 'replace').rstrip()
+        if line and 'WARNING' not in line and 'Warning' not in line:
+            tail.append(line)
+            del tail[:-20]
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def niceness_from_env() -> int:

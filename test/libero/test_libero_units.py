@@ -148,3 +148,12 @@ def test_repertoire_runs_a_prompt_as_its_nearest_instruction():
     assert repertoire.nearest('place the book in the back of the caddy').goal[0][0] == 'In'
     with pytest.raises(ValueError):
         repertoire.nearest('   ')
+
+
+def test_an_unreferenced_worker_process_is_reaped():
+    import gc
+    worker = LiberoWorker(python=sys.executable)
+    process = worker._process
+    del worker
+    gc.collect()
+    assert process.wait(timeout=60) is not None  # killed by the finaliser, not left running
