@@ -58,6 +58,9 @@ class LiberoScene:
         self.image_size = int(image_size)
         self.env = _quiet(ControlEnv, bddl_file_name=str(_bddl_path(self.task)), has_renderer=False,
                           has_offscreen_renderer=self.image_size > 0, use_camera_obs=False, hard_reset=False,
+                          # The episode budget is ours (decisions); robosuite's 1000-step horizon would
+                          # refuse actions in the middle of a long episode.
+                          ignore_done=True,
                           camera_heights=max(self.image_size, 1), camera_widths=max(self.image_size, 1))
         self.env.seed(seed)
         self.goal = [list(p) for p in self.env.env.parsed_problem['goal_state']]
@@ -98,6 +101,12 @@ class LiberoScene:
         else:
             steps = self.skills.run(grounded, budget)
         return {'control_steps': steps, 'grounded': grounded, 'observation': self.observe()}
+
+    def idle(self, steps: int) -> dict:
+        """Hold still for steps control steps (gripper unchanged)."""
+        self.skills.steps, self.skills.budget = 0, int(steps)
+        self.skills.hold(self.skills.gripper, int(steps))
+        return {'control_steps': self.skills.steps, 'observation': self.observe()}
 
     def scripted_solve(self, budget: int = 1500) -> dict:
         """Run this task's own BDDL goal as skills (the smoke test's solution; not used by the bench)."""

@@ -5,6 +5,7 @@ Started by sarl_ros.libero.client with the LIBERO venv's interpreter. Requests:
   build {suite, task, image_size, seed}
   reset {init, seed}           -> observation
   execute {predicates, budget} -> {'control_steps', 'grounded', 'observation'}
+  idle {steps}                 -> hold still (tests the long-episode path)
   solve {budget}               -> the task's own goal as skills (smoke test)
   close
 `python -m sarl_ros.libero.worker --check` builds LIBERO-10 task 0 once and exits.
@@ -49,6 +50,8 @@ def _serve() -> int:
                 result = scene.reset(int(request['init']), int(request.get('seed', 0)))
             elif op == 'execute':
                 result = scene.execute(request['predicates'], int(request['budget']))
+            elif op == 'idle':
+                result = scene.idle(int(request['steps']))
             elif op == 'solve':
                 result = scene.scripted_solve(int(request.get('budget', 1500)))
             else:

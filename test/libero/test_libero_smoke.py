@@ -52,3 +52,11 @@ def test_a_prompt_runs_as_its_nearest_libero90_skill(worker):
     # A skill whose objects this scene lacks idles for one control step.
     idle = env.step('turn on the stove')
     assert idle.info['grounded'] is None and idle.control_steps == 1
+
+
+def test_an_episode_may_outlast_robosuites_horizon(worker):
+    # robosuite refuses actions after its 1000-step horizon unless told to ignore it; our episodes
+    # (up to 8 decisions x 400 control steps) are longer.
+    worker.call('reset', init=0, seed=0)
+    assert worker.call('idle', steps=1005)['control_steps'] == 1005
+    assert worker.call('idle', steps=5)['control_steps'] == 5
