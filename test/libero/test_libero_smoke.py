@@ -22,13 +22,18 @@ TASK = 0  # put both the alphabet soup and the tomato sauce in the basket
 
 
 @pytest.fixture(scope='module')
-def worker():
-    with LiberoWorker() as running:
-        yield running
+def running():
+    with LiberoWorker() as process:
+        yield process, process.call('build', suite='libero_10', task=TASK, image_size=32, seed=0)
 
 
-def test_scripted_solution_reaches_the_bddl_goal(worker):
-    built = worker.call('build', suite='libero_10', task=TASK, image_size=32, seed=0)
+@pytest.fixture
+def worker(running):
+    return running[0]
+
+
+def test_scripted_solution_reaches_the_bddl_goal(running):
+    worker, built = running
     assert built['init_states'] > 0
     assert [p[0] for p in built['goal']] == ['in', 'in']
     start = worker.call('reset', init=1, seed=0)

@@ -157,3 +157,23 @@ def test_an_unreferenced_worker_process_is_reaped():
     del worker
     gc.collect()
     assert process.wait(timeout=60) is not None  # killed by the finaliser, not left running
+
+
+def test_bench_registration_group_and_exclusion_from_all():
+    from sarl_ros.bench.tasks import BenchTask, resolve_tasks
+    make = lambda seed: None  # noqa: E731  (never called: resolution only)
+    tasks = {'toy_a': BenchTask('toy_a', make, make, 'toy'),
+             'libero10_book_caddy': BenchTask('libero10_book_caddy', make, make, 'libero10')}
+    assert resolve_tasks('libero10', tasks) == ['libero10_book_caddy']
+    assert resolve_tasks('libero10_book_caddy', tasks) == ['libero10_book_caddy']
+    assert resolve_tasks('all', tasks) == ['toy_a']  # minutes per episode: only when asked for
+    with pytest.raises(ValueError, match='sarl setup --libero'):
+        resolve_tasks('libero10', {'toy_a': tasks['toy_a']})
+
+
+def test_registry_names_the_ten_tasks_and_rejects_others():
+    from sarl_ros.libero import registry
+    assert len(registry.TASK_NAMES) == 10 and len(set(registry.TASK_NAMES)) == 10
+    assert registry.task_index('libero10_book_caddy') == 5
+    with pytest.raises(ValueError, match='unknown LIBERO-10 task'):
+        registry.task_index('libero10_nope')
