@@ -23,7 +23,7 @@ def libero_python() -> Path:
 
 
 def libero_available() -> bool:
-    """True when `./sarl setup --libero` finished (its stamp exists next to the interpreter)."""
+    """Return whether `./sarl setup --libero` finished (its stamp lies next to the interpreter)."""
     python = libero_python()
     return python.is_file() and (python.parent.parent / STAMP).is_file()
 
@@ -86,7 +86,6 @@ class LiberoWorker:
 
     def __exit__(self, *exc):
         self.close()
-
 
 
 def _drain(stream, tail: list[str]) -> None:

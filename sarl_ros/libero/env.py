@@ -15,7 +15,7 @@ _INFO: dict = {}
 
 
 def suite_info(worker: LiberoWorker) -> dict:
-    """The LIBERO-10 and LIBERO-90 instructions and goals (asked of the worker once per process)."""
+    """Return the LIBERO-10 and LIBERO-90 instructions and goals (asked of the worker once per process)."""
     if not _INFO:
         _INFO.update(worker.call('info'))
     return _INFO

@@ -41,7 +41,8 @@ def task_steps(text: str) -> list[str]:
                 # "close it" names the container of the previous step.
                 clause = re.sub(r'\bit\b', target or 'it', clause)
             else:
-                subject = re.search(r'(?:pick up|put|place) (the [a-z ]+?)(?: and|$| in| on)', steps[-1]) if steps else None
+                subject = (re.search(r'(?:pick up|put|place) (the [a-z ]+?)(?: and|$| in| on)', steps[-1])
+                           if steps else None)
                 clause = re.sub(r'\bit\b', subject.group(1) if subject else (last_place or 'it'), clause, count=1)
         if places:
             last_place = places[-1]

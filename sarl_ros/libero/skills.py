@@ -85,8 +85,10 @@ class SkillRunner:
         return True
 
     def move_to(self, target: np.ndarray, grip: float | None = None, limit: int = WAYPOINT_STEPS) -> bool:
-        """Servo towards target for at most limit steps (a blocked arm gives up there and goes on);
-        False only when the control-step budget ran out."""
+        """Servo towards target for at most limit steps.
+
+        A blocked arm gives up there and goes on; False only when the control-step budget ran out.
+        """
         grip = self.gripper if grip is None else grip
         for _ in range(limit):
             error = target - self.eef()
