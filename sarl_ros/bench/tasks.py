@@ -45,11 +45,19 @@ def _sim_tasks() -> dict[str, BenchTask]:
     return tasks
 
 
+def _libero_tasks() -> dict[str, BenchTask]:
+    # LIBERO-10 (issue 15): present only after `./sarl setup --libero`; the scenes run in a worker process.
+    from sarl_ros.libero import registry
+    return {name: BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed), registry.GROUP)
+            for name, factory in registry.env_factories().items()}
+
+
 def available_tasks() -> dict[str, BenchTask]:
     """Return every task the benchmark can run, by name."""
     tasks = {name: BenchTask(name, lambda seed, n=name: make_toy_env(n, seed),
                              lambda seed, n=name: make_toy_proposer(n, seed), 'toy') for name in TOY_TASKS}
     tasks.update(_sim_tasks())
+    tasks.update(_libero_tasks())
     return tasks
 
 
@@ -59,18 +67,20 @@ def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[
     names: list[str] = []
     for item in (s.strip() for s in spec.split(',') if s.strip()):
         if item == 'all':
-            names += list(tasks)
-        elif item in ('toy', 'paper', 'suite', 'held_out', 'legacy'):
+            # LIBERO-10 costs minutes per episode: only by name or with the libero10 group.
+            names += [n for n, t in tasks.items() if t.group != 'libero10']
+        elif item in ('toy', 'paper', 'suite', 'held_out', 'legacy', 'libero10'):
             groups = ('suite', 'held_out') if item == 'legacy' else (item,)
             group = [n for n, t in tasks.items() if t.group in groups]
             if not group:
-                raise ValueError(f'no {item} tasks available (is sarl_ros.sim importable?)')
+                hint = './sarl setup --libero' if item == 'libero10' else 'is sarl_ros.sim importable?'
+                raise ValueError(f'no {item} tasks available ({hint})')
             names += group
         elif item in tasks:
             names.append(item)
         else:
             raise ValueError(f'unknown task {item!r}; available: {", ".join(tasks)} '
-                             '(groups: toy, paper, suite, held_out, legacy, all)')
+                             '(groups: toy, paper, suite, held_out, legacy, libero10, all)')
     if not names:
         raise ValueError('no task given')
     return list(dict.fromkeys(names))

@@ -13,7 +13,7 @@ def test_resolve_tasks_groups_and_errors():
     assert resolve_tasks('toy_decoy,toy,toy_decoy')[0] == 'toy_decoy'
     with pytest.raises(ValueError, match='toy_chain'):
         resolve_tasks('no_such_task')
-    assert all(t.group in ('toy', 'paper', 'suite', 'held_out') for t in available_tasks().values())
+    assert all(t.group in ('toy', 'paper', 'suite', 'held_out', 'libero10') for t in available_tasks().values())
 
 
 def test_benchmark_writes_table_summary_and_plot(tmp_path):
