@@ -38,8 +38,10 @@ CHUNK_STEPS = 12  # control steps per prompt in the simulator (sim.env.DEFAULT_C
 
 @dataclass
 class DsrlConfig:
-    """DSRL's hyperparameters: SAC's published defaults (Adam 3e-4, tau 0.005, alpha tuned to entropy -d)
-    except the network (2x128) and batch (128), reduced for the CPU budget (BUDGET_HIDDEN).
+    """DSRL's hyperparameters.
+
+    SAC's published defaults (Adam 3e-4, tau 0.005, alpha tuned to entropy -d) except the network
+    (2x128) and batch (128), reduced for the CPU budget (BUDGET_HIDDEN).
 
     noise_bound: the latent action space is [-noise_bound, noise_bound]^d. DSRL bounds the noise the
       actor may pick; 3.0 keeps it where the prior N(0, I) has its mass while still reaching the
@@ -59,8 +61,10 @@ class DsrlConfig:
 
 @dataclass
 class ResidualConfig:
-    """Residual RL's hyperparameters (PLD's residual stage: a small SAC actor on top of the frozen base);
-    SAC's defaults otherwise, with DsrlConfig's budget network and batch.
+    """Residual RL's hyperparameters.
+
+    PLD's residual stage: a small SAC actor on top of the frozen base; SAC's defaults otherwise,
+    with DsrlConfig's budget network and batch.
 
     bounds: largest correction per action value: 10 mm per control step on x y z (the base moves up
       to 45 mm), 0.05 rad on the rotations, 0.6 on the gripper (enough to flip open/close at 0.5).
@@ -192,7 +196,7 @@ class _ActionSpacePolicy(Policy):
         raise NotImplementedError
 
     def _next_observation(self, next_state) -> np.ndarray | None:
-        """The observation following a decision's last step, if it is known at record() time."""
+        """Return the observation following a decision's last step, if it is known at record() time."""
         return None
 
     def noise(self, step: int, proprio) -> np.ndarray | None:

@@ -257,7 +257,9 @@ def run_single_process(nodes, params_file: Path) -> int:
             raise
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        executor.shutdown(timeout_sec=1.5)
+        # Running callbacks must end before their nodes are destroyed ("cannot use Destroyable");
+        # no launch grace period bounds this process, so wait longer than a node process does.
+        executor.shutdown(timeout_sec=5.0)
         for _, instance in reversed(built):
             close = getattr(instance, 'close', None)
             if close is not None:

@@ -31,7 +31,8 @@ def ament_prefix(root, *packages, ros2_command=False):
     ({'vla': 'openvla'}, 'vla:=openvla needs camera images of a real scene; with robot:=sim use vla:=sim'),
     ({'robot': 'widowx', 'vla': 'remote', 'task': ' '}, 'task:= is empty'),
     ({'robot': 'widowx', 'vla': 'remote', 'task': 'put the sushi in the pot'}, 'detector:=sim reads the simulator'),
-    ({'method': 'dqn'}, 'method:=dqn is not known; choose one of: sarl, fixed, icl, random, ucb'),
+    ({'method': 'dqn'},
+     'method:=dqn is not known; choose one of: sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb'),
     ({'record': 'yes'}, 'record:=yes must be true or false'),
     ({'episdoes': '3'}, 'unknown launch argument(s) episdoes'),
 ])
