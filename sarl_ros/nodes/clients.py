@@ -182,9 +182,11 @@ class GraphEnvironment:
             raise StepSkipped(reason, observation)
         final = self._steps >= self.max_decisions
         # The final verdict may wait for a person (reward.human_timeout_s), longer than any service call.
-        verdict = self.caller.call(self._evaluate, EvaluateEpisode.Request(
-            episode=self.episode, decision_step=step, task=self.task, image=observation.info['image_msg'],
-            final=final), timeout=self.verdict_timeout_s if final else None)
+        request = EvaluateEpisode.Request(episode=self.episode, decision_step=step, task=self.task,
+                                          image=observation.info['image_msg'], final=final)
+        # Retried like every other call: a restarted reward node may take a while to be discovered.
+        verdict = self.caller.retrying('the verdict', lambda: self.caller.call(
+            self._evaluate, request, timeout=self.verdict_timeout_s if final else None))
         success = bool(verdict.decided and verdict.reward.value > 0.5)
         failed = bool(verdict.reward.failed_for_good) and not success
         reward, terminal = judge_step(success, failed)
