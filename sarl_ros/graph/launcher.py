@@ -16,6 +16,7 @@ replayed); fresh:=true moves the old directory aside to <output_dir>.old-N first
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     nodes = [n.description for n in plan.nodes]
     if args.single_process:
-        return run_single_process(nodes, params_file)
+        return run_single_process(nodes, params_file, end_process=argv is None)
     return run_processes(nodes, params_file, args.shutdown_timeout, executables)
 
 
@@ -218,7 +219,7 @@ def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
             print(f'sarl-graph: {", ".join(names)} ignored {signal.Signals(sig).name}', file=sys.stderr)
 
 
-def run_single_process(nodes, params_file: Path) -> int:
+def run_single_process(nodes, params_file: Path, end_process: bool = False) -> int:
     """Every node in one process and one executor: the fastest way to run the graph.
 
     Ctrl-C is taken as KeyboardInterrupt (not by rclpy's handler), so that running callbacks
@@ -263,13 +264,22 @@ def run_single_process(nodes, params_file: Path) -> int:
         for _, instance in reversed(built):
             close = getattr(instance, 'close', None)
             if close is not None:
-                close()
-            instance.destroy_node()
+                close()  # checkpoints, bags and logs are written here
+        if not end_process:
+            for _, instance in reversed(built):
+                instance.destroy_node()
         rclpy.try_shutdown()
-    if code is not None:
-        return code
-    final = [inst for desc, inst in built if desc.ends_graph]
-    return getattr(final[0], 'exit_code', 0) if final else 1
+    if code is None:
+        final = [inst for desc, inst in built if desc.ends_graph]
+        code = getattr(final[0], 'exit_code', 0) if final else 1
+    if end_process:
+        # As a node process does (nodes/runner.py): once every node has closed, end at once. Destroying
+        # nodes whose callbacks may still run on executor threads raced ("cannot use Destroyable").
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == '__main__':

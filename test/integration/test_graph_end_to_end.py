@@ -99,10 +99,8 @@ def test_graph_runs_episodes_end_to_end(tmp_path):
 def test_single_process_graph_runs_the_same_episodes(tmp_path):
     out = tmp_path / 'single'
     result = subprocess.run(
-        # console:=false: with the console in the same process, shutdown can still print an rclpy
-        # "never retrieved ... Destroyable" message (known defect, see docs/design/console.md).
         [sys.executable, '-m', 'sarl_ros.graph.launcher', '--single-process', 'episodes:=2',
-         f'task:={SUITE_TASKS[1]}', f'output_dir:={out}', 'console:=false'],
+         f'task:={SUITE_TASKS[1]}', f'output_dir:={out}'],
         capture_output=True, text=True, timeout=240, env=dict(os.environ, PYTHONUNBUFFERED='1'))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert 'Traceback' not in result.stderr and 'never retrieved' not in result.stderr, result.stderr[-4000:]
