@@ -12,6 +12,7 @@ import argparse
 import math
 
 import numpy as np
+from paper_task_checks import fixed_success  # the same learner-free check (benchmarks/ is on sys.path)
 
 from sarl_ros.sim import registry
 from sarl_ros.sim.vla import LATENT_DIM
@@ -30,18 +31,6 @@ class PriorLatent:
 
     def correct(self, step, proprio, action):
         return action
-
-
-def fixed_success(env, seeds) -> float:
-    wins = 0
-    for seed in seeds:
-        env.reset(seed=seed)
-        for _ in range(env.max_decisions):
-            outcome = env.step(env.task)
-            if outcome.done:
-                break
-        wins += outcome.success
-    return wins / len(seeds)
 
 
 def main() -> None:
