@@ -24,9 +24,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from sarl_ros.core.mdp import SOURCE_TASK
+from sarl_ros.core.baselines import task_prompt_index
 from sarl_ros.core.policies import Policy, one_hot
-from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.sac import SAC, SacConfig
 
 # The benchmark's CPU budget (2 shared cores): 2x128 MLPs and batches of 128 instead of SAC's 2x256 and
@@ -107,13 +106,7 @@ class _ActionSpacePolicy(Policy):
 
     # -- prompt choice: the fixed task prompt ---------------------------------------------------
     def _choose(self, features, candidates, prompts, task, greedy):
-        index = next((i for i, c in enumerate(candidates) if c.source == SOURCE_TASK), None)
-        if index is None:
-            wanted = normalize_prompt(task)
-            index = next((i for i, p in enumerate(prompts) if p == wanted), None)
-        if index is None:
-            raise ValueError(f'{self.name} keeps the whole-task prompt fixed and needs it among the candidates '
-                             '(add it with sarl_ros.core.proposals.with_task_prompt)')
+        index = task_prompt_index(candidates, prompts, task, f'{self.name} (it keeps the task prompt fixed)')
         if self.sac is None:
             self.sac = self._make_sac(features.size)
         self._features, self._greedy = features, bool(greedy)

@@ -15,6 +15,18 @@ from sarl_ros.core.policies import Policy, SarlPolicy, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 
 
+def task_prompt_index(candidates, prompts, task: str, who: str) -> int:
+    """Return the index of the whole-task prompt among the candidates (ValueError naming `who` if absent)."""
+    index = next((i for i, c in enumerate(candidates) if c.source == SOURCE_TASK), None)
+    if index is None:
+        wanted = normalize_prompt(task)
+        index = next((i for i, p in enumerate(prompts) if p == wanted), None)
+    if index is None:
+        raise ValueError(f'{who} needs the whole-task prompt among the candidates '
+                         '(add it with sarl_ros.core.proposals.with_task_prompt)')
+    return index
+
+
 class FixedPolicy(Policy):
     """Prompt the VLA with the whole task: the candidate with source 'task'.
 
@@ -26,13 +38,7 @@ class FixedPolicy(Policy):
     learns = False
 
     def _choose(self, features, candidates, prompts, task, greedy):
-        index = next((i for i, c in enumerate(candidates) if c.source == SOURCE_TASK), None)
-        if index is None:
-            wanted = normalize_prompt(task)
-            index = next((i for i, p in enumerate(prompts) if p == wanted), None)
-        if index is None:
-            raise ValueError('the fixed baseline needs the whole-task prompt among the candidates '
-                             '(add it with sarl_ros.core.proposals.with_task_prompt)')
+        index = task_prompt_index(candidates, prompts, task, 'the fixed baseline')
         return index, np.zeros(len(prompts)), one_hot(len(prompts), index), self.temperature
 
 

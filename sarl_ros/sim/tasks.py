@@ -8,7 +8,7 @@ from paper_protocol.json (fixed before any learner ran). SUITE and HELD_OUT: the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -241,17 +241,8 @@ _IMAGE_LEFT = Placement(x=(0.28, 0.35), y=(0.07, 0.16))
 _IMAGE_RIGHT = Placement(x=(0.19, 0.27), y=(-0.15, -0.05))
 
 PAPER = (
-    TaskSpec(
-        name='hammer_plate_mushroom',
-        text='move the hammer to the plate, then grasp the mushroom',
-        scene=_scene(plate=_LEFT, hammer=_RIGHT, mushroom=_ANY, spoon=_ANY),
-        success=_all(lambda w: on_surface(w, 'hammer', 'plate'), lambda w: lifted(w, 'mushroom')),
-        subgoals=(('hammer_held', lambda w: held(w, 'hammer')),
-                  ('hammer_on_plate', lambda w: on_surface(w, 'hammer', 'plate')),
-                  ('mushroom_lifted', lambda w: lifted(w, 'mushroom'))),
-        scripted=('pick up the brown handle', 'put it on the plate', 'grasp the mushroom'),
-        max_decisions=_BUDGET['hammer_plate_mushroom'], feature_objects=('hammer', 'plate', 'mushroom'),
-        required=('hammer', 'mushroom'), group='paper'),
+    # The paper's task (a) is the first suite's hammer task with the protocol's budget.
+    replace(SUITE[0], name='hammer_plate_mushroom', max_decisions=_BUDGET['hammer_plate_mushroom'], group='paper'),
     TaskSpec(
         name='banana_pot_sushi_bowl',
         text='put the banana in the right pot and the sushi in the bowl',
