@@ -104,10 +104,10 @@ say "a $episodes-episode graph, one process per node, headless, no MUJOCO_GL set
 run=$scratch/run
 unset MUJOCO_GL PYOPENGL_PLATFORM
 if python3 -c 'import launch_ros' 2>/dev/null && command -v ros2 >/dev/null; then
-  ros2 launch sarl_ros widowx_sarl.launch.py episodes:="$episodes" output_dir:="$run" > graph.txt 2>&1 \
+  ros2 launch sarl_ros widowx_sarl.launch.py episodes:="$episodes" output_dir:="$run" console_port:=0 > graph.txt 2>&1 \
     || { tail -40 graph.txt >&2; die "ros2 launch"; }
 else  # no launch/launch_ros (PyPI): the same graph description, the installed executables
-  python3 -m sarl_ros.graph.launcher --installed episodes:="$episodes" output_dir:="$run" > graph.txt 2>&1 \
+  python3 -m sarl_ros.graph.launcher --installed episodes:="$episodes" output_dir:="$run" console_port:=0 > graph.txt 2>&1 \
     || { tail -40 graph.txt >&2; die "sarl-graph --installed"; }
 fi
 lines=$(($(wc -l < "$run/episodes.csv") - 1))

@@ -76,8 +76,10 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    "robot:=widowx only: run Interbotix's simulated motors (xs_sdk_sim), a dry run without the arm",
                    bool),
     LaunchArgument('console', 'true',
-                   'Operator console: web page on 127.0.0.1:8080 and single keys in the terminal of the graph',
+                   'Operator console: web page on 127.0.0.1:<console_port>, single keys in the terminal of the graph',
                    bool),
+    LaunchArgument('console_port', '8080', "TCP port of the operator console's page (0: a free one, logged)", int,
+                   minimum=0, targets={'operator_console': 'port'}),
 )
 
 # Arguments read by the launch file itself rather than passed to a node.

@@ -34,6 +34,7 @@ def ament_prefix(root, *packages, ros2_command=False):
     ({'method': 'dqn'},
      'method:=dqn is not known; choose one of: sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb'),
     ({'record': 'yes'}, 'record:=yes must be true or false'),
+    ({'console_port': '-1'}, 'console_port:=-1 must be at least 0'),
     ({'episdoes': '3'}, 'unknown launch argument(s) episdoes'),
 ])
 @pytest.mark.parametrize('runner', [ROS2_LAUNCH, SARL_GRAPH])
@@ -64,6 +65,14 @@ def test_both_runners_start_the_same_nodes_with_the_same_overrides(tmp_path):
     assert [n.name for n in launch_plan.nodes if n.description.ends_graph] == ['episode_manager']
     assert 'recorder' not in {n.name for n in launch_plan.nodes}
     assert not launch_plan.bag_command and not launch_plan.interbotix and not launch_plan.notices
+
+
+def test_console_port_reaches_the_console_node_and_a_disabled_console_starts_nothing(tmp_path):
+    given = {'console_port': '0', 'output_dir': str(tmp_path / 'run')}
+    console = next(n for n in plan_graph(given, SARL_GRAPH, {}).nodes if n.name == 'operator_console')
+    assert console.overrides == {'port': 0}
+    without = plan_graph({**given, 'console': 'false'}, SARL_GRAPH, {})
+    assert 'operator_console' not in {n.name for n in without.nodes}
 
 
 def test_ros2_launch_records_with_ros2_bag_when_rosbag2_is_installed(tmp_path):

@@ -64,6 +64,18 @@ def test_package_xml_declares_what_the_launch_file_runs():
     assert 'ros-ament-cmake-pytest' in (ROOT / 'requirements' / 'ros.txt').read_text()
 
 
+def test_package_xml_declares_the_web_stack_the_nodes_import():
+    """rosdep installs what package.xml names: the console, the VLA server and the VLM client import these."""
+    root = ET.parse(ROOT / 'package.xml').getroot()
+    run = {e.text for e in root.findall('exec_depend')}
+    sources = {path: path.read_text() for path in (ROOT / 'sarl_ros').rglob('*.py')}
+    keys = {'fastapi': 'python3-fastapi', 'uvicorn': 'python3-uvicorn', 'openai': 'python3-openai-pip'}
+    for module, key in keys.items():
+        assert any(re.search(rf'^\s*(import|from) {module}\b', text, re.M) for text in sources.values()), module
+        assert key in run, key
+    assert 'python3-selenium' in {e.text for e in root.findall('test_depend')}
+
+
 def test_every_node_is_declared_everywhere():
     nodes = {n.executable: n.module for n in description.NODES}
     assert setup_py_tables()['NODES'] == nodes
