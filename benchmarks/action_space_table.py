@@ -9,9 +9,10 @@ columns from the same evaluation scenes; without it those columns say where the 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
-import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -100,20 +101,20 @@ def plot(document: dict, sarl: dict | None, path: str) -> None:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = None
-    if '--plot' in argv:
-        i = argv.index('--plot')
-        out = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
-    if not argv:
-        print(__doc__)
-        return 2
-    document = json.loads(open(argv[0]).read())
-    sarl = json.loads(open(argv[1]).read()) if len(argv) > 1 else None
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('results', type=Path, help="action_space_bench's results.json")
+    parser.add_argument('sarl_results', type=Path, nargs='?',
+                        help="sarl-bench's results.json of the paper tasks (fills the fixed and SARL columns)")
+    parser.add_argument('--plot', type=Path, help='also write the curves to this PNG')
+    args = parser.parse_args(argv)
+    for path in (args.results, args.sarl_results):
+        if path is not None and not path.is_file():
+            parser.error(f'{path} is not a file (a results.json written by the benchmark)')
+    document = json.loads(args.results.read_text())
+    sarl = json.loads(args.sarl_results.read_text()) if args.sarl_results else None
     print(table(document, sarl))
-    if out is not None:
-        plot(document, sarl, out)
+    if args.plot is not None:
+        plot(document, sarl, str(args.plot))
     return 0
 
 
