@@ -29,6 +29,9 @@ def table(document: dict) -> str:
         cells = []
         for method in methods:
             mine = [r for r in rows if r['task'] == task and r['method'] == method]
+            if not mine:  # an unfinished benchmark: this run is still to come
+                cells.append('-')
+                continue
             last = max(r['episodes'] for r in mine)
             final = [r for r in mine if r['episodes'] == last]
             greedy = np.array([r['eval_success'] for r in final])
