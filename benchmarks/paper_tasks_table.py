@@ -1,6 +1,7 @@
 """Print the markdown results table of a paper-task benchmark (results.json of sarl-bench).
 
 Usage: ./sarl run python benchmarks/paper_tasks_table.py docs/results/paper_tasks/results.json
+       (or a benchmark's output directory: the finished runs under <dir>/runs/, e.g. of an unfinished benchmark)
 Greedy: success of 20 greedy episodes after the last online episode (mean ± s.e. over seeds);
 online: success over all online episodes of a run (mean over seeds); fixed and random learn
 nothing and run no online episodes (their greedy figure is their success rate).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +20,8 @@ METHOD_ORDER = ('fixed', 'random', 'icl', 'sarl_blind', 'sarl', 'sarl_oracle', '
 
 def table(document: dict) -> str:
     rows = document['rows']
-    order = ('hammer_plate_mushroom', 'banana_pot_sushi_bowl', 'left_toy_largest_bowl', 'pot_lid_on_towel')
+    order = ('hammer_plate_mushroom', 'banana_pot_sushi_bowl', 'left_toy_largest_bowl', 'pot_lid_on_towel',
+             'corn_pan_sponge', 'right_can_smallest_dish')
     tasks = sorted(dict.fromkeys(r['task'] for r in rows), key=lambda t: (order.index(t) if t in order else 99, t))
     methods = [m for m in METHOD_ORDER if any(r['method'] == m for r in rows)]
     lines = ['| task | ' + ' | '.join(methods) + ' |', '|---|' + '---|' * len(methods)]
@@ -26,6 +29,9 @@ def table(document: dict) -> str:
         cells = []
         for method in methods:
             mine = [r for r in rows if r['task'] == task and r['method'] == method]
+            if not mine:  # an unfinished benchmark: this run is still to come
+                cells.append('-')
+                continue
             last = max(r['episodes'] for r in mine)
             final = [r for r in mine if r['episodes'] == last]
             greedy = np.array([r['eval_success'] for r in final])
@@ -40,5 +46,14 @@ def table(document: dict) -> str:
     return '\n'.join(lines)
 
 
+def load_rows(path: str) -> dict:
+    """Return {'rows': [...]} from a results.json, or from the finished runs of an output directory."""
+    source = Path(path)
+    if source.is_dir():
+        return {'rows': [row for run in sorted((source / 'runs').glob('*__seed*.json'))
+                         for row in json.loads(run.read_text())]}
+    return json.loads(source.read_text())
+
+
 if __name__ == '__main__':
-    print(table(json.loads(open(sys.argv[1]).read())))
+    print(table(load_rows(sys.argv[1])))

@@ -78,9 +78,11 @@ def main(argv=None) -> int:
     from sarl_ros.core.methods import make_policy
     from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
+    from sarl_ros.sim.env import OBSERVABLE_GROUPS
 
     if args.list_tasks:
         print('paper:', ', '.join(registry.PAPER_TASKS))
+        print('held-out paper-style:', ', '.join(registry.HELD_OUT_PAPER_TASKS))
         print('legacy suite:', ', '.join(registry.SUITE_TASKS))
         print('legacy held out:', ', '.join(registry.HELD_OUT_TASKS))
         return 0
@@ -97,7 +99,7 @@ def main(argv=None) -> int:
                                  'use --fresh or another --output-dir')
         else:
             policy = make_policy(args.method, seed=args.seed, encoder=args.encoder)
-        state = policy.state_mode if spec.group == 'paper' else None
+        state = policy.state_mode if spec.group in OBSERVABLE_GROUPS else None
         env = registry.make_env(args.task, seed=args.seed, state=state)
     except (ValueError, CheckpointError) as exc:
         print(f'sarl-demo: {exc}', file=sys.stderr)

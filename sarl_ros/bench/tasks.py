@@ -1,7 +1,8 @@
 """Benchmark task registry: the toy MDPs, plus the simulated WidowX tasks when sarl_ros.sim is importable.
 
-Groups: toy, paper (the SARL paper's four WidowX tasks, observable state), suite and held_out (the
-first simulated suite, privileged state; together: legacy), all.
+Groups: toy, paper (the SARL paper's four WidowX tasks, observable state), held_out_paper (paper-style
+tasks with objects and words no calibration task uses), suite and held_out (the first simulated suite,
+privileged state; together: legacy), all.
 """
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from typing import Callable
 from sarl_ros.bench.toy_mdps import TOY_TASKS, make_toy_env, make_toy_proposer
 
 
+# Groups a --tasks list may name; legacy stands for suite + held_out.
+GROUPS = ('toy', 'paper', 'held_out_paper', 'suite', 'held_out', 'legacy', 'libero10')
+
+
 @dataclass(frozen=True)
 class BenchTask:
     name: str
     make_env: Callable  # seed -> SemanticEnv
     make_proposer: Callable  # seed -> PromptProposer
-    group: str  # 'toy', 'paper', 'suite' or 'held_out'
+    group: str  # 'toy', 'paper', 'held_out_paper', 'suite', 'held_out' or 'libero10'
     # (seed, state mode) -> SemanticEnv for tasks with more than one state (paper: observable / oracle)
     make_env_with_state: Callable | None = None
 
@@ -33,12 +38,15 @@ def _sim_tasks() -> dict[str, BenchTask]:
     except ImportError:
         return {}
     suite = set(registry.SUITE_TASKS)
-    paper = set(registry.PAPER_TASKS)
+    # Paper-style groups: the perceiving VLM of their protocol, and a choice of state (observable / oracle).
+    paper_style = {**{n: 'paper' for n in registry.PAPER_TASKS},
+                   **{n: 'held_out_paper' for n in registry.HELD_OUT_PAPER_TASKS}}
     tasks = {}
     for name, factory in registry.env_factories().items():
-        if name in paper:
+        if name in paper_style:
             tasks[name] = BenchTask(name, factory, lambda seed, n=name: registry.make_proposer(seed=seed, task=n),
-                                    'paper', lambda seed, state, n=name: registry.make_env(n, seed=seed, state=state))
+                                    paper_style[name],
+                                    lambda seed, state, n=name: registry.make_env(n, seed=seed, state=state))
         else:
             tasks[name] = BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed),
                                     'suite' if name in suite else 'held_out')
@@ -62,14 +70,14 @@ def available_tasks() -> dict[str, BenchTask]:
 
 
 def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[str]:
-    """Return task names from a comma list of names or groups (toy, paper, suite, held_out, legacy, all)."""
+    """Return task names from a comma list of names or groups (GROUPS, or all)."""
     tasks = available_tasks() if tasks is None else tasks
     names: list[str] = []
     for item in (s.strip() for s in spec.split(',') if s.strip()):
         if item == 'all':
             # LIBERO-10 costs minutes per episode: only by name or with the libero10 group.
             names += [n for n, t in tasks.items() if t.group != 'libero10']
-        elif item in ('toy', 'paper', 'suite', 'held_out', 'legacy', 'libero10'):
+        elif item in GROUPS:
             groups = ('suite', 'held_out') if item == 'legacy' else (item,)
             group = [n for n, t in tasks.items() if t.group in groups]
             if not group:
@@ -80,7 +88,7 @@ def resolve_tasks(spec: str, tasks: dict[str, BenchTask] | None = None) -> list[
             names.append(item)
         else:
             raise ValueError(f'unknown task {item!r}; available: {", ".join(tasks)} '
-                             '(groups: toy, paper, suite, held_out, legacy, libero10, all)')
+                             f'(groups: {", ".join(GROUPS)}, all)')
     if not names:
         raise ValueError('no task given')
     return list(dict.fromkeys(names))

@@ -27,6 +27,10 @@ STATE_MODES = ('observable', 'oracle')
 FEATURE_IMAGE_SIDE = 64  # [px] the render the observable state is computed from: one per decision
 
 
+# Task groups whose headline state is the observable one (the legacy set keeps privileged state).
+OBSERVABLE_GROUPS = ('paper', 'held_out_paper')
+
+
 class SimCamera:
     """The Camera interface over the world's over-the-shoulder view."""
 
@@ -45,7 +49,7 @@ class SimTabletopEnv:
                  max_decisions: int | None = None, state: str | None = None):
         if control_steps <= 0:
             raise ValueError(f'control_steps must be positive, got {control_steps}')
-        state = state or ('observable' if spec.group == 'paper' else 'oracle')
+        state = state or ('observable' if spec.group in OBSERVABLE_GROUPS else 'oracle')
         if state not in STATE_MODES:
             raise ValueError(f'unknown state mode {state!r}; choose one of {", ".join(STATE_MODES)}')
         self.state_mode = state

@@ -39,6 +39,11 @@ OBJECT_APPEARANCE = {
     'cube': _vector(red=1.0, small=1.0, toy=1.0),
     'banana': _vector(yellow=1.0, long=1.0, food=1.0),
     'lid': _vector(gray=0.8, round=0.8, flat=1.0, handle=0.5, kitchenware=1.0),
+    # The held-out paper-style tasks' objects.
+    'corn': _vector(yellow=1.0, green=0.3, long=1.0, food=1.0),
+    'pan': _vector(gray=0.5, round=0.5, container=0.8, handle=0.6, kitchenware=1.0),
+    'sponge': _vector(yellow=0.8, green=0.5, small=0.6, flat=0.4, cloth=0.5),
+    'potato': _vector(brown=0.8, round=1.0, small=0.5, food=1.0),
 }
 # Look-alikes whose colour is painted per scene: their shape, to which the scene's colour is added.
 PAINTED_SHAPE = {
@@ -48,9 +53,13 @@ PAINTED_SHAPE = {
     'bowl_small': _vector(round=1.0, container=1.0, kitchenware=1.0),
     'toy_a': _vector(toy=1.0, small=0.6, cloth=0.4),
     'toy_b': _vector(toy=1.0, small=0.6, cloth=0.4),
+    'can_a': _vector(round=0.6, container=0.3, small=0.5, kitchenware=0.3),
+    'can_b': _vector(round=0.6, container=0.3, small=0.5, kitchenware=0.3),
+    'dish_large': _vector(round=1.0, flat=1.0, kitchenware=1.0),
+    'dish_small': _vector(round=1.0, flat=1.0, kitchenware=1.0),
 }
 COLOUR_ATTRIBUTE = {'silver': 'gray', 'red': 'red', 'blue': 'blue', 'white': 'white', 'pink': 'pink',
-                    'green': 'green'}
+                    'green': 'green', 'yellow': 'yellow', 'orange': 'orange'}
 # Scores within this share of the best are a tie the VLA cannot resolve from the words: it then
 # goes for the most salient object (the one in the gripper, else the one nearest the robot).
 TIE_MARGIN = 0.05

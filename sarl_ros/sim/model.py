@@ -93,6 +93,12 @@ def _toy_geoms() -> str:
             + _geom('box', '0.02 0.018 0.018', '0 0 0 0', mass=0.04))
 
 
+def _can_geoms() -> str:
+    # A short food can: a painted body under a metal lid.
+    return (_geom('cylinder', '0.019 0.02', '0.8 0.8 0.8 1', mass=0.05, paint=True)
+            + _geom('cylinder', '0.018 0.002', '0.74 0.75 0.78 1', pos='0 0 0.021', collide=False))
+
+
 OBJECTS = {
     'hammer': ObjectModel('hammer', _geom('box', '0.07 0.011 0.011', '0.55 0.33 0.16 1', mass=0.08)
                           + _geom('box', '0.013 0.032 0.014', '0.5 0.5 0.53 1', pos='0.07 0 0.003', mass=0.06),
@@ -136,11 +142,33 @@ OBJECTS = {
     'lid': ObjectModel('lid', _geom('cylinder', '0.05 0.004', '0.55 0.56 0.58 1', mass=0.06)
                        + _geom('cylinder', '0.011 0.007', '0.15 0.15 0.15 1', pos='0 0 0.011', mass=0.01),
                        rest_height=0.004, half_width=0.011),
+    # Objects of the held-out paper-style tasks (issue 18): kinds that appear in no calibration task.
+    'corn': ObjectModel('corn', _geom('capsule', '0.013 0.042', '0.93 0.82 0.25 1', euler='0 1.5708 0',
+                                      collide=False)
+                        + _geom('box', '0.048 0.012 0.012', '0 0 0 0', mass=0.05)
+                        + _geom('box', '0.014 0.01 0.004', '0.3 0.6 0.2 1', pos='-0.055 0 0.0', collide=False),
+                        rest_height=0.013, half_width=0.012),
+    'pan': ObjectModel('pan', _bowl_geoms(0.056).replace('0.9 0.9 0.9 1', '0.16 0.16 0.17 1')
+                       + _geom('box', '0.045 0.008 0.004', '0.16 0.16 0.17 1', pos='0.1 0 0.03', collide=False),
+                       rest_height=0.0, half_width=0.056, movable=False),
+    'sponge': ObjectModel('sponge', _geom('box', '0.026 0.018 0.009', '0.93 0.84 0.22 1', mass=0.03)
+                          + _geom('box', '0.026 0.018 0.003', '0.23 0.63 0.26 1', pos='0 0 0.012', mass=0.005),
+                          rest_height=0.009, half_width=0.018),
+    'potato': ObjectModel('potato', _geom('ellipsoid', '0.026 0.019 0.016', '0.58 0.40 0.25 1', collide=False)
+                          + _geom('box', '0.022 0.017 0.015', '0 0 0 0', mass=0.05),
+                          rest_height=0.015, half_width=0.017),
+    'can_a': ObjectModel('can_a', _can_geoms(), rest_height=0.022, half_width=0.019),
+    'can_b': ObjectModel('can_b', _can_geoms(), rest_height=0.022, half_width=0.019),
+    'dish_large': ObjectModel('dish_large', _geom('cylinder', '0.062 0.005', '0.9 0.9 0.9 1', paint=True),
+                              rest_height=0.005, half_width=0.062, movable=False),
+    'dish_small': ObjectModel('dish_small', _geom('cylinder', '0.042 0.005', '0.9 0.9 0.9 1', paint=True),
+                              rest_height=0.005, half_width=0.042, movable=False),
 }
 # Colours a painted object can take (RGB); the names are the words a VLM and the VLA use.
 PAINT_COLOURS = {
     'silver': (0.74, 0.75, 0.78), 'red': (0.82, 0.16, 0.13), 'blue': (0.2, 0.36, 0.85),
     'white': (0.96, 0.96, 0.94), 'pink': (0.96, 0.56, 0.72), 'green': (0.22, 0.66, 0.26),
+    'yellow': (0.93, 0.82, 0.2), 'orange': (0.95, 0.48, 0.14),
 }
 
 # Over-the-shoulder camera like Bridge V2's: behind and beside the base, looking at the table.

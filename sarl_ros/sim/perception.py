@@ -27,6 +27,10 @@ class PerceptionNoise:
         return cls(**protocol['perception'])
 
 
+# Kinds a VLM sees as places to put things (not to pick up).
+CONTAINER_KINDS = ('pot', 'bowl', 'plate', 'towel', 'pan', 'dish')
+
+
 class Perception:
     """Turns the true scene view into what the VLM believes it sees."""
 
@@ -47,16 +51,16 @@ class Perception:
                                           replace(objects[b], colour=objects[a].colour, size=objects[a].size))
         held = next((o.name for o in objects if o.held), None)
         if rng.random() < noise.wrong_held_state:
-            movable = [o.name for o in objects if o.kind not in ('pot', 'bowl', 'plate', 'towel')]
+            movable = [o.name for o in objects if o.kind not in CONTAINER_KINDS]
             if held is not None or not movable:
                 held = None
             else:
                 held = movable[int(rng.integers(len(movable)))]
-        containers = [o.name for o in objects if o.kind in ('pot', 'bowl', 'plate', 'towel')]
+        containers = [o.name for o in objects if o.kind in CONTAINER_KINDS]
         perceived = []
         for o in objects:
             inside = o.inside
-            if o.kind not in ('pot', 'bowl', 'plate', 'towel') and containers \
+            if o.kind not in CONTAINER_KINDS and containers \
                     and rng.random() < noise.wrong_placement_judgement:
                 inside = None if inside is not None else containers[int(rng.integers(len(containers)))]
             o = replace(o, held=o.name == held, inside=None if o.name == held else inside)

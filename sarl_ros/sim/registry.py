@@ -5,11 +5,17 @@ from typing import Callable
 
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
-from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, TASKS, TaskSpec
+from sarl_ros.sim.held_out_paper import GROUP as HELD_OUT_PAPER_GROUP
+from sarl_ros.sim.held_out_paper import HELD_OUT_PAPER, load_held_out_protocol
+from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, TaskSpec
+from sarl_ros.sim.tasks import TASKS as _CALIBRATED_TASKS
 
 PAPER_TASKS = tuple(spec.name for spec in PAPER)
 SUITE_TASKS = tuple(spec.name for spec in SUITE)
 HELD_OUT_TASKS = tuple(spec.name for spec in HELD_OUT)
+# Paper-style tasks whose objects and words no calibration task uses (held_out_protocol.json).
+HELD_OUT_PAPER_TASKS = tuple(spec.name for spec in HELD_OUT_PAPER)
+TASKS = {**_CALIBRATED_TASKS, **{spec.name: spec for spec in HELD_OUT_PAPER}}
 
 
 def task_spec(name: str) -> TaskSpec:
@@ -32,20 +38,25 @@ def make_env(task: str, seed: int = 0, render: bool = False, width: int = 256, h
 def make_proposer(seed: int = 0, task: str | None = None):
     """Return the simulated VLM (a PromptProposer) for a task; without one, the legacy tasks' VLM.
 
-    Paper tasks get PaperVLMProposer (perceives the camera view with errors); the legacy tasks keep
+    Paper tasks get PaperVLMProposer (perceives the camera view with errors), the held-out paper-style
+    tasks the same VLM with their own protocol's vocabulary; the legacy tasks keep
     SimVLMProposer, which reads the privileged features of their 'oracle' state.
     """
-    if task is not None and task_spec(task).group == 'paper':
+    group = task_spec(task).group if task is not None else None
+    if group == 'paper':
         from sarl_ros.sim.vlm import PaperVLMProposer
         return PaperVLMProposer(seed=seed)
+    if group == HELD_OUT_PAPER_GROUP:
+        from sarl_ros.sim.vlm import PaperVLMProposer
+        return PaperVLMProposer(seed=seed, protocol=load_held_out_protocol())
     from sarl_ros.sim.proposer import SimVLMProposer
     return SimVLMProposer(seed=seed)
 
 
 def env_factories() -> dict[str, Callable[[int], object]]:
-    """Return one env factory (seed -> env) per task: paper, suite and held-out."""
+    """Return one env factory (seed -> env) per task: paper, held-out paper-style, suite and held-out."""
     return {name: (lambda seed, _name=name: make_env(_name, seed=seed))
-            for name in PAPER_TASKS + SUITE_TASKS + HELD_OUT_TASKS}
+            for name in PAPER_TASKS + HELD_OUT_PAPER_TASKS + SUITE_TASKS + HELD_OUT_TASKS}
 
 
 def fixed_task_prompt(task: str) -> str:

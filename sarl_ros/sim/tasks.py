@@ -50,7 +50,7 @@ def in_pot(world: TabletopWorld, name: str) -> bool:
     return bool(np.hypot(obj[0] - pot[0], obj[1] - pot[1]) <= 0.056 and obj[2] < pot[2] + 0.07)
 
 
-CONTAINER_RADIUS = {'pot': 0.056, 'pot_b': 0.056, 'bowl_large': 0.058, 'bowl_small': 0.04}
+CONTAINER_RADIUS = {'pot': 0.056, 'pot_b': 0.056, 'bowl_large': 0.058, 'bowl_small': 0.04, 'pan': 0.052}
 
 
 def in_container(world: TabletopWorld, name: str, container: str) -> bool:

@@ -13,12 +13,13 @@ import numpy as np
 from sarl_ros.sim.model import OBJECTS
 from sarl_ros.sim.world import TabletopWorld
 
-KIND = {'pot_b': 'pot', 'bowl_large': 'bowl', 'bowl_small': 'bowl', 'toy_a': 'toy', 'toy_b': 'toy'}
-SIZE = {'bowl_large': 'large', 'bowl_small': 'small'}
+KIND = {'pot_b': 'pot', 'bowl_large': 'bowl', 'bowl_small': 'bowl', 'toy_a': 'toy', 'toy_b': 'toy',
+        'can_a': 'can', 'can_b': 'can', 'dish_large': 'dish', 'dish_small': 'dish'}
+SIZE = {'bowl_large': 'large', 'bowl_small': 'small', 'dish_large': 'large', 'dish_small': 'small'}
 DEFAULT_COLOUR = {'hammer': 'brown', 'mushroom': 'brown', 'spoon': 'silver', 'plate': 'white', 'pot': 'silver',
                   'sushi': 'orange', 'towel': 'blue', 'carrot': 'orange', 'cube': 'red', 'banana': 'yellow',
-                  'lid': 'silver'}
-_CONTAINERS = ('pot', 'pot_b', 'bowl_large', 'bowl_small', 'plate', 'towel')
+                  'lid': 'silver', 'corn': 'yellow', 'pan': 'black', 'sponge': 'yellow', 'potato': 'brown'}
+_CONTAINERS = ('pot', 'pot_b', 'bowl_large', 'bowl_small', 'plate', 'towel', 'pan', 'dish_large', 'dish_small')
 
 
 @dataclass(frozen=True)

@@ -43,21 +43,33 @@ DECOMPOSITIONS = {
         Step('grasp', 'left_toy'), Step('put', 'left_toy', 'in', 'largest_bowl')),
     'put the pot lid on the towel': (Step('grasp', 'lid'), Step('put', 'lid', 'on', 'towel')),
 }
-# Which seen object a reference key means, in the VLM's perceived scene.
-_KIND_OF_KEY = {'pot': 'pot', 'largest_bowl': 'bowl', 'left_toy': 'toy', 'bowl': 'bowl'}
+# Which seen object a reference key means, in the VLM's perceived scene: its kind and how the
+# task's words pick one of several ("the right pot": the rightmost in the image).
+PAPER_REFERENTS = {'pot': {'kind': 'pot', 'pick': 'rightmost'}, 'left_toy': {'kind': 'toy', 'pick': 'leftmost'},
+                   'largest_bowl': {'kind': 'bowl', 'pick': 'large'}, 'bowl': {'kind': 'bowl', 'pick': 'first'}}
+# The paper protocol's verbs, in the order the VLM phrases them ({obj}, {prep}, {dest}: filled per step).
+PAPER_VERBS = {
+    'grasp': [['grasp {obj}', 1.0], ['pick up {obj}', 0.95], ['move the gripper over {obj}', 0.5]],
+    'approach_prefix': 'move the gripper over',
+    'down_grasp': 'move down and grasp',
+    'put': [['put it {prep} {dest}', 0.9], ['put {obj} {prep} {dest}', 1.0], ['place {obj} {prep} {dest}', 0.85],
+            ['drop it {prep} {dest}', 0.8], ['move the gripper over {dest}', 0.45]],
+}
+_PICKS = ('first', 'rightmost', 'leftmost', 'large', 'small')
 
 
-def _referent(key: str, seen: list[SeenObject]) -> SeenObject | None:
-    kind = _KIND_OF_KEY.get(key, key)
-    members = [o for o in seen if o.kind == kind]
+def _referent(key: str, seen: list[SeenObject], referents: dict | None = None) -> SeenObject | None:
+    rule = (referents or PAPER_REFERENTS).get(key, {'kind': key, 'pick': 'first'})
+    members = [o for o in seen if o.kind == rule['kind']]
     if not members:
         return None
-    if key == 'pot':
-        return max(members, key=lambda o: o.image_x)  # the right one in the image
-    if key == 'left_toy':
+    pick = rule['pick']
+    if pick == 'rightmost':
+        return max(members, key=lambda o: o.image_x)
+    if pick == 'leftmost':
         return min(members, key=lambda o: o.image_x)
-    if key == 'largest_bowl':
-        return next((o for o in members if o.size == 'large'), members[0])
+    if pick in ('large', 'small'):
+        return next((o for o in members if o.size == pick), members[0])
     return members[0]
 
 
@@ -74,16 +86,28 @@ class PaperVLMProposer:
         self.generic = tuple(vlm['generic_commands'])
         self.references = {key: [(text, float(w)) for text, w in refs]
                            for key, refs in self.protocol['references'].items()}
+        # A protocol may bring its own tasks, referent rules and verbs (the held-out tasks do).
+        self.decompositions = dict(DECOMPOSITIONS)
+        self.decompositions.update({text: tuple(Step(*step) for step in steps)
+                                    for text, steps in self.protocol.get('decompositions', {}).items()})
+        self.referents = dict(PAPER_REFERENTS)
+        self.referents.update(self.protocol.get('referents', {}))
+        bad = [key for key, rule in self.referents.items() if rule.get('pick') not in _PICKS]
+        if bad:
+            raise ValueError(f'referent rules {bad} need a pick among {_PICKS}')
+        self.verbs = self.protocol.get('verbs', PAPER_VERBS)
+        self.task_texts = {name: entry['text'] for name, entry in self.protocol.get('tasks', {}).items()
+                           if isinstance(entry, dict) and 'text' in entry}
 
     def propose(self, observation: Observation, task: str, history: Sequence[str],
                 max_candidates: int) -> list[Candidate]:
         """Return the whole task (score 0.0) and up to max_candidates - 1 ranked VLM commands."""
         if max_candidates < 1:
             raise ValueError(f'max_candidates must be at least 1, got {max_candidates}')
-        text = _task_text(task)
-        steps = DECOMPOSITIONS.get(text)
+        text = self.task_texts.get(task) or _task_text(task)
+        steps = self.decompositions.get(text)
         if steps is None:
-            raise ValueError(f'the simulated VLM cannot decompose {task!r}; it reads: {", ".join(DECOMPOSITIONS)}')
+            raise ValueError(f'the simulated VLM cannot decompose {task!r}; it reads: {", ".join(self.decompositions)}')
         view = observation.info.get('scene_view')
         if view is None:
             raise ValueError('the observation carries no camera view (info["scene_view"]) for the simulated VLM')
@@ -96,7 +120,7 @@ class PaperVLMProposer:
     # --- internals -----------------------------------------------------------------------
     def _phrases(self, key: str, seen: list[SeenObject]) -> list[tuple[str, float]]:
         """Return the VLM's ways to refer to a key: literal, generic, and by the colours it sees."""
-        referent = _referent(key, seen)
+        referent = _referent(key, seen, self.referents)
         others = [o for o in seen if referent is not None and o.kind == referent.kind and o is not referent]
         phrases = []
         for template, weight in self.references.get(key, [(f'the {key}', 1.0)]):
@@ -111,12 +135,12 @@ class PaperVLMProposer:
         return phrases
 
     def _step_done(self, step: Step, seen: list[SeenObject]) -> bool:
-        obj = _referent(step.obj, seen)
+        obj = _referent(step.obj, seen, self.referents)
         if obj is None:
             return False
         if step.verb == 'grasp':
             return obj.held
-        dest = _referent(step.dest, seen)
+        dest = _referent(step.dest, seen, self.referents)
         return dest is not None and not obj.held and obj.inside == dest.name
 
     def _pool(self, steps, seen: list[SeenObject], history: list[str]) -> dict[str, float]:
@@ -127,24 +151,21 @@ class PaperVLMProposer:
         def add(prompt: str, plausibility: float) -> None:
             pool[prompt] = max(pool.get(prompt, 0.0), plausibility)
 
-        approached = bool(history) and history[-1].startswith('move the gripper over')
+        verbs = self.verbs
+        approached = bool(history) and history[-1].startswith(verbs['approach_prefix'])
         for index, step in enumerate(steps):
             weight = self.weights[0] if index == current else self.weights[1]
             objects = self._phrases(step.obj, seen)
             if step.verb == 'grasp':
                 for ref, w in objects:
-                    add(f'grasp {ref}', weight * w)
-                    add(f'pick up {ref}', weight * 0.95 * w)
-                    add(f'move the gripper over {ref}', weight * 0.5 * w)
-                add('move down and grasp', weight * (0.8 if approached else 0.4))
+                    for template, verb_weight in verbs['grasp']:
+                        add(template.format(obj=ref), weight * verb_weight * w)
+                add(verbs['down_grasp'], weight * (0.8 if approached else 0.4))
                 continue
             top_object = objects[0][0] if objects else 'it'
             for ref, w in self._phrases(step.dest, seen):
-                add(f'put it {step.prep} {ref}', weight * 0.9 * w)
-                add(f'put {top_object} {step.prep} {ref}', weight * w)
-                add(f'place {top_object} {step.prep} {ref}', weight * 0.85 * w)
-                add(f'drop it {step.prep} {ref}', weight * 0.8 * w)
-                add(f'move the gripper over {ref}', weight * 0.45 * w)
+                for template, verb_weight in verbs['put']:
+                    add(template.format(obj=top_object, prep=step.prep, dest=ref), weight * verb_weight * w)
         for command in self.generic:
             add(command, self.weights[2])
         return pool

@@ -252,13 +252,15 @@ def image_x(position: np.ndarray) -> float:
 def _footprint(name: str) -> float:
     sizes = {'hammer': 0.07, 'spoon': 0.06, 'carrot': 0.055, 'plate': 0.066, 'pot': 0.07, 'towel': 0.072,
              'mushroom': 0.027, 'sushi': 0.028, 'cube': 0.026, 'banana': 0.055, 'pot_b': 0.07,
-             'bowl_large': 0.068, 'bowl_small': 0.05, 'toy_a': 0.028, 'toy_b': 0.028, 'lid': 0.055}
+             'bowl_large': 0.068, 'bowl_small': 0.05, 'toy_a': 0.028, 'toy_b': 0.028, 'lid': 0.055,
+             'corn': 0.05, 'pan': 0.065, 'sponge': 0.03, 'potato': 0.028, 'can_a': 0.024, 'can_b': 0.024,
+             'dish_large': 0.066, 'dish_small': 0.046}
     return sizes[name]
 
 
 def _inner_floor(container: str) -> float:
     return {'pot': 0.008, 'pot_b': 0.008, 'plate': 0.012, 'towel': 0.006, 'bowl_large': 0.006,
-            'bowl_small': 0.006}[container]
+            'bowl_small': 0.006, 'pan': 0.006, 'dish_large': 0.01, 'dish_small': 0.01}[container]
 
 
 def _sample_free_xy(rng: np.random.Generator, spot: Placement, footprint: float,

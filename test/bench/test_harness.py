@@ -13,7 +13,8 @@ def test_resolve_tasks_groups_and_errors():
     assert resolve_tasks('toy_decoy,toy,toy_decoy')[0] == 'toy_decoy'
     with pytest.raises(ValueError, match='toy_chain'):
         resolve_tasks('no_such_task')
-    assert all(t.group in ('toy', 'paper', 'suite', 'held_out', 'libero10') for t in available_tasks().values())
+    assert all(t.group in ('toy', 'paper', 'held_out_paper', 'suite', 'held_out', 'libero10')
+               for t in available_tasks().values())
 
 
 def test_benchmark_writes_table_summary_and_plot(tmp_path):
@@ -120,3 +121,15 @@ def test_each_method_gets_the_state_it_asks_for():
     assert resolve_tasks('paper') == ['hammer_plate_mushroom', 'banana_pot_sushi_bowl', 'left_toy_largest_bowl',
                                       'pot_lid_on_towel']
     assert 'sushi_to_pot' in resolve_tasks('legacy')
+
+
+def test_the_held_out_paper_group_resolves_with_a_state_choice():
+    pytest.importorskip('mujoco')
+    assert resolve_tasks('held_out_paper') == ['corn_pan_sponge', 'right_can_smallest_dish']
+    tasks = available_tasks()
+    assert all(tasks[n].group == 'held_out_paper' for n in resolve_tasks('held_out_paper'))
+    assert not set(resolve_tasks('held_out_paper')) & set(resolve_tasks('paper') + resolve_tasks('legacy'))
+    task = tasks['right_can_smallest_dish']
+    assert task.env_for(0, 'oracle').state_mode == 'oracle'
+    assert task.env_for(0, 'observable').state_mode == 'observable'
+    assert type(task.make_proposer(0)).__name__ == 'PaperVLMProposer'

@@ -5,8 +5,8 @@ import pytest
 from sarl_ros.core.mdp import SOURCE_TASK, Observation
 from sarl_ros.sim.features import FEATURE_DIM
 from sarl_ros.sim.proposer import mentioned_objects
-from sarl_ros.sim.registry import (HELD_OUT_TASKS, PAPER_TASKS, SUITE_TASKS, env_factories, fixed_task_prompt,
-                                   make_env, make_proposer, scripted_solution, task_spec)
+from sarl_ros.sim.registry import (HELD_OUT_PAPER_TASKS, HELD_OUT_TASKS, PAPER_TASKS, SUITE_TASKS, env_factories,
+                                   fixed_task_prompt, make_env, make_proposer, scripted_solution, task_spec)
 
 
 def test_an_unknown_task_lists_the_available_ones():
@@ -19,7 +19,7 @@ def test_an_unknown_task_lists_the_available_ones():
 def test_suite_and_held_out_tasks_are_distinct_and_complete():
     assert len(SUITE_TASKS) == 4 and len(HELD_OUT_TASKS) >= 2
     assert not set(SUITE_TASKS) & set(HELD_OUT_TASKS)
-    assert set(env_factories()) == set(PAPER_TASKS + SUITE_TASKS + HELD_OUT_TASKS)
+    assert set(env_factories()) == set(PAPER_TASKS + HELD_OUT_PAPER_TASKS + SUITE_TASKS + HELD_OUT_TASKS)
     for name in SUITE_TASKS + HELD_OUT_TASKS:
         spec = task_spec(name)
         assert fixed_task_prompt(name) == spec.text
