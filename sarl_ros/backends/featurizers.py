@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 FEATURIZERS = ('proprio', 'proprio_thumbnail', 'observable')
+# The executor's `state_featurizer` choices: these, auto (observable on a robot, the task's default on the
+# simulator) and oracle (privileged simulator state, a labelled ablation; simulator only).
+STATE_FEATURIZER_CHOICES = ('auto', *FEATURIZERS, 'oracle')
 
 
 class ProprioFeaturizer:
@@ -18,8 +21,8 @@ class ProprioFeaturizer:
     def __init__(self, proprio_dim: int):
         self.proprio_dim = self.dim = int(proprio_dim)
 
-    def features(self, image, proprio) -> np.ndarray:
-        """Return the proprioception as float32."""
+    def features(self, image, proprio, history=()) -> np.ndarray:
+        """Return the proprioception as float32 (the executed prompts are not part of this state)."""
         values = np.asarray(proprio, dtype=np.float32).reshape(-1)
         if values.size != self.proprio_dim:
             raise ValueError(f'expected {self.proprio_dim} proprioception values, got {values.size}')
@@ -36,7 +39,7 @@ class ThumbnailFeaturizer(ProprioFeaturizer):
         self.side = int(side)
         self.dim = self.proprio_dim + 3 * self.side * self.side
 
-    def features(self, image, proprio) -> np.ndarray:
+    def features(self, image, proprio, history=()) -> np.ndarray:
         """Return proprioception + thumbnail; a missing frame gives a zero thumbnail (one shape always)."""
         proprio_part = super().features(image, proprio)
         if image is None:
@@ -67,4 +70,6 @@ def make_featurizer(name: str, proprio_dim: int, image_model: str | None = None)
         return ProprioFeaturizer(proprio_dim)
     if name == 'proprio_thumbnail':
         return ThumbnailFeaturizer(proprio_dim)
+    if name == 'oracle':
+        raise ValueError("state_featurizer:=oracle is privileged simulator state: it exists only with robot:=sim")
     raise ValueError(f'unknown state featurizer {name!r}; choose one of: {", ".join(FEATURIZERS)}')
