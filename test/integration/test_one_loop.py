@@ -81,8 +81,8 @@ def graph_run(tmp_path, task, seed):
     return transitions, events, output
 
 
-@pytest.mark.parametrize('task,seed,ends', [LEGACY, PAPER], ids=['legacy_privileged', 'paper_observable'])
-def test_graph_and_in_process_loop_store_identical_transitions(tmp_path, task, seed, ends):
+@pytest.mark.parametrize('task,seed,expected_ends', [LEGACY, PAPER], ids=['legacy_privileged', 'paper_observable'])
+def test_graph_and_in_process_loop_store_identical_transitions(tmp_path, task, seed, expected_ends):
     env, expected = in_process_run(task, seed)
     transitions, events, log = graph_run(tmp_path, task, seed)
 
@@ -107,7 +107,7 @@ def test_graph_and_in_process_loop_store_identical_transitions(tmp_path, task, s
     kinds = {'success': EpisodeEvent.SUCCESS, 'failed': EpisodeEvent.FAILURE, 'timeout': EpisodeEvent.TIMEOUT}
     assert ends == {episode: kinds[result.end] for episode, result in enumerate(expected, 1)}
     # The seeds were chosen so that the ways an episode can end are compared.
-    assert [result.end for result in expected] == ends
+    assert [result.end for result in expected] == expected_ends
     # What each case is about: the state the graph ran on is the one the task asks for.
     states = [t.state for result in expected for t in result.transitions]
     if env.state_mode == 'observable':

@@ -28,8 +28,8 @@ def executor(ros):
     return node, client
 
 
-def send(ros, client, prompt, steps, feedback=None):
-    future = client.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=steps),
+def send(ros, client, prompt, steps, feedback=None, history=()):
+    future = client.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=steps, history=list(history)),
                                     feedback_callback=feedback)
     ros.wait_for(future.done, what='goal response')
     return future.result()
@@ -123,6 +123,31 @@ def test_reset_restores_the_scene_and_the_detector_judges_it(ros, executor):
     np.testing.assert_allclose(again, before, atol=1e-6)
     verdict = ros.call(success, EvaluateEpisode.Request(episode=7, final=True))
     assert verdict.decided and verdict.reward.value == 0.0  # nothing done yet: not a success
+
+
+def test_a_reset_builds_the_named_task_and_its_observable_state_equals_the_env(ros, executor):
+    from sarl_ros.core.observable_features import ObservableFeaturizer
+    from sarl_ros.rosutil.convert import seen_objects_from_msgs
+
+    node, client = executor
+    state = ros.client(GetState, '/sarl/get_state')
+    reset = ros.client(ResetScene, '/sarl/reset_scene')
+    assert node.stack.task == TASK  # the sim_task scene until the episode manager names one
+    assert ros.call(reset, ResetScene.Request(episode=1, seed=5, task='pot_lid_on_towel')).success
+    assert node.stack.task == 'pot_lid_on_towel'
+    observation = registry.make_env('pot_lid_on_towel', seed=1).reset(seed=5)
+    fresh = ros.call(state, GetState.Request())
+    # The same featurizer over the same joint state and render, with no prompt executed yet.
+    np.testing.assert_array_equal(np.asarray(fresh.state_features, np.float32), observation.features)
+    assert seen_objects_from_msgs(fresh.scene_view) == observation.info['scene_view']
+    history = slice(-ObservableFeaturizer().history_buckets - 1, None)
+    counted = np.asarray(ros.call(state, GetState.Request(history=['grasp the lid'])).state_features)
+    assert not np.any(np.asarray(fresh.state_features)[history]) and counted[history][-1] == pytest.approx(0.1)
+    # The result of a goal counts its own prompt after those it is told ran before.
+    result = result_of(ros, send(ros, client, 'move up', 2, history=['grasp the lid']))
+    assert np.asarray(result.state_features)[history][-1] == pytest.approx(0.2)
+    refused = ros.call(reset, ResetScene.Request(episode=2, task='juggle_the_plates'))
+    assert not refused.success and 'juggle_the_plates' in refused.message and node.stack.task == 'pot_lid_on_towel'
 
 
 def test_unknown_task_names_the_available_ones(ros):
