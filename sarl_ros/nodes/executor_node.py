@@ -78,6 +78,7 @@ class ExecutorNode(Node):
         # The camera topic is what a real VLA sees; a simulated world brings its own view and ignores it.
         self._camera = TopicCamera(self, self.p.camera_topic)
         self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera)
+        self._retired_stacks: list = []  # stacks of earlier tasks (see _use_task)
         self._world_lock = threading.Lock()  # physics, rendering and state reads
         self._busy = threading.Lock()
         self._estopped = threading.Event()
@@ -114,6 +115,9 @@ class ExecutorNode(Node):
         """Build the stack of the task the episode manager resolved, when this world simulates another one."""
         if not task or self.stack.task is None or task == self.stack.task:
             return  # a real scene serves any task; a person sets it up
+        # The old world is not freed while the node runs: freeing a world's offscreen GL contexts while
+        # other callback threads render once crashed the executor (SIGSEGV, OSMesa); task changes are rare.
+        self._retired_stacks.append(self.stack)
         self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera, task=task)
         self.get_logger().info(f'simulating task {self.stack.task}: state={self._state_label()}')
 
