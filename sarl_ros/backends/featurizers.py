@@ -1,9 +1,10 @@
-"""State features of a real robot for Q_sem: proprioception, optionally with an image thumbnail.
+"""State features of a real robot for Q_sem, chosen by the executor's `state_featurizer` parameter.
 
-The simulator has its own low-dimensional state (sarl_ros.sim.features). On a real arm the
-proprioception alone cannot tell a grasped object from an empty gripper at the same width, so
-the default adds a coarse colour thumbnail of the camera frame: cheap, deterministic, and of a
-fixed size whatever the camera resolution.
+The default (auto) is 'observable' (sarl_ros.core.observable_features): the featurizer the simulated
+paper benchmark trains with, so a simulated checkpoint loads on the robot. The older choices stay:
+proprioception alone (which cannot tell a grasped object from an empty gripper at the same width),
+or proprioception with a coarse colour thumbnail of the camera frame. Privileged simulator state
+(the oracle ablation) exists only on the simulator (sarl_ros.sim.state).
 """
 from __future__ import annotations
 
