@@ -65,8 +65,8 @@ def test_a_checkpoint_trained_in_simulation_loads_on_the_default_real_stack(monk
     monkeypatch.setitem(registry.VLAS, 'remote', lambda **kw: TinyTorchVLA())
     stack = build_stack('widowx', 'remote', BASE_PARAMS)
     assert type(stack.featurizer) is type(env.featurizer) and stack.featurizer.dim == env.featurizer.dim
-    assert (stack.featurizer.image_dim, stack.featurizer.history_buckets) == (env.featurizer.image_dim,
-                                                                               env.featurizer.history_buckets)
+    layout = ('proprio_dim', 'image_dim', 'history_buckets')
+    assert [getattr(stack.featurizer, k) for k in layout] == [getattr(env.featurizer, k) for k in layout]
     # What the executor node computes from a camera frame, the arm's joint state and the executed prompts.
     state = stack.featurizer.features(rgb_image, stack.robot.joint_state(), result.prompts[:1])
     loaded = load_checkpoint(tmp_path / 'sim.pt')

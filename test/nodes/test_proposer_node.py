@@ -83,7 +83,8 @@ def test_a_paper_task_gets_the_perceiving_vlm_on_the_scene_view_it_is_sent(ros, 
         scene_view=[seen_object_to_msg(o) for o in observation.info['scene_view']], max_candidates=6)
     for _ in range(3):  # the perception noise draws from the same stream in both
         reply = ros.call(client, request)
-        want = normalize_candidates(with_task_prompt(in_process.propose(observation, request.task, [], 6), request.task))
+        proposed = in_process.propose(observation, request.task, [], 6)
+        want = normalize_candidates(with_task_prompt(proposed, request.task))
         assert reply.success and [c.prompt for c in reply.candidates] == [c.prompt for c in want]
         assert list(reply.vlm_scores) == pytest.approx([c.vlm_score for c in want])
     # Without the camera's scene view the perceiving VLM cannot look: the node falls back, it does not guess.
