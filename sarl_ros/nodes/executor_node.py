@@ -115,8 +115,9 @@ class ExecutorNode(Node):
         """Build the stack of the task the episode manager resolved, when this world simulates another one."""
         if not task or self.stack.task is None or task == self.stack.task:
             return  # a real scene serves any task; a person sets it up
-        # The old world is not freed while the node runs: freeing a world's offscreen GL contexts while
-        # other callback threads render once crashed the executor (SIGSEGV, OSMesa); task changes are rare.
+        # The old world is not freed while the node runs: its offscreen GL contexts may still be current in
+        # other callback threads, and the next render there (OSMesaMakeCurrent) then touches freed memory:
+        # a segfault (test_executor_node.py::test_switching_tasks_...). Task changes are rare.
         self._retired_stacks.append(self.stack)
         self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera, task=task)
         self.get_logger().info(f'simulating task {self.stack.task}: state={self._state_label()}')
