@@ -1,4 +1,6 @@
 """VLA executor contract on the simulated stack: execute, feedback, cancel, emergency stop, reset, state."""
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -197,8 +199,6 @@ print('switched 12 times', flush=True)
 
 
 def test_switching_tasks_while_the_camera_renders_does_not_crash_the_executor(tmp_path):
-    import subprocess
-    import sys
     # In its own process: the failure this guards against is a segfault (freeing a world whose offscreen GL
     # context is still current in another callback thread; 3 of 3 runs crashed before the fix).
     script = tmp_path / 'switch.py'
