@@ -1,12 +1,14 @@
 """Overhead of one decision step through the node graph, excluding model inference.
 
-One decision step as the episode manager makes it: ProposePrompts service -> SelectPrompt
-service (Q-policy) -> ExecutePrompt action goal and result, against the proposer, Q-policy and
-executor running as separate processes on the simulator. The same backends are also called
-directly in this process (proposer.propose, policy.select, execute_prompt), and the graph's
-overhead is the difference of the two medians, measured side by side in one run.
+One decision step as the episode manager makes it: GetState service (state features from the
+executed prompts, the camera's scene view) -> ProposePrompts service -> SelectPrompt service
+(Q-policy) -> ExecutePrompt action goal and result, against the proposer, Q-policy and executor
+running as separate processes on the simulator. The same backends are also called directly in
+this process (featurizer, proposer.propose, policy.select, execute_prompt), and the graph's
+overhead is the difference of the two medians, measured side by side in one run. A paper task
+runs on observable state with the perceiving simulated VLM, a legacy task on privileged state.
 
-    ./sarl run python benchmarks/decision_step_latency.py [--steps 200] [--control-steps 1]
+    ./sarl run python benchmarks/decision_step_latency.py [--steps 200] [--control-steps 1] [--task NAME]
 """
 from __future__ import annotations
 
@@ -53,19 +55,23 @@ def direct_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
     from sarl_ros.sim import registry
     from sarl_ros.sim.ros_stack import make_sim_stack
     stack = make_sim_stack(task=task, seed=0, width=64, height=64)
-    proposer = registry.make_proposer(seed=0)
+    proposer = registry.SimulatedVLM(seed=0)
     policy = make_policy('sarl', seed=0, encoder='hashing')
-    times = []
+    text = registry.task_spec(task).text
+    times, history = [], []
     for step in range(steps):
         start = time.perf_counter()
-        features = np.asarray(stack.featurizer.features(None, stack.robot.proprio()), np.float32)
-        observation = Observation(features=features)
-        candidates = normalize_candidates(proposer.propose(observation, task, [], 8))
-        decision = policy.select(observation, candidates, task)
+        frame = stack.state_camera.read() if stack.state_camera is not None else None
+        features = np.asarray(stack.featurizer.features(frame, stack.robot.joint_state(), history), np.float32)
+        observation = Observation(features=features, info={'task': task, 'scene_view': stack.annotator.scene_view()})
+        candidates = normalize_candidates(proposer.propose(observation, text, history, 8))
+        decision = policy.select(observation, candidates, text)
         execute_prompt(stack.robot, None, stack.vla, decision.prompt, control_steps)
+        history.append(decision.prompt)
         times.append(time.perf_counter() - start)
         if step % 10 == 9:
             stack.scene.reset_scene(seed=step)
+            history = []
     return np.array(times[5:]) * 1e3
 
 
@@ -100,23 +106,29 @@ def graph_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
         if not client.wait_for_service(timeout_sec=180):
             raise RuntimeError(f'{client.srv_name} did not come up within 180 s')
     act.wait_for_server(timeout_sec=180)
-    features = wait(state.call_async(GetState.Request())).state_features
-    times = []
+    from sarl_ros.sim.registry import task_spec
+    text = task_spec(task).text
+    times, history = [], []
     try:
         for step in range(steps):
             start = time.perf_counter()
-            proposal = wait(propose.call_async(ProposePrompts.Request(task=task, state_features=features,
-                                                                      max_candidates=8)))
+            observed = wait(state.call_async(GetState.Request(history=history)))
+            features = observed.state_features
+            proposal = wait(propose.call_async(ProposePrompts.Request(
+                task=text, task_name=task, state_features=features, scene_view=observed.scene_view,
+                history=history, max_candidates=8)))
             choice = wait(select.call_async(SelectPrompt.Request(
-                episode=1, decision_step=step % 8, task=task, state_features=features,
+                episode=1, decision_step=step % 8, task=text, state_features=features,
                 candidates=proposal.candidates, vlm_scores=proposal.vlm_scores)))
             prompt = choice.decision.candidates[choice.decision.chosen_index].prompt
-            handle = wait(act.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=control_steps)))
-            result = wait(handle.get_result_async()).result
-            features = result.state_features
+            handle = wait(act.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=control_steps,
+                                                                 history=history)))
+            wait(handle.get_result_async())
+            history = [*history, prompt]
             times.append(time.perf_counter() - start)
             if step % 10 == 9:
-                wait(reset.call_async(ResetScene.Request(episode=step, seed=step)))
+                wait(reset.call_async(ResetScene.Request(episode=step, seed=step, task=task)))
+                history = []
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

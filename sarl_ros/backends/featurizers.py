@@ -1,15 +1,19 @@
-"""State features of a real robot for Q_sem: proprioception, optionally with an image thumbnail.
+"""State features of a real robot for Q_sem, chosen by the executor's `state_featurizer` parameter.
 
-The simulator has its own low-dimensional state (sarl_ros.sim.features). On a real arm the
-proprioception alone cannot tell a grasped object from an empty gripper at the same width, so
-the default adds a coarse colour thumbnail of the camera frame: cheap, deterministic, and of a
-fixed size whatever the camera resolution.
+The default (auto) is 'observable' (sarl_ros.core.observable_features): the featurizer the simulated
+paper benchmark trains with, so a simulated checkpoint loads on the robot. The older choices stay:
+proprioception alone (which cannot tell a grasped object from an empty gripper at the same width),
+or proprioception with a coarse colour thumbnail of the camera frame. Privileged simulator state
+(the oracle ablation) exists only on the simulator (sarl_ros.sim.state).
 """
 from __future__ import annotations
 
 import numpy as np
 
 FEATURIZERS = ('proprio', 'proprio_thumbnail', 'observable')
+# The executor's `state_featurizer` choices: these, auto (observable on a robot, the task's default on the
+# simulator) and oracle (privileged simulator state, a labelled ablation; simulator only).
+STATE_FEATURIZER_CHOICES = ('auto', *FEATURIZERS, 'oracle')
 
 
 class ProprioFeaturizer:
@@ -18,8 +22,8 @@ class ProprioFeaturizer:
     def __init__(self, proprio_dim: int):
         self.proprio_dim = self.dim = int(proprio_dim)
 
-    def features(self, image, proprio) -> np.ndarray:
-        """Return the proprioception as float32."""
+    def features(self, image, proprio, history=()) -> np.ndarray:
+        """Return the proprioception as float32 (the executed prompts are not part of this state)."""
         values = np.asarray(proprio, dtype=np.float32).reshape(-1)
         if values.size != self.proprio_dim:
             raise ValueError(f'expected {self.proprio_dim} proprioception values, got {values.size}')
@@ -36,7 +40,7 @@ class ThumbnailFeaturizer(ProprioFeaturizer):
         self.side = int(side)
         self.dim = self.proprio_dim + 3 * self.side * self.side
 
-    def features(self, image, proprio) -> np.ndarray:
+    def features(self, image, proprio, history=()) -> np.ndarray:
         """Return proprioception + thumbnail; a missing frame gives a zero thumbnail (one shape always)."""
         proprio_part = super().features(image, proprio)
         if image is None:
@@ -67,4 +71,6 @@ def make_featurizer(name: str, proprio_dim: int, image_model: str | None = None)
         return ProprioFeaturizer(proprio_dim)
     if name == 'proprio_thumbnail':
         return ThumbnailFeaturizer(proprio_dim)
+    if name == 'oracle':
+        raise ValueError("state_featurizer:=oracle is privileged simulator state: it exists only with robot:=sim")
     raise ValueError(f'unknown state featurizer {name!r}; choose one of: {", ".join(FEATURIZERS)}')

@@ -21,7 +21,7 @@ def option(default, description: str, choices: tuple[str, ...] = (), parameter: 
 class SimOptions:
     """robot:=sim vla:=sim: the simulated tabletop (sarl_ros.sim.ros_stack.make_sim_stack)."""
 
-    task: str = option('sushi_to_pot', 'Simulator scene/task')
+    task: str = option('sushi_to_pot', 'Simulator scene until a reset names the episode manager\'s task')
     camera_width: int = option(256, 'Simulator camera width [px]')
     camera_height: int = option(256, 'Simulator camera height [px]')
 
@@ -74,7 +74,7 @@ class RemoteVLAOptions:
 
 @dataclass(frozen=True)
 class SimProposerOptions:
-    """vlm:=sim: the simulated VLM (sarl_ros.sim.proposer.SimVLMProposer)."""
+    """vlm:=sim: the simulated VLM of the requested task (sarl_ros.sim.registry.SimulatedVLM)."""
 
     seed: int = option(0, 'Random seed of the simulated VLM')
 

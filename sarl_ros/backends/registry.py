@@ -34,8 +34,8 @@ def _hf_proposer(**kw):
 
 
 def _sim_proposer(**kw):
-    from sarl_ros.sim.registry import make_proposer
-    return make_proposer(**kw)
+    from sarl_ros.sim.registry import SimulatedVLM
+    return SimulatedVLM(**kw)
 
 
 def _vlm_detector(**kw):

@@ -134,6 +134,10 @@ class WidowXRobot:
         gripper = 0.5 if self.gripper_open is None else float(self.gripper_open)
         return np.asarray([*self.measured_joints(), gripper], dtype=np.float32)
 
+    def joint_state(self) -> np.ndarray:
+        """Return what Q_sem's observable state reads: here the same as proprio() (joints + gripper)."""
+        return self.proprio()
+
     def measured_joints(self) -> np.ndarray:
         """Return the arm's joint positions from the driver's latest joint states."""
         core = self.bot.core

@@ -7,11 +7,12 @@ Core code (the executor, the episode loop) is written against these; the real ba
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 
 from sarl_ros.core.mdp import PromptProposer, SemanticEnv  # noqa: F401 - part of this module's interface set
+from sarl_ros.core.scene_view import SeenObject
 
 # Bridge V2 WidowX action: dx dy dz [m], droll dpitch dyaw [rad], gripper (1 open, 0 closed).
 ACTION_DIM = 7
@@ -29,7 +30,9 @@ class Robot(Protocol):
 
     def apply(self, action: np.ndarray) -> ApplyResult: ...
 
-    def proprio(self) -> np.ndarray: ...
+    def proprio(self) -> np.ndarray: ...  # what the VLA is given
+
+    def joint_state(self) -> np.ndarray: ...  # what the arm's driver reports: joint angles [rad], gripper 0..1
 
     def home(self) -> None: ...
 
@@ -62,9 +65,17 @@ class FailureDetector(Protocol):
 
 
 class StateFeaturizer(Protocol):
+    """Q_sem's state from a frame, the robot's joint state and the prompts executed so far this episode."""
+
     dim: int
 
-    def features(self, image: np.ndarray | None, proprio: np.ndarray) -> np.ndarray: ...
+    def features(self, image: np.ndarray | None, proprio: np.ndarray, history: Sequence[str] = ()) -> np.ndarray: ...
+
+
+class SceneAnnotator(Protocol):
+    """A simulated camera's own account of what its frame shows (the simulated VLM's input)."""
+
+    def scene_view(self) -> tuple[SeenObject, ...]: ...
 
 
 class SceneReset(Protocol):
@@ -89,3 +100,8 @@ class Stack:
     scene: SceneReset | None = None  # None: a person resets the scene
     view: Camera | None = None  # frames for people, recordings and the detector when no camera topic exists
     judge: SuccessDetector | None = None  # may also be a FailureDetector
+    # The frame the state featurizer reads when it is not the VLA's camera (the simulator: a small plain render).
+    state_camera: Camera | None = None
+    annotator: SceneAnnotator | None = None  # what the simulated frame shows, for a simulated VLM
+    # The task whose scene a self-contained world simulates; None: the stack serves any task (a real scene).
+    task: str | None = None

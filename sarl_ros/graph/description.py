@@ -47,8 +47,9 @@ DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
 CAMERA_BACKENDS = ('relay', 'opencv')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
+    # The episode manager resolves the task once; the executor's simulator gets it with every scene reset.
     LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',
-                   targets={'episode_manager': 'task', 'vla_executor': 'sim_task'}),
+                   targets={'episode_manager': 'task'}),
     LaunchArgument('robot', 'sim', 'Robot backend', choices=ROBOT_BACKENDS,
                    targets={'vla_executor': 'robot'}),
     LaunchArgument('vla', 'sim', 'VLA backend', choices=VLA_BACKENDS,

@@ -18,7 +18,8 @@ from sarl_ros.action import ExecutePrompt
 from sarl_ros.core.mdp import Candidate, Decision, EpisodeAborted, Observation, StepOutcome, StepSkipped, judge_step
 from sarl_ros.core.tasks import Task
 from sarl_ros.graph import description as g
-from sarl_ros.rosutil.convert import candidate_to_msg, candidates_from_msgs, features_array, transition_to_msg
+from sarl_ros.rosutil.convert import (candidate_to_msg, candidates_from_msgs, features_array, seen_objects_from_msgs,
+                                      transition_to_msg)
 from sarl_ros.srv import EvaluateEpisode, GetState, ProposePrompts, SelectPrompt, StoreTransition
 
 
@@ -67,8 +68,9 @@ class ProposerClient:
     def propose(self, observation: Observation, task: str, history, max_candidates: int) -> list[Candidate]:
         request = ProposePrompts.Request(
             image=observation.info.get('image_msg') or Image(), state_features=[float(x) for x in observation.features],
-            task=task, history=list(history), max_candidates=max_candidates, episode=self.episode,
-            decision_step=len(history))
+            task=task, task_name=observation.info.get('task', ''), history=list(history),
+            scene_view=list(observation.info.get('scene_view_msgs', ())), max_candidates=max_candidates,
+            episode=self.episode, decision_step=len(history))
         reply = self.caller.retrying('proposal', lambda: self.caller.call(self._client, request))
         if not reply.success or not reply.candidates:
             raise ServiceFailure(f'no candidates: {reply.message}')
@@ -136,7 +138,9 @@ class GraphEnvironment:
 
     reset_scene(episode, seed) is the episode manager's teleop-style reset (events, operator);
     should_stop() is checked before every prompt. Reward and termination come from core's
-    judge_step over the reward node's verdict, exactly as in the simulator's env.
+    judge_step over the reward node's verdict, exactly as in the simulator's env. Like that env it
+    keeps the prompts executed this episode (`history`) and sends them with every state read and
+    goal, so the executor's featurizer computes the state the in-process env computes.
     """
 
     def __init__(self, node: Node, caller: GraphCaller, task: Task, control_steps: int,
@@ -149,6 +153,7 @@ class GraphEnvironment:
         self.reset_scene, self.should_stop = reset_scene, should_stop
         self.episode = 0
         self._steps = 0
+        self.history: list[str] = []  # prompts that ran this episode, oldest first
         self._state = caller.client(GetState, g.SRV_GET_STATE)
         self._evaluate = caller.client(EvaluateEpisode, g.SRV_EVALUATE)
         self._execute = ActionClient(node, ExecutePrompt, g.ACTION_EXECUTE, callback_group=callback_group)
@@ -156,6 +161,7 @@ class GraphEnvironment:
 
     def reset(self, seed: int | None = None) -> Observation:
         self._steps = 0
+        self.history = []
         self.reset_scene(self.episode, 0 if seed is None else int(seed))
         return self._observe()
 
@@ -173,6 +179,8 @@ class GraphEnvironment:
         if result.outcome == ExecutePrompt.Result.ESTOPPED:
             # The operator stopped the arm: the episode ends here, and a prompt cut short teaches nothing.
             raise EpisodeAborted('emergency stop')
+        if result.outcome in RAN:
+            self.history.append(prompt)  # as the env does: the state after a prompt counts it
         observation = self._observe()
         if result.outcome not in RAN:
             # Failed, cancelled or e-stopped part of the way: no transition describes it.
@@ -196,18 +204,22 @@ class GraphEnvironment:
                            info={'reward_detail': verdict.reward.detail, 'outcome': int(result.outcome)})
 
     def _observe(self) -> Observation:
-        state = self.caller.retrying('reading the state', lambda: self.caller.call(self._state, GetState.Request()))
+        request = GetState.Request(history=list(self.history))
+        state = self.caller.retrying('reading the state', lambda: self.caller.call(self._state, request))
         if not state.success:
             raise ServiceFailure(f'the executor could not read the state: {state.message}')
-        # The image message travels on to the proposer and the reward node without a decode.
-        return Observation(features=features_array(state.state_features), info={'image_msg': state.image})
+        # The image message and the scene view travel on to the proposer (and the image to the reward
+        # node) without a decode; the task's name lets a simulated VLM pick its task catalog's reading.
+        return Observation(features=features_array(state.state_features),
+                           info={'image_msg': state.image, 'task': self.name, 'scene_view_msgs': list(state.scene_view),
+                                 'scene_view': seen_objects_from_msgs(state.scene_view)})
 
     def _run(self, prompt: str, step: int) -> ExecutePrompt.Result:
         timeout = self.caller.timeout_s
         if not self._execute.wait_for_server(timeout_sec=timeout):
             raise ServiceFailure(f'action {g.ACTION_EXECUTE} is not available')
         goal = ExecutePrompt.Goal(prompt=prompt, max_control_steps=self.control_steps, episode=self.episode,
-                                  decision_step=step)
+                                  decision_step=step, history=list(self.history))
         done = threading.Event()
         sent = self._execute.send_goal_async(goal)
         sent.add_done_callback(lambda _: done.set())

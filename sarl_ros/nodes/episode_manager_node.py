@@ -190,7 +190,8 @@ class EpisodeManager(Node):
         self._reset_confirmed.clear()
         self._event(EventKind.RESET_REQUESTED, episode)
         operator = self.p.reset_mode == 'operator'
-        request = ResetScene.Request(episode=episode, seed=seed, wait_for_operator=operator)
+        # The task resolved here is the scene's: a simulator builds it, nobody else resolves the name again.
+        request = ResetScene.Request(episode=episode, seed=seed, task=self.task.name, wait_for_operator=operator)
         reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, request))
         reply = self._wait_for_estop_release(reply, episode, request)
         if not reply.success:

@@ -17,12 +17,14 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallb
 from rclpy.node import Node
 
 from sarl_ros.action import ExecutePrompt
+from sarl_ros.backends.featurizers import STATE_FEATURIZER_CHOICES
 from sarl_ros.backends.options import parameter_specs
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.core.executor import CANCELLED, SKILL_DONE, execute_prompt
 from sarl_ros.graph import description as g
 from sarl_ros.msg import ExecutedAction, RewardSignal
 from sarl_ros.nodes.runner import run_node
+from sarl_ros.rosutil.convert import seen_object_to_msg
 from sarl_ros.rosutil.images import from_image_msg, to_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, SENSOR
@@ -36,8 +38,8 @@ PARAMS = (
     Param('realtime', False, 'Pace the simulator at control_hz (a real arm paces itself)'),
     Param('camera_topic', g.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
     Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),
-    Param('state_featurizer', 'proprio_thumbnail', 'State features of a real robot for Q_sem',
-          ('proprio', 'proprio_thumbnail', 'observable')),
+    Param('state_featurizer', 'auto', 'Q_sem state; auto: observable, on the simulator the task default '
+          '(legacy tasks: oracle, privileged)', STATE_FEATURIZER_CHOICES),
     # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
     *(Param(*spec) for spec in parameter_specs()),
 )
@@ -74,8 +76,9 @@ class ExecutorNode(Node):
         super().__init__('vla_executor', **node_options)
         self.p = declare_parameters(self, PARAMS)
         # The camera topic is what a real VLA sees; a simulated world brings its own view and ignores it.
-        self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p),
-                                 camera=TopicCamera(self, self.p.camera_topic))
+        self._camera = TopicCamera(self, self.p.camera_topic)
+        self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera)
+        self._retired_stacks: list = []  # stacks of earlier tasks (see _use_task)
         self._world_lock = threading.Lock()  # physics, rendering and state reads
         self._busy = threading.Lock()
         self._estopped = threading.Event()
@@ -100,7 +103,24 @@ class ExecutorNode(Node):
             self.sim_image_pub = self.create_publisher(_image_type(), g.TOPIC_SIM_CAMERA, SENSOR)
             self.create_timer(1.0 / self.p.sim_camera_rate_hz, self._publish_sim_image,
                               callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f'ready: robot={self.p.robot} vla={self.p.vla}')
+        self.get_logger().info(f'ready: robot={self.p.robot} vla={self.p.vla} state={self._state_label()}')
+
+    def _state_label(self) -> str:
+        label = type(self.stack.featurizer).__name__
+        if self.stack.task is not None and self.stack.state_camera is None:
+            label += ' (PRIVILEGED simulator state: the oracle ablation)'
+        return label
+
+    def _use_task(self, task: str) -> None:
+        """Build the stack of the task the episode manager resolved, when this world simulates another one."""
+        if not task or self.stack.task is None or task == self.stack.task:
+            return  # a real scene serves any task; a person sets it up
+        # The old world is not freed while the node runs: its offscreen GL contexts may still be current in
+        # other callback threads, and the next render there (OSMesaMakeCurrent) then touches freed memory:
+        # a segfault (test_executor_node.py::test_switching_tasks_...). Task changes are rare.
+        self._retired_stacks.append(self.stack)
+        self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera, task=task)
+        self.get_logger().info(f'simulating task {self.stack.task}: state={self._state_label()}')
 
     # --- action ---------------------------------------------------------------------------
     def _on_goal(self, goal):
@@ -157,7 +177,8 @@ class ExecutorNode(Node):
             with self._world_lock:
                 run = execute_prompt(self.stack.robot, self.stack.camera, self.stack.vla, goal.prompt,
                                      steps, should_stop=should_stop, on_step=on_step)
-                result.state_features = self._features().tolist()
+                executed = [*goal.history, goal.prompt]  # the state after this prompt counts it
+                result.state_features = self._features(self._state_frame(self._latest_frame()), executed).tolist()
         except Exception as exc:  # noqa: BLE001 - a failing backend must not kill the node
             if not self.context.ok():
                 raise  # shutting down, not a backend failure (handled in _execute)
@@ -203,6 +224,11 @@ class ExecutorNode(Node):
             response.success, response.message = False, 'emergency stop engaged'
             return response
         with self._world_lock:
+            try:
+                self._use_task(request.task)
+            except ValueError as exc:
+                response.success, response.message = False, str(exc)
+                return response
             self.stack.robot.home()
             if self.stack.scene is not None:
                 self.stack.scene.reset_scene(seed=request.seed)
@@ -214,8 +240,10 @@ class ExecutorNode(Node):
         with self._world_lock:
             # One frame serves the features and the image, so the reward node judges what the learner saw.
             frame = self._latest_frame()
-            response.state_features = self._features(frame).tolist()
+            response.state_features = self._features(self._state_frame(frame), list(request.history)).tolist()
             image = self.stack.view.read() if self.rendering else frame
+            if self.stack.annotator is not None:
+                response.scene_view = [seen_object_to_msg(o) for o in self.stack.annotator.scene_view()]
         if image is not None:
             response.image = to_image_msg(image, stamp=self.get_clock().now().to_msg())
         response.stamp = self.get_clock().now().to_msg()
@@ -234,13 +262,17 @@ class ExecutorNode(Node):
                                        confidence=float(confidence), detail='world state', failed_for_good=failed)
         return response
 
-    def _features(self, frame=None) -> np.ndarray:
-        frame = self._latest_frame() if frame is None else frame
-        return np.asarray(self.stack.featurizer.features(frame, self.stack.robot.proprio()), np.float32)
+    def _features(self, frame, history: list[str]) -> np.ndarray:
+        # Joint state, frame and executed prompts: the inputs the in-process env gives the same featurizer.
+        return np.asarray(self.stack.featurizer.features(frame, self.stack.robot.joint_state(), history), np.float32)
+
+    def _state_frame(self, camera_frame):
+        """Return the frame the featurizer reads: the stack's own (the simulator's small render), else the camera's."""
+        return self.stack.state_camera.read() if self.stack.state_camera is not None else camera_frame
 
     def _latest_frame(self):
         if self.stack.camera is None:
-            return None  # the simulator's features come from its own state
+            return None  # the simulated VLA reads the world, not frames; the state frame is its own render
         try:
             return self.stack.camera.read()
         except RuntimeError as exc:

@@ -12,7 +12,7 @@ from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
 from sarl_ros.core.proposals import CachedProposer, normalize_candidates, normalize_prompt, with_task_prompt
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
-from sarl_ros.rosutil.convert import candidate_to_msg, features_array
+from sarl_ros.rosutil.convert import candidate_to_msg, features_array, seen_objects_from_msgs
 from sarl_ros.rosutil.images import from_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.srv import ProposePrompts
@@ -54,8 +54,11 @@ class ProposerNode(Node):
     def _on_propose(self, request, response):
         k = request.max_candidates or self.p.max_candidates
         try:
+            info = {'task': request.task_name or request.task}
+            if request.scene_view:  # a simulated camera's account of its frame, for a simulated VLM
+                info['scene_view'] = seen_objects_from_msgs(request.scene_view)
             observation = Observation(features=features_array(request.state_features),
-                                      image=from_image_msg(request.image))
+                                      image=from_image_msg(request.image), info=info)
             self._observe_progress(request, observation)
             proposed = self.proposer.propose(observation, request.task, list(request.history), k)
             # The whole task stays a candidate: the fixed baseline needs it, and TD targets

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from sarl_ros.core.mdp import Candidate
-from sarl_ros.msg import CandidateSet, SemanticAction, Transition as TransitionMsg
+from sarl_ros.core.scene_view import SeenObject
+from sarl_ros.msg import CandidateSet, SemanticAction, SeenObject as SeenObjectMsg, Transition as TransitionMsg
 
 
 def candidate_to_msg(c: Candidate) -> SemanticAction:
@@ -55,3 +56,14 @@ def transition_from_msg(msg):
                       next_prompts=tuple(a.prompt for a in msg.next_candidates),
                       terminal=bool(msg.terminal), control_steps=int(msg.control_steps),
                       episode=int(msg.episode), step=int(msg.decision_step), truncated=bool(msg.truncated))
+
+
+def seen_object_to_msg(o: SeenObject) -> SeenObjectMsg:
+    return SeenObjectMsg(name=o.name, kind=o.kind, colour=o.colour, image_x=float(o.image_x), size=o.size or '',
+                         inside=o.inside or '', held=bool(o.held))
+
+
+def seen_objects_from_msgs(msgs) -> tuple[SeenObject, ...]:
+    """Return the scene view a message list carries (exactly the executor's: image_x travels as float64)."""
+    return tuple(SeenObject(name=m.name, kind=m.kind, colour=m.colour, image_x=float(m.image_x),
+                            size=m.size or None, inside=m.inside or None, held=bool(m.held)) for m in msgs)

@@ -14,21 +14,26 @@ import numpy as np
 
 from sarl_ros.core.executor import execute_prompt, require_latent_noise
 from sarl_ros.core.mdp import Observation, StepOutcome, judge_step
-from sarl_ros.core.observable_features import ObservableFeaturizer
-from sarl_ros.sim.features import state_features
 from sarl_ros.sim.robot import SimRobot
+from sarl_ros.sim.state import FEATURE_IMAGE_SIDE, STATE_MODES, StateCamera, check_state_mode, default_state_mode
+from sarl_ros.sim.state import make_state_featurizer
 from sarl_ros.sim.tasks import TaskSpec
 from sarl_ros.sim.view import scene_view
 from sarl_ros.sim.vla import SimVLA
 from sarl_ros.sim.world import TabletopWorld
 
 DEFAULT_CONTROL_STEPS = 12  # control steps per prompt (2.4 s at 5 Hz); skills usually end earlier
-STATE_MODES = ('observable', 'oracle')
-FEATURE_IMAGE_SIDE = 64  # [px] the render the observable state is computed from: one per decision
+__all__ = ['FEATURE_IMAGE_SIDE', 'STATE_MODES', 'SimCamera', 'SimTabletopEnv', 'reset_task_scene']
 
 
-# Task groups whose headline state is the observable one (the legacy set keeps privileged state).
-OBSERVABLE_GROUPS = ('paper', 'held_out_paper')
+def reset_task_scene(world: TabletopWorld, robot: SimRobot, vla: SimVLA, spec: TaskSpec, seed: int) -> None:
+    """Sample a task's scene from a seed, arm at home, layout roles fixed, VLA noise reseeded (env and graph alike)."""
+    with world.lock:
+        world.reset_scene(seed)
+        robot.home()
+        world.roles = spec.assign_roles(world) if spec.assign_roles else {}
+    vla.rng = np.random.default_rng(seed + 104729)
+    vla.reset()
 
 
 class SimCamera:
@@ -49,12 +54,8 @@ class SimTabletopEnv:
                  max_decisions: int | None = None, state: str | None = None):
         if control_steps <= 0:
             raise ValueError(f'control_steps must be positive, got {control_steps}')
-        state = state or ('observable' if spec.group in OBSERVABLE_GROUPS else 'oracle')
-        if state not in STATE_MODES:
-            raise ValueError(f'unknown state mode {state!r}; choose one of {", ".join(STATE_MODES)}')
-        self.state_mode = state
-        self.featurizer = ObservableFeaturizer() if state == 'observable' else None
-        self.history: list[str] = []
+        self.state_mode = check_state_mode(state or default_state_mode(spec))
+        self.history: list[str] = []  # prompts executed this episode: the observable state's history part
         self.spec = spec
         self.task = spec.text
         self.name = spec.name
@@ -66,6 +67,9 @@ class SimTabletopEnv:
         self.robot = SimRobot(self.world)
         self.vla = SimVLA(self.world, seed=seed + 7919)
         self.camera = SimCamera(self.world)
+        self.featurizer = make_state_featurizer(self.state_mode, self.world, spec)
+        # Oracle state reads no frame, so none is rendered for it.
+        self.state_camera = StateCamera(self.world) if self.state_mode == 'observable' else None
         self._seed_rng = np.random.default_rng(seed)
         self.decisions = 0
         self._achieved: set[str] = set()
@@ -81,11 +85,7 @@ class SimTabletopEnv:
         """Sample a new scene (from seed, else the env's own sequence) and return its observation."""
         if seed is None:
             seed = int(self._seed_rng.integers(2 ** 31))
-        with self.world.lock:
-            self.world.reset_scene(seed)
-            self.robot.home()
-            self.world.roles = self.spec.assign_roles(self.world) if self.spec.assign_roles else {}
-        self.vla.rng = np.random.default_rng(seed + 104729)
+        reset_task_scene(self.world, self.robot, self.vla, self.spec, seed)
         self.decisions = 0
         self.history = []
         self._achieved = set()
@@ -127,12 +127,9 @@ class SimTabletopEnv:
 
     def _observe(self) -> Observation:
         image = self.world.render() if self.render_images else None
-        if self.featurizer is not None:
-            # The state comes from a small render, whatever size the caller wants to watch.
-            small = self.world.render(FEATURE_IMAGE_SIDE, FEATURE_IMAGE_SIDE, plain=True)
-            features = self.featurizer.features(small, self.robot.joint_state(), self.history)
-        else:
-            features = state_features(self.world, self.spec)
+        # The same inputs the graph's executor gives the same featurizer (sarl_ros.sim.ros_stack).
+        frame = self.state_camera.read() if self.state_camera is not None else None
+        features = self.featurizer.features(frame, self.robot.joint_state(), self.history)
         return Observation(features=features, image=image,
                            info={'task': self.name, 'subgoals': self._subgoal_flags(), 'holding': self.world.holding,
                                  'decisions': self.decisions, 'scene_view': scene_view(self.world)})

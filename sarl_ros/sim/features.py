@@ -69,13 +69,13 @@ def decode(features: np.ndarray) -> DecodedFeatures:
 
 
 class SimFeaturizer:
-    """The StateFeaturizer of the ROS stack: reads the shared world, ignores image and proprio."""
+    """Privileged state (the labelled oracle ablation): reads the shared world, ignores image, proprio, history."""
 
     dim = FEATURE_DIM
 
     def __init__(self, world: TabletopWorld, task: TaskSpec):
         self.world, self.task = world, task
 
-    def features(self, image, proprio) -> np.ndarray:
+    def features(self, image, proprio, history=()) -> np.ndarray:
         with self.world.lock:
             return state_features(self.world, self.task)

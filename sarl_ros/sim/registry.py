@@ -5,8 +5,10 @@ from typing import Callable
 
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
+from sarl_ros.sim.features import FEATURE_DIM
 from sarl_ros.sim.held_out_paper import GROUP as HELD_OUT_PAPER_GROUP
 from sarl_ros.sim.held_out_paper import HELD_OUT_PAPER, load_held_out_protocol
+from sarl_ros.sim.state import OBSERVABLE_GROUPS
 from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, TaskSpec
 from sarl_ros.sim.tasks import TASKS as _CALIBRATED_TASKS
 
@@ -51,6 +53,29 @@ def make_proposer(seed: int = 0, task: str | None = None):
         return PaperVLMProposer(seed=seed, protocol=load_held_out_protocol())
     from sarl_ros.sim.proposer import SimVLMProposer
     return SimVLMProposer(seed=seed)
+
+
+class SimulatedVLM:
+    """The proposer node's `sim` backend: for each request, the simulated VLM of the task it names.
+
+    The task's name comes with the observation (observation.info['task'], set by the episode manager,
+    which resolved it); a paper-style task gets PaperVLMProposer, a legacy task SimVLMProposer, each seeded
+    as make_proposer(seed, task) seeds it in one process, so the graph proposes what the benchmark does.
+    """
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+        self._by_group: dict[str, object] = {}
+
+    def propose(self, observation, task: str, history, max_candidates: int):
+        spec = task_spec(observation.info.get('task') or task)
+        vlm = self._by_group.get(spec.group)
+        if vlm is None:
+            vlm = self._by_group[spec.group] = make_proposer(seed=self.seed, task=spec.name)
+        if spec.group not in OBSERVABLE_GROUPS and len(observation.features) != FEATURE_DIM:
+            raise ValueError(f'the simulated VLM of the legacy task {spec.name} reads the privileged state; '
+                             'run it with vla_executor.state_featurizer:=auto or oracle')
+        return vlm.propose(observation, task, history, max_candidates)
 
 
 def env_factories() -> dict[str, Callable[[int], object]]:

@@ -6,10 +6,9 @@ errors a real VLM makes when it looks at such an image.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from sarl_ros.core.scene_view import SeenObject
 from sarl_ros.sim.model import OBJECTS
 from sarl_ros.sim.world import TabletopWorld
 
@@ -20,17 +19,6 @@ DEFAULT_COLOUR = {'hammer': 'brown', 'mushroom': 'brown', 'spoon': 'silver', 'pl
                   'sushi': 'orange', 'towel': 'blue', 'carrot': 'orange', 'cube': 'red', 'banana': 'yellow',
                   'lid': 'silver', 'corn': 'yellow', 'pan': 'black', 'sponge': 'yellow', 'potato': 'brown'}
 _CONTAINERS = ('pot', 'pot_b', 'bowl_large', 'bowl_small', 'plate', 'towel', 'pan', 'dish_large', 'dish_small')
-
-
-@dataclass(frozen=True)
-class SeenObject:
-    name: str  # the simulator body (the perception stand-in keeps it only to score its own errors)
-    kind: str  # what a VLM would call it: pot, bowl, toy, banana, ...
-    colour: str
-    image_x: float  # -1 left edge .. 1 right edge of the image
-    size: str | None = None  # 'large' / 'small' among look-alike bowls
-    inside: str | None = None  # the container it lies in or on
-    held: bool = False
 
 
 def scene_view(world: TabletopWorld) -> tuple[SeenObject, ...]:

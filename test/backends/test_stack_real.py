@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from backend_helpers import FakeInterbotix, TinyTorchVLA
 
 from sarl_ros.backends import registry
@@ -10,6 +11,7 @@ from sarl_ros.backends.stack import build_stack
 from sarl_ros.backends.vla_client import RemoteVLA
 from sarl_ros.backends.vla_server import make_server
 from sarl_ros.backends.widowx import WidowXRobot
+from sarl_ros.core.observable_features import ObservableFeaturizer
 from sarl_ros.core.executor import SKILL_DONE, execute_prompt
 
 BASE_PARAMS = {'vla_model': 'openvla/openvla-7b', 'vla_device': 'cuda:0', 'vla_unnorm_key': 'bridge_orig',
@@ -31,8 +33,8 @@ def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     stack = build_stack('widowx', 'remote', params, camera=Camera())
     assert isinstance(stack.vla, RemoteVLA) and stack.vla.timeout_s == 3.0 and stack.vla.image_size == 32
     assert stack.robot.control_hz == 500.0 and stack.robot.moving_time_s == 0.5
-    # Proprioception (7) plus an 8x8 RGB thumbnail of the camera frame, the default on a real arm.
-    assert stack.featurizer.dim == 7 + 3 * 8 * 8
+    # The default on a real arm: the observable state the simulated benchmark trains on.
+    assert isinstance(stack.featurizer, ObservableFeaturizer) and stack.featurizer.proprio_dim == 7
     result = execute_prompt(stack.robot, stack.camera, stack.vla, 'put the sushi in the pot', max_steps=5)
     assert result.outcome == SKILL_DONE and result.control_steps == 2
     assert len(bot.arm.published) + result.skipped_steps == 2
@@ -40,6 +42,36 @@ def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     assert features.shape == (stack.featurizer.dim,) and np.all(np.isfinite(features))
     proprio_only = build_stack('widowx', 'remote', {**params, 'state_featurizer': 'proprio'}, camera=Camera())
     assert proprio_only.featurizer.dim == 7
+    thumbnail = build_stack('widowx', 'remote', {**params, 'state_featurizer': 'proprio_thumbnail'}, camera=Camera())
+    assert thumbnail.featurizer.dim == 7 + 3 * 8 * 8
+
+
+def test_a_checkpoint_trained_in_simulation_loads_on_the_default_real_stack(monkeypatch, tmp_path, rgb_image):
+    pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
+    from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+    from sarl_ros.core.episode_loop import run_episode
+    from sarl_ros.core.methods import make_policy
+    from sarl_ros.sim.registry import make_env, make_proposer
+
+    # SARL learns on a paper task in simulation (observable state, as sarl-bench runs it) and is saved.
+    env = make_env('pot_lid_on_towel', seed=0)
+    policy = make_policy('sarl', seed=0, encoder='hashing')
+    result = run_episode(env, make_proposer(seed=0, task='pot_lid_on_towel'), policy, updates_per_step=1, seed=0)
+    save_checkpoint(policy, tmp_path / 'sim.pt')
+
+    # The executor's stack on a WidowX with its default parameters (an Interbotix double, any VLA).
+    bot = FakeInterbotix()
+    monkeypatch.setitem(registry.ROBOTS, 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=bot, **kw))
+    monkeypatch.setitem(registry.VLAS, 'remote', lambda **kw: TinyTorchVLA())
+    stack = build_stack('widowx', 'remote', BASE_PARAMS)
+    assert type(stack.featurizer) is type(env.featurizer) and stack.featurizer.dim == env.featurizer.dim
+    layout = ('proprio_dim', 'image_dim', 'history_buckets')
+    assert [getattr(stack.featurizer, k) for k in layout] == [getattr(env.featurizer, k) for k in layout]
+    # What the executor node computes from a camera frame, the arm's joint state and the executed prompts.
+    state = stack.featurizer.features(rgb_image, stack.robot.joint_state(), result.prompts[:1])
+    loaded = load_checkpoint(tmp_path / 'sim.pt')
+    q = loaded.q_values(state, ['pick up the lid', 'put the pot lid on the towel'])
+    assert state.shape == result.transitions[0].state.shape and q.shape == (2,) and np.all(np.isfinite(q))
 
 
 def test_parameters_the_node_does_not_declare_take_the_option_defaults(monkeypatch):

@@ -110,3 +110,21 @@ def test_a_rerun_continues_at_the_next_episode_of_the_record(ros, tmp_path):
     rows = list(csv.DictReader((tmp_path / 'episodes.csv').open()))
     assert [int(r['episode']) for r in rows] == [1, 2, 3]
     assert {e.episode for e in events} == {3}
+
+
+def test_a_start_with_another_task_makes_the_simulator_build_it_on_observable_state(ros, tmp_path):
+    from sarl_ros.core.observable_features import ObservableFeaturizer
+    from sarl_ros.msg import Transition
+    from sarl_ros.srv import StartEpisode
+
+    executor, events, _ = start_graph(ros, tmp_path, episodes=1, autostart=False, max_decisions=2)
+    transitions = ros.subscribe(Transition, '/sarl/transitions', RECORD)
+    start = ros.client(StartEpisode, '/sarl/start_episode')
+    # The episode manager resolves the name; the executor is told it with the reset and builds that scene.
+    assert ros.call(start, StartEpisode.Request(task='pot_lid_on_towel')).success
+    ros.wait_for(lambda: any(e.type in (EpisodeEvent.SUCCESS, EpisodeEvent.TIMEOUT) for e in events),
+                 timeout=90, what='the episode end')
+    ros.wait_for(lambda: transitions, what='a stored transition')
+    assert executor.stack.task == 'pot_lid_on_towel'
+    assert {t.task for t in transitions} == {'pot_lid_on_towel'}
+    assert {len(t.state_features) for t in transitions} == {ObservableFeaturizer().dim}

@@ -1,4 +1,6 @@
 """VLA executor contract on the simulated stack: execute, feedback, cancel, emergency stop, reset, state."""
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -28,8 +30,8 @@ def executor(ros):
     return node, client
 
 
-def send(ros, client, prompt, steps, feedback=None):
-    future = client.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=steps),
+def send(ros, client, prompt, steps, feedback=None, history=()):
+    future = client.send_goal_async(ExecutePrompt.Goal(prompt=prompt, max_control_steps=steps, history=list(history)),
                                     feedback_callback=feedback)
     ros.wait_for(future.done, what='goal response')
     return future.result()
@@ -125,6 +127,31 @@ def test_reset_restores_the_scene_and_the_detector_judges_it(ros, executor):
     assert verdict.decided and verdict.reward.value == 0.0  # nothing done yet: not a success
 
 
+def test_a_reset_builds_the_named_task_and_its_observable_state_equals_the_env(ros, executor):
+    from sarl_ros.core.observable_features import ObservableFeaturizer
+    from sarl_ros.rosutil.convert import seen_objects_from_msgs
+
+    node, client = executor
+    state = ros.client(GetState, '/sarl/get_state')
+    reset = ros.client(ResetScene, '/sarl/reset_scene')
+    assert node.stack.task == TASK  # the sim_task scene until the episode manager names one
+    assert ros.call(reset, ResetScene.Request(episode=1, seed=5, task='pot_lid_on_towel')).success
+    assert node.stack.task == 'pot_lid_on_towel'
+    observation = registry.make_env('pot_lid_on_towel', seed=1).reset(seed=5)
+    fresh = ros.call(state, GetState.Request())
+    # The same featurizer over the same joint state and render, with no prompt executed yet.
+    np.testing.assert_array_equal(np.asarray(fresh.state_features, np.float32), observation.features)
+    assert seen_objects_from_msgs(fresh.scene_view) == observation.info['scene_view']
+    history = slice(-ObservableFeaturizer().history_buckets - 1, None)
+    counted = np.asarray(ros.call(state, GetState.Request(history=['grasp the lid'])).state_features)
+    assert not np.any(np.asarray(fresh.state_features)[history]) and counted[history][-1] == pytest.approx(0.1)
+    # The result of a goal counts its own prompt after those it is told ran before.
+    result = result_of(ros, send(ros, client, 'move up', 2, history=['grasp the lid']))
+    assert np.asarray(result.state_features)[history][-1] == pytest.approx(0.2)
+    refused = ros.call(reset, ResetScene.Request(episode=2, task='juggle_the_plates'))
+    assert not refused.success and 'juggle_the_plates' in refused.message and node.stack.task == 'pot_lid_on_towel'
+
+
 def test_unknown_task_names_the_available_ones(ros):
     with pytest.raises(ValueError, match=registry.SUITE_TASKS[0]):
         ExecutorNode(**overrides(robot='sim', vla='sim', sim_task='juggle_the_plates'))
@@ -140,3 +167,41 @@ def test_goal_concurrent_with_state_reads(ros, executor):
     result = result_of(ros, handle)
     reader.join(timeout=30)
     assert result.outcome in (Result.COMPLETED, Result.SKILL_DONE) and replies and replies[0].success
+
+
+SWITCHING_TASKS = '''
+import threading, time, rclpy
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.parameter import Parameter
+from sarl_ros.nodes.executor_node import ExecutorNode
+from sarl_ros.srv import GetState, ResetScene
+rclpy.init()
+values = dict(robot='sim', vla='sim', sim_task='sushi_to_pot', sim_camera_rate_hz=30.0, sim_camera_width=64,
+              sim_camera_height=64)
+node = ExecutorNode(parameter_overrides=[Parameter(k, value=v) for k, v in values.items()])
+spin = MultiThreadedExecutor(num_threads=4)
+spin.add_node(node)
+threading.Thread(target=spin.spin, daemon=True).start()
+probe = rclpy.create_node('switch_probe')
+calls = MultiThreadedExecutor()
+calls.add_node(probe)
+threading.Thread(target=calls.spin, daemon=True).start()
+reset = probe.create_client(ResetScene, '/sarl/reset_scene')
+state = probe.create_client(GetState, '/sarl/get_state')
+assert reset.wait_for_service(timeout_sec=30)
+tasks = ('pot_lid_on_towel', 'banana_pot_sushi_bowl', 'sushi_to_pot', 'left_toy_largest_bowl')
+for i in range(12):
+    assert reset.call(ResetScene.Request(episode=i, seed=i, task=tasks[i % 4]), timeout_sec=60).success
+    for _ in range(3):  # renders in whichever callback thread serves it, beside the camera timer's
+        assert state.call(GetState.Request(history=['grasp the lid']), timeout_sec=60).success
+print('switched 12 times', flush=True)
+'''
+
+
+def test_switching_tasks_while_the_camera_renders_does_not_crash_the_executor(tmp_path):
+    # In its own process: the failure this guards against is a segfault (freeing a world whose offscreen GL
+    # context is still current in another callback thread; 3 of 3 runs crashed before the fix).
+    script = tmp_path / 'switch.py'
+    script.write_text(SWITCHING_TASKS)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and 'switched 12 times' in run.stdout, run.stderr[-3000:]

@@ -68,3 +68,34 @@ def test_proposal_cache_serves_a_cluster_without_asking_the_vlm_each_time(ros):
 def test_bad_cache_dimensions_are_named(ros):
     with pytest.raises(ValueError, match='cache_feature_dims'):
         ProposerNode(**overrides(backend='sim', cache_max_reuses=2, cache_feature_dims='1,x'))
+
+
+def test_a_paper_task_gets_the_perceiving_vlm_on_the_scene_view_it_is_sent(ros, proposer):
+    from sarl_ros.core.proposals import normalize_candidates, with_task_prompt
+    from sarl_ros.rosutil.convert import seen_object_to_msg
+
+    _, client = proposer
+    task = 'banana_pot_sushi_bowl'
+    observation = registry.make_env(task, seed=0).reset(seed=4)
+    in_process = registry.make_proposer(seed=3, task=task)  # the node's seed
+    request = ProposePrompts.Request(
+        task=registry.task_spec(task).text, task_name=task, state_features=[float(x) for x in observation.features],
+        scene_view=[seen_object_to_msg(o) for o in observation.info['scene_view']], max_candidates=6)
+    for _ in range(3):  # the perception noise draws from the same stream in both
+        reply = ros.call(client, request)
+        proposed = in_process.propose(observation, request.task, [], 6)
+        want = normalize_candidates(with_task_prompt(proposed, request.task))
+        assert reply.success and [c.prompt for c in reply.candidates] == [c.prompt for c in want]
+        assert list(reply.vlm_scores) == pytest.approx([c.vlm_score for c in want])
+    # Without the camera's scene view the perceiving VLM cannot look: the node falls back, it does not guess.
+    blind = ros.call(client, ProposePrompts.Request(task=request.task, task_name=task,
+                                                    state_features=request.state_features))
+    assert blind.from_cache and 'camera view' in blind.message
+
+
+def test_a_legacy_task_on_observable_state_is_refused_with_the_fix(ros, proposer):
+    _, client = proposer
+    observable = registry.make_env(TASK, seed=0, state='observable').reset(seed=0)
+    reply = ros.call(client, ProposePrompts.Request(task=registry.task_spec(TASK).text, task_name=TASK,
+                                                    state_features=[float(x) for x in observable.features]))
+    assert 'state_featurizer:=auto or oracle' in reply.message
