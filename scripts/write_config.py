@@ -5,6 +5,7 @@ The node modules' PARAMS are the source of the defaults; a test checks the file 
 
     ./sarl run python scripts/write_config.py
 """
+import argparse
 import importlib
 import json
 from pathlib import Path
@@ -26,6 +27,7 @@ def yaml_value(value) -> str:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     lines = [HEADER.rstrip('\n')]
     for node in NODES:
         lines += [f'{node.name}:', '  ros__parameters:']
