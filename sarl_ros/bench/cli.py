@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--methods', default=','.join(METHODS), help='comma list of methods (default: all)')
     parser.add_argument('--tasks', default=None,
-                        help='comma list of task names or groups toy, paper, held_out_paper, suite, held_out, legacy, all '
-                             '(default: paper if the simulator is available, else toy)')
+                        help='comma list of task names or groups toy, paper, held_out_paper, suite, held_out, legacy, '
+                             'all (default: paper if the simulator is available, else toy)')
     parser.add_argument('--seeds', type=int, default=3, help='number of seeds 0..N-1 (default 3)')
     parser.add_argument('--seed-list', default=None, help='explicit comma list of seeds (overrides --seeds)')
     parser.add_argument('--episodes', type=int, default=60, help='online episodes per run (default 60)')

@@ -102,7 +102,8 @@ class PolicyClient:
             candidates=[candidate_to_msg(c) for c in candidates],
             vlm_scores=[float(c.vlm_score) for c in candidates], greedy=greedy)
         self._step += 1
-        reply = self.caller.call(self._select, request)
+        # Safe to retry: the node answers an identical request with the decision it already sampled.
+        reply = self.caller.retrying('choosing a prompt', lambda: self.caller.call(self._select, request))
         if not reply.success:
             raise ServiceFailure(f'the policy refused to choose: {reply.message}')
         msg = reply.decision

@@ -25,6 +25,7 @@ from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, features_array, transition_from_msg
+from sarl_ros.rosutil.idempotent import RepeatLastReply
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
 from sarl_ros.srv import SelectPrompt, StoreTransition
@@ -92,7 +93,8 @@ class PolicyNode(Node):
         self.transitions_pub = self.create_publisher(TransitionMsg, g.TOPIC_TRANSITIONS, RECORD)
         self.stats_pub = self.create_publisher(LearnerStats, g.TOPIC_LEARNER_STATS, RECORD)
         group = MutuallyExclusiveCallbackGroup()  # decisions, transitions and events in order
-        self.create_service(SelectPrompt, g.SRV_SELECT, self._on_select, callback_group=group)
+        # A retried request (its reply lost) must get the same prompt, not a second sample.
+        self.create_service(SelectPrompt, g.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
         self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
         self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
         self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}')

@@ -94,7 +94,8 @@ def test_the_smallest_dish_depends_on_the_layout():
     env = make_env('right_can_smallest_dish')
 
     def small_dish_nearer(world):
-        return bool(sum(world.object_position("dish_small")[:2] ** 2) < sum(world.object_position("dish_large")[:2] ** 2))
+        small, large = world.object_position("dish_small")[:2], world.object_position("dish_large")[:2]
+        return bool(sum(small ** 2) < sum(large ** 2))
 
     for nearer in (True, False):
         seed = _seed_where(env, lambda w: small_dish_nearer(w) is nearer)
