@@ -70,12 +70,14 @@ def _differences(a, b, path='') -> list[str]:
                 and a.shape == b.shape and torch.equal(a, b))
         return [] if same else [f'{path}: tensors differ']
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return [] if np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype else [f'{path}: arrays differ']
+        same = np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
+        return [] if same else [f'{path}: arrays differ']
     return [] if a == b else [f'{path}: {a!r} != {b!r}']
 
 
-def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_keeps_it(uninterrupted, tmp_path, capsys, monkeypatch):
-    """Killed mid-episode, then between an episode's row and its checkpoint: the final run equals an uninterrupted one.
+def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_keeps_it(uninterrupted, tmp_path,
+                                                                                        capsys, monkeypatch):
+    """Killed mid-episode, then between an episode's row and its checkpoint: the end equals an uninterrupted run.
 
     The reference ran in another process, so nothing a resumed run draws may depend on the process either.
     """
@@ -91,9 +93,11 @@ def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_ke
 
     # 1. Killed at the second decision of episode 2 (episode e resets its scene with seed e at seed 0).
     real_reset, real_step = SimTabletopEnv.reset, SimTabletopEnv.step
+
     def reset(env, seed=None):
         env.test_episode = seed
         return real_reset(env, seed)
+
     def step(env, prompt):
         if getattr(env, 'test_episode', None) == 2 and env.decisions == 1:
             raise Crash('killed mid-episode 2')
@@ -108,6 +112,7 @@ def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_ke
 
     # 2. Resumed, then killed after episode 3's row was written and before its checkpoint.
     real_save = checkpoints.save_checkpoint
+
     def save(policy, path, extra=None):
         if policy.episodes == 3:
             raise Crash('killed between the row and the checkpoint of episode 3')
