@@ -75,8 +75,8 @@ def _differences(a, b, path='') -> list[str]:
     return [] if a == b else [f'{path}: {a!r} != {b!r}']
 
 
-def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_keeps_it(uninterrupted, tmp_path,
-                                                                                        capsys, monkeypatch):
+def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_keeps_it(
+        uninterrupted, tmp_path, capsys, monkeypatch):
     """Killed mid-episode, then between an episode's row and its checkpoint: the end equals an uninterrupted run.
 
     The reference ran in another process, so nothing a resumed run draws may depend on the process either.
