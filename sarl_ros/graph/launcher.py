@@ -203,8 +203,13 @@ def run_processes(nodes, params_file: Path, shutdown_timeout: float,
     return 1 if verdict.failed else 0
 
 
+# A node still importing its modules can lose a SIGINT (measured: a q_policy interrupted while
+# importing torch went on to start and ran until SIGTERM); the runner takes only the first one.
+SIGINT_REPEAT_S = 1.0
+
+
 def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
-    """SIGINT (clean shutdown: checkpoints are written), then SIGTERM, then SIGKILL."""
+    """SIGINT (clean shutdown: checkpoints are written; repeated), then SIGTERM, then SIGKILL."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         alive = [p for p in procs.values() if p.poll() is None]
         if not alive:
@@ -212,8 +217,14 @@ def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
         for p in alive:
             p.send_signal(sig)
         end = time.monotonic() + timeout
+        repeat_at = time.monotonic() + SIGINT_REPEAT_S
         while time.monotonic() < end and any(p.poll() is None for p in alive):
             time.sleep(0.05)
+            if sig == signal.SIGINT and time.monotonic() >= repeat_at:
+                for p in alive:
+                    if p.poll() is None:
+                        p.send_signal(sig)
+                repeat_at = time.monotonic() + SIGINT_REPEAT_S
         if sig != signal.SIGKILL and any(p.poll() is None for p in alive):
             names = [n for n, p in procs.items() if p.poll() is None]
             print(f'sarl-graph: {", ".join(names)} ignored {signal.Signals(sig).name}', file=sys.stderr)

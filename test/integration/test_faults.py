@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 rclpy = pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl test')
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
@@ -27,7 +26,6 @@ from sarl_ros.core.checkpoint import load_checkpoint  # noqa: E402
 from sarl_ros.core.proposals import normalize_prompt  # noqa: E402
 from sarl_ros.core.resume import finished_episodes  # noqa: E402
 from sarl_ros.graph import description as g  # noqa: E402
-from sarl_ros.graph.launcher import DEFAULT_CONFIG  # noqa: E402
 from sarl_ros.msg import Transition as TransitionMsg  # noqa: E402
 from sarl_ros.recording.reader import read_recording  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
@@ -36,15 +34,6 @@ from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 VICTIMS = ('q_policy', 'episode_manager', 'vla_executor', 'vlm_proposer', 'reward', 'camera', 'recorder')
 EPISODES = len(VICTIMS) + 2  # each killed run finishes at least one episode; the last run the rest
 RUN_TIMEOUT_S = 120
-
-
-def _fast_config(tmp_path: Path) -> Path:
-    """The shipped parameters with the hashing encoder (no sentence-transformer load per start)."""
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    config['q_policy']['ros__parameters']['encoder'] = 'hashing'
-    path = tmp_path / 'params.yaml'
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def _node_pid(launcher_pid: int, node: str) -> int | None:
@@ -66,8 +55,8 @@ def _node_pid(launcher_pid: int, node: str) -> int | None:
 class Graph:
     """sarl-graph in a subprocess, watched by a probe node that collects acknowledged transitions."""
 
-    def __init__(self, tmp_path: Path):
-        self.config = _fast_config(tmp_path)
+    def __init__(self, tmp_path: Path, config: Path):
+        self.config = config
         self.out = tmp_path / 'run'
         self.logs = tmp_path
         self.node = rclpy.create_node('fault_probe')
@@ -137,9 +126,9 @@ def _drop_last_row(record: Path) -> int:
     return int(lines[-1].split(',', 1)[0])
 
 
-def test_sigkill_of_any_node_stops_the_graph_and_the_rerun_loses_nothing(tmp_path):
+def test_sigkill_of_any_node_stops_the_graph_and_the_rerun_loses_nothing(tmp_path, graph_config):
     rclpy.init()
-    graph = Graph(tmp_path)
+    graph = Graph(tmp_path, graph_config())
     try:
         for victim in VICTIMS:
             done_before = len(finished_episodes(graph.out / 'episodes.csv'))

@@ -13,22 +13,22 @@ import termios
 import time
 
 import pytest
-import yaml
 
 pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl test')
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
 
-from sarl_ros.graph.launcher import DEFAULT_CONFIG  # noqa: E402
+# What is checked is that every node stops on SIGINT by itself (and the console restores the terminal),
+# not how fast: on a loaded machine a node's clean stop took more than sarl-graph's default 10 s
+# before it escalates to SIGTERM and SIGKILL (a killed console cannot restore the terminal).
+SHUTDOWN_TIMEOUT_S = 60
 
 
-def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path):
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    config['operator_console']['ros__parameters']['port'] = 0  # never collide with a running console
-    (tmp_path / 'config.yaml').write_text(yaml.safe_dump(config))
+def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_config):
+    config = graph_config()  # the console on a free port: never collides with a running console
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(tmp_path / 'config.yaml'),
-         'episodes:=20', f'output_dir:={tmp_path / "run"}'],
+        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(config),
+         'episodes:=20', f'output_dir:={tmp_path / "run"}', '--shutdown-timeout', str(SHUTDOWN_TIMEOUT_S)],
         stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONUNBUFFERED='1'), start_new_session=True)
     seen = ''
 
@@ -55,7 +55,7 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path):
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # Ctrl-C in the graph's terminal
-        end = time.monotonic() + 60
+        end = time.monotonic() + 3 * SHUTDOWN_TIMEOUT_S
         while proc.poll() is None and time.monotonic() < end:  # keep reading, as a terminal does
             if select.select([master], [], [], 0.2)[0]:
                 try:
