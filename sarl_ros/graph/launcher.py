@@ -164,11 +164,24 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
+def _take_stop_signals():
+    """SIGINT and SIGTERM as KeyboardInterrupt, also when SIGINT came in ignored.
+
+    A shell starts a background job (`sarl-graph ... &`, a CI script) with SIGINT ignored, and
+    Python then installs no handler: sarl-graph ignored `kill -INT`, and every node it spawned
+    inherited the ignored SIGINT until its runner took the signal, so a node still importing
+    lost the SIGINT that stops the graph (measured: 'q_policy ignored SIGINT' in a backgrounded
+    test run). A handler installed here is reset to the default in each node process by exec.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
 def run_processes(nodes, params_file: Path, shutdown_timeout: float,
                   executables: dict[str, Path] | None = None) -> int:
     procs: dict[str, subprocess.Popen] = {}
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    signal.signal(signal.SIGTERM, _terminate)
+    _take_stop_signals()
     try:
         # Every process first, then the output threads: preexec_fn is not safe once threads run.
         for node in nodes:
@@ -203,13 +216,8 @@ def run_processes(nodes, params_file: Path, shutdown_timeout: float,
     return 1 if verdict.failed else 0
 
 
-# A node still importing its modules can lose a SIGINT (measured: a q_policy interrupted while
-# importing torch went on to start and ran until SIGTERM); the runner takes only the first one.
-SIGINT_REPEAT_S = 1.0
-
-
 def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
-    """SIGINT (clean shutdown: checkpoints are written; repeated), then SIGTERM, then SIGKILL."""
+    """SIGINT (clean shutdown: checkpoints are written), then SIGTERM, then SIGKILL."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         alive = [p for p in procs.values() if p.poll() is None]
         if not alive:
@@ -217,14 +225,8 @@ def stop_all(procs: dict[str, subprocess.Popen], timeout: float):
         for p in alive:
             p.send_signal(sig)
         end = time.monotonic() + timeout
-        repeat_at = time.monotonic() + SIGINT_REPEAT_S
         while time.monotonic() < end and any(p.poll() is None for p in alive):
             time.sleep(0.05)
-            if sig == signal.SIGINT and time.monotonic() >= repeat_at:
-                for p in alive:
-                    if p.poll() is None:
-                        p.send_signal(sig)
-                repeat_at = time.monotonic() + SIGINT_REPEAT_S
         if sig != signal.SIGKILL and any(p.poll() is None for p in alive):
             names = [n for n, p in procs.items() if p.poll() is None]
             print(f'sarl-graph: {", ".join(names)} ignored {signal.Signals(sig).name}', file=sys.stderr)
@@ -246,7 +248,7 @@ def run_single_process(nodes, params_file: Path, end_process: bool = False) -> i
     from sarl_ros.rosutil.imports import require_ros
     from sarl_ros.rosutil.params import ParameterError
     require_ros()
-    signal.signal(signal.SIGTERM, _terminate)
+    _take_stop_signals()
     rclpy.init(args=['--ros-args', '--params-file', str(params_file)], signal_handler_options=SignalHandlerOptions.NO)
     executor = MultiThreadedExecutor(num_threads=8)
     built = []

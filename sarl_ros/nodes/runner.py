@@ -33,15 +33,7 @@ def usage(executable: str, summary: str, params: Sequence) -> str:
     return '\n'.join(lines)
 
 
-_interrupted = threading.Event()
-
-
 def _interrupt(signum, frame):
-    # Once: sarl-graph repeats its SIGINT (one sent while the node still started up can be lost),
-    # and a repeat must not cut the node's own stop (its checkpoint) short.
-    if _interrupted.is_set():
-        return
-    _interrupted.set()
     raise KeyboardInterrupt
 
 

@@ -17,10 +17,10 @@ import pytest
 pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl test')
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
 
-# What is checked is that every node stops on SIGINT by itself (and the console restores the terminal),
-# not how fast: on a loaded machine a node's clean stop took more than sarl-graph's default 10 s
-# before it escalates to SIGTERM and SIGKILL (a killed console cannot restore the terminal).
-SHUTDOWN_TIMEOUT_S = 60
+
+def _as_a_background_job():
+    # A shell starts `sarl-graph ... &` (and a CI script's jobs) with SIGINT ignored: it must stop on SIGINT anyway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_config):
@@ -28,8 +28,9 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_confi
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(config),
-         'episodes:=20', f'output_dir:={tmp_path / "run"}', '--shutdown-timeout', str(SHUTDOWN_TIMEOUT_S)],
-        stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONUNBUFFERED='1'), start_new_session=True)
+         'episodes:=20', f'output_dir:={tmp_path / "run"}'],
+        stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONUNBUFFERED='1'), start_new_session=True,
+        preexec_fn=_as_a_background_job)
     seen = ''
 
     def read_until(text, timeout=120.0):
@@ -55,7 +56,7 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_confi
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # Ctrl-C in the graph's terminal
-        end = time.monotonic() + 3 * SHUTDOWN_TIMEOUT_S
+        end = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < end:  # keep reading, as a terminal does
             if select.select([master], [], [], 0.2)[0]:
                 try:
@@ -68,5 +69,5 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_confi
     mode = termios.tcgetattr(slave)[3]
     os.close(slave)
     os.close(master)
-    assert mode & termios.ICANON and mode & termios.ECHO, 'the terminal was not restored'
+    assert mode & termios.ICANON and mode & termios.ECHO, f'the terminal was not restored: {seen[-3000:]}'
     assert proc.returncode == 130 and 'ignored SIGINT' not in seen, seen[-3000:]
