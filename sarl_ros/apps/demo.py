@@ -6,8 +6,9 @@ the observable state (joints, gripper, camera image, executed prompts), the simu
 it, and TD updates run between decisions. Progress is printed per episode; the output directory
 receives episodes.csv (appended as it goes), a checkpoint after every episode, the learning
 curve (learning_curve.png) and an image strip of a final greedy episode (last_episode.png).
-Run again with the same output directory, it resumes after the last checkpointed episode
-(--fresh moves the old directory aside to <dir>.old-N and starts over).
+Run again with the same output directory, it resumes after the last checkpointed episode and
+ends exactly as an uninterrupted run would (--fresh moves the old directory aside to <dir>.old-N
+and starts over).
 """
 from __future__ import annotations
 
