@@ -90,6 +90,35 @@ class Spinner:
         return future.result()
 
 
+SHIPPED_GRAPH_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    'config', 'widowx_sarl.yaml')
+
+
+@pytest.fixture
+def graph_config(tmp_path):
+    """Return write(changes): a parameters file for sarl-graph --config, the shipped one with changes.
+
+    Always: the operator console on a free port (0). The shipped 8080 collides with any other
+    graph on the machine, e.g. a test run side by side, and the console's exit stops the graph.
+    Unless changes say otherwise, the Q-policy gets the hashing encoder: loading the sentence
+    transformer costs every q_policy start 5 s of CPU (15 s on a loaded machine). One test
+    (the end-to-end graph run) keeps the shipped encoder. changes: {node: {parameter: value}}.
+    """
+    import yaml
+
+    def write(changes=None, name='graph_params.yaml'):
+        with open(SHIPPED_GRAPH_CONFIG) as f:
+            config = yaml.safe_load(f)
+        config['operator_console']['ros__parameters']['port'] = 0
+        config['q_policy']['ros__parameters']['encoder'] = 'hashing'
+        for node, params in (changes or {}).items():
+            config[node]['ros__parameters'].update(params)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(config))
+        return path
+    return write
+
+
 @pytest.fixture
 def ros():
     """Return a Spinner inside an initialised rclpy context (skips without the ROS 2 wheels)."""

@@ -6,8 +6,9 @@ the observable state (joints, gripper, camera image, executed prompts), the simu
 it, and TD updates run between decisions. Progress is printed per episode; the output directory
 receives episodes.csv (appended as it goes), a checkpoint after every episode, the learning
 curve (learning_curve.png) and an image strip of a final greedy episode (last_episode.png).
-Run again with the same output directory, it resumes after the last checkpointed episode
-(--fresh moves the old directory aside to <dir>.old-N and starts over).
+Run again with the same output directory, it resumes after the last checkpointed episode and
+ends exactly as an uninterrupted run would (--fresh moves the old directory aside to <dir>.old-N
+and starts over).
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
     from sarl_ros.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-    from sarl_ros.core.episode_loop import run_episode
+    from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import make_policy
     from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
@@ -104,7 +105,6 @@ def main(argv=None) -> int:
     except (ValueError, CheckpointError) as exc:
         print(f'sarl-demo: {exc}', file=sys.stderr)
         return 2
-    proposer = registry.make_proposer(seed=args.seed, task=args.task)
     out.mkdir(parents=True, exist_ok=True)
     episodes_csv = out / 'episodes.csv'
     # The checkpoint is the authority: rows of an episode it does not hold are redone.
@@ -115,9 +115,16 @@ def main(argv=None) -> int:
     print(f'SARL demo: task "{env.task}" ({args.task}), method {args.method}, {args.episodes} episodes, '
           f'output {out}/{resumed}', flush=True)
 
+    def episode_proposer(episode):
+        # Seeded from (seed, episode) like the scene (reset seed) and the simulated VLA (seeded by
+        # reset): a resumed run draws what an uninterrupted one would, with no RNG to checkpoint.
+        # The policy's own RNG and learner are cumulative: they are in the checkpoint.
+        return registry.make_proposer(seed=episode_stream_seed(args.seed, episode, 'proposer'), task=args.task)
+
     started = time.monotonic()
     for episode in range(first, args.episodes + 1):
-        result = run_episode(env, proposer, policy, seed=args.seed * 100003 + episode, episode=episode)
+        result = run_episode(env, episode_proposer(episode), policy, seed=episode_seed(args.seed, episode),
+                             episode=episode)
         successes.append(bool(result.success))
         # Record first, then checkpoint: a kill in between leaves a row that resuming trims and redoes.
         _append_episode(episodes_csv, episode, result)
@@ -131,8 +138,9 @@ def main(argv=None) -> int:
     if not successes:
         print('sarl-demo: no episode to report', file=sys.stderr)
         return 1
-    final = run_episode(final_env, proposer, policy, greedy=True, learn=False,
-                        seed=args.seed * 100003 + args.episodes + 1, episode=args.episodes + 1)
+    final_episode = args.episodes + 1
+    final = run_episode(final_env, episode_proposer(final_episode), policy, greedy=True, learn=False,
+                        seed=episode_seed(args.seed, final_episode), episode=final_episode)
     from sarl_ros.apps.figures import plot_learning_curve, save_image_strip
     plot_learning_curve(successes, out / 'learning_curve.png',
                         title=f'{args.method} on {args.task} (seed {args.seed})')
@@ -155,6 +163,9 @@ def _append_episode(path: Path, episode: int, result) -> None:
             writer.writerow(['episode', 'success', 'decisions', 'control_steps', 'prompts'])
         writer.writerow([episode, int(result.success), result.decisions, result.control_steps,
                          ' | '.join(result.prompts)])
+        # On disk before the checkpoint names the episode: a row is never missing for a checkpointed one.
+        f.flush()
+        os.fsync(f.fileno())
 
 
 if __name__ == '__main__':

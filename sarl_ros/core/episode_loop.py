@@ -6,8 +6,11 @@ step is terminal or truncated, and the transition the learner stores, are decide
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable
+
+import numpy as np
 
 from sarl_ros.core.mdp import (Candidate, Decision, EpisodeAborted, PromptProposer, SemanticEnv, StepOutcome,
                                StepSkipped, Transition)
@@ -42,6 +45,17 @@ class EpisodeResult:
 def episode_seed(base_seed: int, episode: int) -> int:
     """Return the scene seed of an episode: distinct per episode and per run seed, the same in every runner."""
     return int(base_seed) * 100003 + int(episode)
+
+
+def episode_stream_seed(base_seed: int, episode: int, stream: str) -> int:
+    """Return the seed of one random stream (e.g. 'proposer') of one episode of a run.
+
+    A component seeded afresh from (run seed, episode, stream) at every episode draws the same
+    numbers whether the run went through uninterrupted or was killed and resumed: nothing of its
+    state has to be checkpointed. Different streams get independent seeds (not seed + k).
+    """
+    tag = zlib.crc32(stream.encode())
+    return int(np.random.SeedSequence([int(base_seed), int(episode), tag]).generate_state(1)[0])
 
 
 def _candidates(proposer, observation, task, history, max_candidates) -> list[Candidate]:

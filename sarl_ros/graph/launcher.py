@@ -164,11 +164,24 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
+def _take_stop_signals():
+    """SIGINT and SIGTERM as KeyboardInterrupt, also when SIGINT came in ignored.
+
+    A shell starts a background job (`sarl-graph ... &`, a CI script) with SIGINT ignored, and
+    Python then installs no handler: sarl-graph ignored `kill -INT`, and every node it spawned
+    inherited the ignored SIGINT until its runner took the signal, so a node still importing
+    lost the SIGINT that stops the graph (measured: 'q_policy ignored SIGINT' in a backgrounded
+    test run). A handler installed here is reset to the default in each node process by exec.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
 def run_processes(nodes, params_file: Path, shutdown_timeout: float,
                   executables: dict[str, Path] | None = None) -> int:
     procs: dict[str, subprocess.Popen] = {}
     env = dict(os.environ, PYTHONUNBUFFERED='1')
-    signal.signal(signal.SIGTERM, _terminate)
+    _take_stop_signals()
     try:
         # Every process first, then the output threads: preexec_fn is not safe once threads run.
         for node in nodes:
@@ -235,7 +248,7 @@ def run_single_process(nodes, params_file: Path, end_process: bool = False) -> i
     from sarl_ros.rosutil.imports import require_ros
     from sarl_ros.rosutil.params import ParameterError
     require_ros()
-    signal.signal(signal.SIGTERM, _terminate)
+    _take_stop_signals()
     rclpy.init(args=['--ros-args', '--params-file', str(params_file)], signal_handler_options=SignalHandlerOptions.NO)
     executor = MultiThreadedExecutor(num_threads=8)
     built = []

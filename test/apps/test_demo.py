@@ -5,8 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip('mujoco', reason='the demo runs on the simulator: run ./sarl test')
+
+EPISODES = 4
 
 
 def run_demo(*args, cwd):
@@ -14,10 +17,18 @@ def run_demo(*args, cwd):
                           text=True, timeout=600)
 
 
-def test_demo_writes_progress_curve_strip_log_and_checkpoint(tmp_path):
+@pytest.fixture(scope='module')
+def uninterrupted(tmp_path_factory):
+    """One uninterrupted run in its own process: the outputs to check, and the reference a resumed run must equal."""
+    tmp_path = tmp_path_factory.mktemp('uninterrupted')
     out = tmp_path / 'demo'
-    result = run_demo('--episodes', '4', '--encoder', 'hashing', '--output-dir', str(out), cwd=tmp_path)
+    result = run_demo('--episodes', str(EPISODES), '--encoder', 'hashing', '--output-dir', str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    return out, result
+
+
+def test_demo_writes_progress_curve_strip_log_and_checkpoint(uninterrupted):
+    out, result = uninterrupted
     progress = [line for line in result.stdout.splitlines() if line.startswith('episode ')]
     assert [line.split()[1] for line in progress] == ['1/4', '2/4', '3/4', '4/4']
     rows = list(csv.DictReader((out / 'episodes.csv').open()))
@@ -40,26 +51,92 @@ def test_unknown_task_lists_the_available_ones(tmp_path):
     assert 'pot_lid_on_towel' in result.stderr and 'juggle' in result.stderr
 
 
-def test_a_rerun_resumes_after_the_last_checkpointed_episode_and_fresh_keeps_the_old_run(tmp_path, capsys):
+class Crash(BaseException):
+    """Stands for a kill: not an Exception, so nothing in the demo catches it or writes anything after it."""
+
+
+def _differences(a, b, path='') -> list[str]:
+    """Return where two checkpoint payloads differ (tensors and arrays compared bit for bit)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f'{path}: keys {sorted(a)} != {sorted(b)}']
+        return [d for key in a for d in _differences(a[key], b[key], f'{path}/{key}')]
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            return [f'{path}: {len(a)} != {len(b)} items']
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f'{path}[{i}]')]
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        same = (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype
+                and a.shape == b.shape and torch.equal(a, b))
+        return [] if same else [f'{path}: tensors differ']
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        same = np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
+        return [] if same else [f'{path}: arrays differ']
+    return [] if a == b else [f'{path}: {a!r} != {b!r}']
+
+
+def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_keeps_it(
+        uninterrupted, tmp_path, capsys, monkeypatch):
+    """Killed mid-episode, then between an episode's row and its checkpoint: the end equals an uninterrupted run.
+
+    The reference ran in another process, so nothing a resumed run draws may depend on the process either.
+    """
     from sarl_ros.apps.demo import main
-    from sarl_ros.core.checkpoint import load_checkpoint
+    from sarl_ros.core import checkpoint as checkpoints
+    from sarl_ros.core.checkpoint import read_checkpoint
+    from sarl_ros.sim.env import SimTabletopEnv
 
+    reference, _ = uninterrupted
     out = tmp_path / 'demo'
-    common = ['--encoder', 'hashing', '--output-dir', str(out)]
-    assert main(['--episodes', '1', *common]) == 0
-    # A kill after the record row but before the checkpoint: the row is the unsaved episode's.
-    with (out / 'episodes.csv').open('a') as f:
-        f.write('2,1,3,30,a | b | c\n')
-    capsys.readouterr()
-    assert main(['--episodes', '3', *common]) == 0
-    printed = capsys.readouterr().out
-    assert 'resuming at episode 2' in printed
-    assert [line.split()[1] for line in printed.splitlines() if line.startswith('episode ')] == ['2/3', '3/3']
-    rows = list(csv.DictReader((out / 'episodes.csv').open()))
-    assert [int(r['episode']) for r in rows] == [1, 2, 3] and rows[1]['prompts'] != 'a | b | c'
-    assert load_checkpoint(out / 'checkpoint.pt').episodes == 3
+    common = ['--episodes', str(EPISODES), '--encoder', 'hashing', '--output-dir', str(out)]
+    rows = lambda: list(csv.DictReader((out / 'episodes.csv').open()))  # noqa: E731
 
-    assert main(['--episodes', '1', '--fresh', *common]) == 0
+    # 1. Killed at the second decision of episode 2 (episode e resets its scene with seed e at seed 0).
+    real_reset, real_step = SimTabletopEnv.reset, SimTabletopEnv.step
+
+    def reset(env, seed=None):
+        env.test_episode = seed
+        return real_reset(env, seed)
+
+    def step(env, prompt):
+        if getattr(env, 'test_episode', None) == 2 and env.decisions == 1:
+            raise Crash('killed mid-episode 2')
+        return real_step(env, prompt)
+    monkeypatch.setattr(SimTabletopEnv, 'reset', reset)
+    monkeypatch.setattr(SimTabletopEnv, 'step', step)
+    with pytest.raises(Crash):
+        main(common)
+    monkeypatch.setattr(SimTabletopEnv, 'step', real_step)
+    assert [int(r['episode']) for r in rows()] == [1]
+    assert read_checkpoint(out / 'checkpoint.pt')['state']['counters']['episodes'] == 1
+
+    # 2. Resumed, then killed after episode 3's row was written and before its checkpoint.
+    real_save = checkpoints.save_checkpoint
+
+    def save(policy, path, extra=None):
+        if policy.episodes == 3:
+            raise Crash('killed between the row and the checkpoint of episode 3')
+        return real_save(policy, path, extra)
+    monkeypatch.setattr(checkpoints, 'save_checkpoint', save)
+    capsys.readouterr()
+    with pytest.raises(Crash):
+        main(common)
+    assert 'resuming at episode 2' in capsys.readouterr().out
+    assert [int(r['episode']) for r in rows()] == [1, 2, 3]
+    monkeypatch.setattr(checkpoints, 'save_checkpoint', real_save)
+
+    # 3. Resumed to the end: the unsaved row 3 is dropped and episode 3 redone, numbers neither repeat nor skip.
+    assert main(common) == 0
+    printed = capsys.readouterr().out
+    assert 'resuming at episode 3' in printed
+    assert [line.split()[1] for line in printed.splitlines() if line.startswith('episode ')] == ['3/4', '4/4']
+    expected = list(csv.DictReader((reference / 'episodes.csv').open()))
+    assert rows() == expected  # the same prompts, outcomes, decisions and control steps, episode by episode
+    differences = _differences(read_checkpoint(out / 'checkpoint.pt'), read_checkpoint(reference / 'checkpoint.pt'))
+    assert not differences, differences[:10]  # weights, optimiser, replay buffer, normaliser, RNG states, counters
+
+    # 4. --fresh keeps that run (moved aside) and starts over.
+    assert main(['--episodes', '1', '--fresh', *common[2:]]) == 0
     old = list(csv.DictReader((tmp_path / 'demo.old-1' / 'episodes.csv').open()))
-    assert [int(r['episode']) for r in old] == [1, 2, 3]
-    assert [int(r['episode']) for r in csv.DictReader((out / 'episodes.csv').open())] == [1]
+    assert old == expected
+    assert [int(r['episode']) for r in rows()] == [1]

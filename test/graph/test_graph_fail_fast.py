@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from sarl_ros.graph.launch_plan import SARL_GRAPH, plan_graph
 
@@ -42,11 +41,8 @@ def start_graph(tmp_path, *arguments, config=None):
         tmp_path / 'graph.log', str(run)
 
 
-def test_a_node_failing_at_start_stops_the_graph_naming_it(tmp_path):
-    config = yaml.safe_load((ROOT / 'config' / 'widowx_sarl.yaml').read_text())
-    config['camera']['ros__parameters']['rate_hz'] = -1.0  # refused by the camera node only
-    bad = tmp_path / 'bad.yaml'
-    bad.write_text(yaml.safe_dump(config))
+def test_a_node_failing_at_start_stops_the_graph_naming_it(tmp_path, graph_config):
+    bad = graph_config({'camera': {'rate_hz': -1.0}})  # refused by the camera node only
     graph, log, run = start_graph(tmp_path, 'episodes:=50', config=bad)
     assert graph.wait(timeout=300) == 1
     lines = log.read_text().splitlines()
@@ -57,8 +53,8 @@ def test_a_node_failing_at_start_stops_the_graph_naming_it(tmp_path):
     assert node_processes(run) == []  # every other node was stopped
 
 
-def test_sigterm_to_sarl_graph_stops_every_node(tmp_path):
-    graph, log, run = start_graph(tmp_path, 'episodes:=50')
+def test_sigterm_to_sarl_graph_stops_every_node(tmp_path, graph_config):
+    graph, log, run = start_graph(tmp_path, 'episodes:=50', config=graph_config())
     end = time.monotonic() + 300
     while log.read_text().count('ready:') < 5 and time.monotonic() < end and graph.poll() is None:
         time.sleep(0.2)

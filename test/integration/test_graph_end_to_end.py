@@ -40,13 +40,16 @@ class Probe:
         self.executor.add_node(self.node)
 
 
-def test_graph_runs_episodes_end_to_end(tmp_path):
+def test_graph_runs_episodes_end_to_end(tmp_path, graph_config):
+    # The shipped encoder (the sentence transformer when installed); the console on a free port.
+    config = graph_config({'q_policy': {'encoder': 'auto'}})
     rclpy.init()
     probe = Probe()
     out = tmp_path / 'run'
     log = (tmp_path / 'graph.log').open('w')
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'sarl_ros.graph.launcher', f'episodes:={EPISODES}', f'task:={SUITE_TASKS[0]}',
+        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(config), f'episodes:={EPISODES}',
+         f'task:={SUITE_TASKS[0]}',
          f'output_dir:={out}', 'seed:=2'],
         stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
     try:
@@ -96,11 +99,11 @@ def test_graph_runs_episodes_end_to_end(tmp_path):
         assert (kinds[3] == EpisodeEvent.SUCCESS) == bool(success)
 
 
-def test_single_process_graph_runs_the_same_episodes(tmp_path):
+def test_single_process_graph_runs_the_same_episodes(tmp_path, graph_config):
     out = tmp_path / 'single'
     result = subprocess.run(
-        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--single-process', 'episodes:=2',
-         f'task:={SUITE_TASKS[1]}', f'output_dir:={out}'],
+        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--single-process', '--config', str(graph_config()),
+         'episodes:=2', f'task:={SUITE_TASKS[1]}', f'output_dir:={out}'],
         capture_output=True, text=True, timeout=240, env=dict(os.environ, PYTHONUNBUFFERED='1'))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert 'Traceback' not in result.stderr and 'never retrieved' not in result.stderr, result.stderr[-4000:]

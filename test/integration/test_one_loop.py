@@ -50,6 +50,7 @@ def in_process_run(task, seed):
 def graph_run(tmp_path, task, seed):
     config = yaml.safe_load(DEFAULT_CONFIG.read_text())
     config['q_policy']['ros__parameters']['encoder'] = 'hashing'
+    config['operator_console']['ros__parameters']['port'] = 0  # 8080 may be taken by another graph
     config_file = tmp_path / 'params.yaml'
     config_file.write_text(yaml.safe_dump(config))
     rclpy.init()

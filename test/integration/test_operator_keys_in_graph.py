@@ -13,23 +13,24 @@ import termios
 import time
 
 import pytest
-import yaml
 
 pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl test')
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
 
-from sarl_ros.graph.launcher import DEFAULT_CONFIG  # noqa: E402
+
+def _as_a_background_job():
+    # A shell starts `sarl-graph ... &` (and a CI script's jobs) with SIGINT ignored: it must stop on SIGINT anyway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path):
-    config = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    config['operator_console']['ros__parameters']['port'] = 0  # never collide with a running console
-    (tmp_path / 'config.yaml').write_text(yaml.safe_dump(config))
+def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_config):
+    config = graph_config()  # the console on a free port: never collides with a running console
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(tmp_path / 'config.yaml'),
+        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(config),
          'episodes:=20', f'output_dir:={tmp_path / "run"}'],
-        stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONUNBUFFERED='1'), start_new_session=True)
+        stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONUNBUFFERED='1'), start_new_session=True,
+        preexec_fn=_as_a_background_job)
     seen = ''
 
     def read_until(text, timeout=120.0):
@@ -68,5 +69,5 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path):
     mode = termios.tcgetattr(slave)[3]
     os.close(slave)
     os.close(master)
-    assert mode & termios.ICANON and mode & termios.ECHO, 'the terminal was not restored'
+    assert mode & termios.ICANON and mode & termios.ECHO, f'the terminal was not restored: {seen[-3000:]}'
     assert proc.returncode == 130 and 'ignored SIGINT' not in seen, seen[-3000:]

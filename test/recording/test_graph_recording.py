@@ -37,12 +37,13 @@ def replay_transitions(policy) -> list[Transition]:
             for i in range(replay.size)]
 
 
-def test_recorded_graph_run_equals_what_the_learner_saw(tmp_path):
+def test_recorded_graph_run_equals_what_the_learner_saw(tmp_path, graph_config):
     torch.set_num_threads(1)
     out = tmp_path / 'run'
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, '-m', 'sarl_ros.graph.launcher', f'episodes:={EPISODES}', 'record:=true',
+        [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(graph_config()), f'episodes:={EPISODES}',
+         'record:=true',
          f'output_dir:={out}', 'seed:=1'],
         capture_output=True, text=True, timeout=300, env=dict(os.environ, PYTHONUNBUFFERED='1'))
     output = result.stdout + result.stderr
