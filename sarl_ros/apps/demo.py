@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     from sarl_ros.core.methods import make_policy
     from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
-    from sarl_ros.sim.env import OBSERVABLE_GROUPS
+    from sarl_ros.sim.state import OBSERVABLE_GROUPS
 
     if args.list_tasks:
         print('paper:', ', '.join(registry.PAPER_TASKS))
