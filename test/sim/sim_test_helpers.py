@@ -15,3 +15,12 @@ def move_to(robot, goal, grip=1.0, steps=20):
         if np.linalg.norm(error) < 0.003:
             break
         robot.apply(np.concatenate([np.clip(error, -0.04, 0.04), [0, 0, 0, grip]]))
+
+
+def seed_where(env, condition, seeds=range(200)):
+    """Return the first reset seed whose scene meets a condition on the world (a layout to test)."""
+    for seed in seeds:
+        env.reset(seed=seed)
+        if condition(env.world):
+            return seed
+    raise AssertionError('no layout found')

@@ -2,20 +2,13 @@
 import json
 
 import pytest
+from sim_test_helpers import seed_where
 
 from sarl_ros.core.mdp import SOURCE_TASK
 from sarl_ros.sim.held_out_paper import build_tasks, load_held_out_protocol
 from sarl_ros.sim.registry import HELD_OUT_PAPER_TASKS, PAPER_TASKS, make_env, make_proposer, scripted_solution
 from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, in_container, load_protocol, on_surface
 from sarl_ros.sim.vlm import PaperVLMProposer
-
-
-def _seed_where(env, condition, seeds=range(200)):
-    for seed in seeds:
-        env.reset(seed=seed)
-        if condition(env.world):
-            return seed
-    raise AssertionError('no layout found')
 
 
 def _run(env, prompts):
@@ -81,7 +74,7 @@ def test_corn_task_is_order_dependent():
 def test_the_right_can_depends_on_the_layout():
     env = make_env('right_can_smallest_dish')
     for colour in ('yellow', 'orange'):
-        seed = _seed_where(env, lambda w: w.colours[w.roles['right_can']] == colour)
+        seed = seed_where(env, lambda w: w.colours[w.roles['right_can']] == colour)
         for prompt, expect_right in ((f'grab the {colour} can', True), ('grab the right can', False)):
             env.reset(seed=seed)
             right = env.world.roles['right_can']
@@ -98,7 +91,7 @@ def test_the_smallest_dish_depends_on_the_layout():
         return bool(sum(small ** 2) < sum(large ** 2))
 
     for nearer in (True, False):
-        seed = _seed_where(env, lambda w: small_dish_nearer(w) is nearer)
+        seed = seed_where(env, lambda w: small_dish_nearer(w) is nearer)
         env.reset(seed=seed)
         env.step(f'grab the {env.world.colours[env.world.roles["right_can"]]} can')
         outcome = env.step('set it on the smallest dish')  # "smallest" is a word the VLA ignores

@@ -3,6 +3,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from sim_test_helpers import seed_where
 
 from sarl_ros.core.mdp import Observation
 from sarl_ros.core.observable_features import ObservableFeaturizer
@@ -12,18 +13,10 @@ from sarl_ros.sim.registry import PAPER_TASKS, make_env, make_proposer, scripted
 from sarl_ros.sim.view import scene_view
 
 
-def _seed_where(env, condition, seeds=range(200)):
-    for seed in seeds:
-        env.reset(seed=seed)
-        if condition(env.world):
-            return seed
-    raise AssertionError('no layout found')
-
-
 def test_the_left_toy_depends_on_the_layout():
     env = make_env('left_toy_largest_bowl')
-    pink_left = _seed_where(env, lambda w: w.colours[w.roles['left_toy']] == 'pink')
-    green_left = _seed_where(env, lambda w: w.colours[w.roles['left_toy']] == 'green')
+    pink_left = seed_where(env, lambda w: w.colours[w.roles['left_toy']] == 'pink')
+    green_left = seed_where(env, lambda w: w.colours[w.roles['left_toy']] == 'green')
     for seed, expected in ((pink_left, True), (green_left, False)):
         env.reset(seed=seed)
         left = env.world.roles['left_toy']
@@ -35,7 +28,7 @@ def test_the_left_toy_depends_on_the_layout():
 def test_the_same_prompt_helps_in_one_layout_and_hurts_in_another():
     env = make_env('banana_pot_sushi_bowl')
     for colour_right, expect_right in (('red', True), ('silver', False)):
-        seed = _seed_where(env, lambda w: w.colours[w.roles['right_pot']] == colour_right)
+        seed = seed_where(env, lambda w: w.colours[w.roles['right_pot']] == colour_right)
         env.reset(seed=seed)
         env.step('grasp the banana')
         env.step('put it in the red pot')
