@@ -30,6 +30,18 @@ def test_identical_request_is_answered_from_the_stored_reply():
     assert calls == [0, 1, 1]
 
 
+def test_another_request_in_between_does_not_evict_the_stored_reply():
+    callback, calls = counting_callback([True] * 12)
+    service = RepeatLastReply(callback, remember=3)
+    service(request(0), SelectPrompt.Response())
+    service(request(1), SelectPrompt.Response())  # e.g. another client between a call and its retry
+    assert service(request(0), SelectPrompt.Response()).message == 'call 1'
+    for step in (2, 3, 4):
+        service(request(step), SelectPrompt.Response())
+    assert service(request(0), SelectPrompt.Response()).message == 'call 6'  # only the last few are kept
+    assert calls == [0, 1, 2, 3, 4, 0]
+
+
 def test_a_failed_reply_is_computed_again():
     callback, calls = counting_callback([False, True])
     service = RepeatLastReply(callback)
