@@ -14,7 +14,15 @@ import threading
 from collections import OrderedDict
 from typing import Callable
 
-from rclpy.serialization import serialize_message
+
+def message_key(message):
+    """Return a hashable value equal for equal messages (CDR bytes are not: their padding is uninitialised)."""
+    if hasattr(message, 'get_fields_and_field_types'):
+        return tuple((name, message_key(getattr(message, name))) for name in message.get_fields_and_field_types())
+    if isinstance(message, (list, tuple)) or hasattr(message, 'tolist'):
+        items = message.tolist() if hasattr(message, 'tolist') else message
+        return tuple(message_key(item) for item in items)
+    return message
 
 
 class RepeatLastReply:
@@ -27,11 +35,11 @@ class RepeatLastReply:
         self._callback = callback
         self._remember = int(remember)
         self._lock = threading.Lock()
-        self._replies: OrderedDict[bytes, object] = OrderedDict()
+        self._replies: OrderedDict[tuple, object] = OrderedDict()
         self.repeats = 0  # requests answered from a stored reply
 
     def __call__(self, request, response):
-        key = serialize_message(request)
+        key = message_key(request)
         with self._lock:
             if key in self._replies:
                 self.repeats += 1
