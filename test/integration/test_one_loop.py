@@ -69,7 +69,13 @@ def graph_run(tmp_path, task, seed):
         deadline = time.monotonic() + 300
         while proc.poll() is None and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.05)
-        for _ in range(20):  # drain what is still in flight
+        # Drain what is still in flight: the last episode's end event leaves just before the graph exits,
+        # and on a loaded machine it may be taken in later than the 1 s a fixed drain gave it.
+        ended = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
+        drain_until = time.monotonic() + 15
+        while time.monotonic() < drain_until and sum(e.type in ended for e in events) < EPISODES:
+            executor.spin_once(timeout_sec=0.05)
+        for _ in range(5):
             executor.spin_once(timeout_sec=0.05)
     finally:
         if proc.poll() is None:
