@@ -112,8 +112,12 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr')) >= 2)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#candidates tr.chosen'))
     wait.until(lambda d: int(text(d, 'exec-steps')) >= 1)
-    chosen = browser.find_element(By.CSS_SELECTOR, '#candidates tr.chosen td').text
-    assert chosen and text(browser, 'exec-prompt') == chosen
+    # Read in one script: the table is re-rendered at every decision, so an element found a moment
+    # earlier can be gone (stale) by the time its text is asked for.
+    wait.until(lambda d: d.execute_script(
+        "const c = document.querySelector('#candidates tr.chosen td');"
+        "const e = document.getElementById('exec-prompt');"
+        "return !!c && !!e && c.textContent.trim() !== '' && c.textContent.trim() === e.textContent.trim();"))
     wait.until(lambda d: d.execute_script("const i = document.getElementById('camera');"
                                           "return i.complete && i.naturalWidth > 0;"))
 

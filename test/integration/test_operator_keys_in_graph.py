@@ -5,6 +5,7 @@ it runs and restores it when the graph is interrupted.
 """
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -52,7 +53,11 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_confi
         read_until('[operator] emergency stop released')
         os.write(master, b'p')
         read_until('[operator] pausing after the current episode')
-        read_until('[operator] episode 2: paused (paused by the operator)')
+        read_until('paused (paused by the operator)')
+        # Pauses before the next episode to start: episode 2 if the key came before its start, else 3.
+        paused = re.findall(r'\[operator\] episode (\d+): paused \(paused by the operator\)', seen)
+        started = [int(n) for n in re.findall(r'\[operator\] episode (\d+): start', seen)]
+        assert paused and int(paused[0]) == max(started) + 1, seen[-3000:]
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # Ctrl-C in the graph's terminal
