@@ -18,16 +18,7 @@ from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.sim import registry
 
 
-def fixed_success(env, seeds) -> float:
-    wins = 0
-    for seed in seeds:
-        env.reset(seed=seed)
-        for _ in range(env.max_decisions):
-            outcome = env.step(env.task)
-            if outcome.done:
-                break
-        wins += outcome.success
-    return wins / len(seeds)
+fixed_success = registry.fixed_prompt_success_rate
 
 
 def scripted_success(env, task, seeds) -> float:

@@ -108,3 +108,16 @@ class SimTaskCatalog:
         except ValueError:
             return None
         return Task(name=spec.name, text=spec.text, max_decisions=spec.max_decisions)
+
+
+def fixed_prompt_success_rate(env, seeds) -> float:
+    """Return the share of reset seeds on which repeating the whole task prompt succeeds (no learner involved)."""
+    wins = 0
+    for seed in seeds:
+        env.reset(seed=seed)
+        for _ in range(env.max_decisions):
+            outcome = env.step(env.task)
+            if outcome.done:
+                break
+        wins += outcome.success
+    return wins / len(seeds)
