@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--proposal-cache', action='store_true', help='serve proposals through CachedProposer')
     parser.add_argument('--cache-option', type=_option, action='append', default=[], metavar='KEY=VALUE',
                         help='CachedProposer parameter, e.g. max_reuses=4 (repeatable; implies --proposal-cache)')
+    parser.add_argument('--reset', default='repaint', choices=('repaint', 'paper_like'),
+                        help='repaint: colours re-painted and positions re-sampled at every reset; paper_like: the '
+                             'scene kept across episodes, positions jittered (as a person resets it)')
+    parser.add_argument('--baseline-pool', type=int, default=0,
+                        help='instruction pool size for methods without their own (fixed, random, icl, ucb); 0: none')
     parser.add_argument('--jobs', type=int, default=1, help='parallel worker processes (default 1)')
     parser.add_argument('--out', type=Path, default=None,
                         help='output directory (default results/bench-<time>); an existing one is resumed')
@@ -83,7 +88,7 @@ def main(argv=None) -> int:
                              eval_at=[int(e) for e in args.eval_at.split(',')] if args.eval_at else None,
                              max_candidates=args.max_candidates, updates_per_step=args.updates_per_step,
                              encoder=args.encoder, sarl_options=dict(args.sarl_option), proposal_cache=cache,
-                             jobs=args.jobs)
+                             jobs=args.jobs, reset=args.reset, baseline_pool=args.baseline_pool)
     except ValueError as exc:
         print(f'sarl-bench: {exc}', file=sys.stderr)
         return 2

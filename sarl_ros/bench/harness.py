@@ -30,6 +30,9 @@ ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return
               'seconds')
 
 
+RESETS = ('repaint', 'paper_like')
+
+
 @dataclass
 class BenchConfig:
     methods: list[str]
@@ -45,12 +48,22 @@ class BenchConfig:
     sarl_options: dict = field(default_factory=dict)  # extra make_policy kwargs for sarl
     proposal_cache: dict | None = None  # CachedProposer parameters, or None for no cache
     jobs: int = 1
+    # 'repaint': every reset re-paints look-alike colours and re-samples positions (the harder setting);
+    # 'paper_like': the scene is kept across episodes (colours, base layout), positions jittered.
+    reset: str = 'repaint'
+    # Instruction pool of the methods that have none of their own (fixed, random, icl, ucb), so every
+    # method chooses from the same kind of candidates; 0: they get the VLM's fresh proposals.
+    baseline_pool: int = 0
 
     def __post_init__(self):
         if self.episodes < 0 or self.eval_every <= 0 or self.eval_episodes < 0:
             raise ValueError('episodes must be >= 0, eval_every > 0, eval_episodes >= 0')
         if not self.methods or not self.tasks or not self.seeds:
             raise ValueError('give at least one method, task and seed')
+        if self.reset not in RESETS:
+            raise ValueError(f'unknown reset {self.reset!r}; choose one of {", ".join(RESETS)}')
+        if self.baseline_pool < 0:
+            raise ValueError(f'baseline_pool must be >= 0, got {self.baseline_pool}')
         if self.eval_at is not None:
             self.eval_at = sorted({int(e) for e in self.eval_at})
             if not self.eval_at or self.eval_at[0] < 0 or self.eval_at[-1] > self.episodes:
@@ -102,19 +115,41 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     from sarl_ros.core.episode_loop import run_episode
     from sarl_ros.core.methods import make_policy
     from sarl_ros.core.proposals import CachedProposer
+    from sarl_ros.core.sarl.demonstrations import Demonstrated
+    from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer
 
     torch.set_num_threads(1)
     cfg = job.config
     task = available_tasks()[job.task]
     options = dict(cfg.sarl_options) if job.method.startswith('sarl') else {}
     policy = make_policy(job.method, seed=job.seed, encoder=cfg.encoder, **options)
-    env = task.env_for(job.seed, policy.state_mode)
+    # Paper-like resets keep one scene per run: online, demonstration and evaluation episodes share it.
+    scene = {'scene_seed': job.seed} if cfg.reset == 'paper_like' else {}
+    env = task.env_for(job.seed, policy.state_mode, **scene)
     inner = task.make_proposer(job.seed)
+    pool = getattr(policy, 'pool', None)
+    if pool is None and cfg.baseline_pool and job.method != 'sarl_text':
+        pool = InstructionPool(cfg.baseline_pool)
     proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
-    # Evaluation has its own environment and proposer, so it never disturbs the online ones.
-    eval_env, eval_proposer = task.env_for(job.seed + 10_000, policy.state_mode), task.make_proposer(job.seed + 10_000)
+    if pool is not None:
+        proposer = PooledProposer(proposer, pool)
+    # Evaluation has its own environment and proposer, so it never disturbs the online ones; it
+    # offers only prompts already in the pool (evaluation must not fill it).
+    eval_env = task.env_for(job.seed + 10_000, policy.state_mode, **scene)
+    eval_proposer = task.make_proposer(job.seed + 10_000)
+    if pool is not None:
+        eval_proposer = PooledProposer(eval_proposer, pool, admit=False)
     if getattr(policy, 'steers_actions', False):
         attach_steering(job, policy, env, eval_env)
+    updates = getattr(policy, 'updates_per_decision', cfg.updates_per_step)
+    demonstrations = getattr(getattr(policy, 'config', None), 'demonstrations', 0)
+    if demonstrations:
+        if task.make_demonstrator is None:
+            raise ValueError(f'{job.method} learns from demonstrations; task {job.task} has no demonstrator')
+        teacher = Demonstrated(policy, task.make_demonstrator(env))
+        for i in range(demonstrations):
+            run_episode(env, proposer, teacher, max_candidates=cfg.max_candidates, updates_per_step=updates,
+                        seed=job.seed * 100_000 + 90_000 + i, episode=-1 - i)
     started = time.monotonic()
     rows: list[dict] = []
     online: list[bool] = []
@@ -149,7 +184,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
         if episode == episodes:
             break
         result = run_episode(env, proposer, policy, max_candidates=cfg.max_candidates,
-                             updates_per_step=cfg.updates_per_step, seed=job.seed * 100_000 + episode, episode=episode)
+                             updates_per_step=updates, seed=job.seed * 100_000 + episode, episode=episode)
         online.append(result.success)
         decisions.append(result.decisions)
         proposer_calls += result.proposer_calls

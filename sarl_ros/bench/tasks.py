@@ -24,12 +24,19 @@ class BenchTask:
     group: str  # 'toy', 'paper', 'held_out_paper', 'suite', 'held_out' or 'libero10'
     # (seed, state mode) -> SemanticEnv for tasks with more than one state (paper: observable / oracle)
     make_env_with_state: Callable | None = None
+    # env -> a demonstrator choosing the grounded commands in that env's scene (simulated tasks)
+    make_demonstrator: Callable | None = None
 
-    def env_for(self, seed: int, state_mode: str):
-        """Return an environment giving the state a method asks for (where the task has a choice)."""
+    def env_for(self, seed: int, state_mode: str, scene_seed: int | None = None):
+        """Return an environment giving the state a method asks for (where the task has a choice).
+
+        scene_seed: keep that scene across resets (paper-like); only the simulated paper-style tasks have it.
+        """
         if self.make_env_with_state is None:
+            if scene_seed is not None:
+                raise ValueError(f'task {self.name} has no paper-like reset (only the simulated paper-style tasks)')
             return self.make_env(seed)
-        return self.make_env_with_state(seed, state_mode)
+        return self.make_env_with_state(seed, state_mode, scene_seed=scene_seed)
 
 
 def _sim_tasks() -> dict[str, BenchTask]:
@@ -46,7 +53,9 @@ def _sim_tasks() -> dict[str, BenchTask]:
         if name in paper_style:
             tasks[name] = BenchTask(name, factory, lambda seed, n=name: registry.make_proposer(seed=seed, task=n),
                                     paper_style[name],
-                                    lambda seed, state, n=name: registry.make_env(n, seed=seed, state=state))
+                                    lambda seed, state, n=name, **kw: registry.make_env(n, seed=seed, state=state,
+                                                                                      **kw),
+                                    registry.make_demonstrator)
         else:
             tasks[name] = BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed),
                                     'suite' if name in suite else 'held_out')

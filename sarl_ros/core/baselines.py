@@ -1,7 +1,6 @@
 """Baselines in the same code path as SARL.
 
-fixed (the task prompt), random, icl (an in-context VLM with a memory of past episodes), the
-state ablations of SARL (sarl_blind: state zeroed; sarl_oracle: privileged simulator state), and
+fixed (the task prompt), random, icl (an in-context VLM with a memory of past episodes), and
 UCB1 (kept as an extra; it must try every prompt once before exploiting, a weak bandit).
 """
 from __future__ import annotations
@@ -11,7 +10,7 @@ import math
 import numpy as np
 
 from sarl_ros.core.mdp import SOURCE_TASK
-from sarl_ros.core.policies import Policy, SarlPolicy, one_hot, softmax
+from sarl_ros.core.policies import Policy, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 
 
@@ -137,25 +136,6 @@ def _follows(prompts: tuple[str, ...], last: str | None, prompt: str) -> bool:
     if last is None:
         return bool(prompts) and prompts[0] == prompt
     return any(a == last and b == prompt for a, b in zip(prompts, prompts[1:]))
-
-
-class BlindSarlPolicy(SarlPolicy):
-    """SARL with its state zeroed: a state-blind bandit over prompts (the ablation that refutes 'state matters')."""
-
-    name = 'sarl_blind'
-
-    def _choose(self, features, candidates, prompts, task, greedy):
-        return super()._choose(np.zeros_like(features), candidates, prompts, task, greedy)
-
-    def _record(self, transition, state, prompt, reward, next_state, next_prompts) -> None:
-        super()._record(transition, np.zeros_like(state), prompt, reward, np.zeros_like(next_state), next_prompts)
-
-
-class OracleSarlPolicy(SarlPolicy):
-    """SARL on privileged simulator state (positions, held and subgoal flags): a labelled ablation only."""
-
-    name = 'sarl_oracle'
-    state_mode = 'oracle'
 
 
 class UcbPolicy(Policy):

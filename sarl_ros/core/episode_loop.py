@@ -91,7 +91,7 @@ def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candi
     except EpisodeAborted as exc:
         result.aborted = str(exc) or 'aborted'
         return result
-    policy.begin_episode(task)
+    policy.begin_episode(task, max_decisions=env.max_decisions)
     history: list[str] = []
     candidates = _candidates(proposer, observation, task, history, max_candidates)
     result.proposer_calls += 1

@@ -69,6 +69,12 @@ def checked_transition(t: Transition) -> tuple[np.ndarray, str, float, np.ndarra
     return state, prompt, reward, next_state, next_prompts
 
 
+def without_pixels(features: np.ndarray) -> np.ndarray:
+    """Return an observable state without its trailing pixel block (what sarl_text was built on); others as given."""
+    from sarl_ros.core.observable_features import OBSERVABLE_DIM, PIXEL_SIDE
+    return features[:OBSERVABLE_DIM - 3 * PIXEL_SIDE ** 2] if features.shape[0] == OBSERVABLE_DIM else features
+
+
 def softmax(values: np.ndarray, temperature: float) -> np.ndarray:
     """Return the softmax of values / temperature, computed stably."""
     if temperature <= 0:
@@ -122,8 +128,8 @@ class Policy:
         self._recorded_this_episode = False
 
     # -- interface -----------------------------------------------------------------------------
-    def begin_episode(self, task: str) -> None:
-        """Start an episode of a task."""
+    def begin_episode(self, task: str, max_decisions: int = 0) -> None:
+        """Start an episode of a task (max_decisions: its decision budget, when the driver knows it)."""
         with self._lock:
             self.task = str(task)
             self._recorded_this_episode = False
@@ -206,7 +212,11 @@ class Policy:
 
 
 class SarlPolicy(Policy):
-    """SARL: sample prompts from softmax(Q_sem / T) and learn Q_sem by TD backups from replay.
+    """sarl_text, the first SARL learner (kept as an ablation of the paper's build, sarl_ros.core.sarl).
+
+    Samples prompts from softmax(Q_sem / T) and learns Q_sem by TD backups from replay, with the
+    prompt as a text embedding, fresh VLM samples (no instruction pool), one MLP and a max target.
+    It reads the observable state without its pixel block (the state it was built and measured on).
 
     Defaults (chosen for >= 80% success within ~60 episodes of 3-8 decisions, ~8 candidates):
       temperature 0.2 decaying to temperature_final=0.01 with a half-life of 10 learning episodes.
@@ -221,7 +231,7 @@ class SarlPolicy(Policy):
     updates_per_transition; 8 by default).
     """
 
-    name = 'sarl'
+    name = 'sarl_text'
 
     def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
                  temperature_final: float = 0.01, temperature_halflife: float = 10.0, target: str = 'max',
@@ -246,10 +256,11 @@ class SarlPolicy(Policy):
     def q_values(self, features, prompts: Sequence[str]) -> np.ndarray:
         """Return Q_sem for (normalised) prompts in one state."""
         with self._lock:
-            return self.learner.q_values(checked_features(features), [normalize_prompt(p) for p in prompts])
+            return self.learner.q_values(without_pixels(checked_features(features)),
+                                         [normalize_prompt(p) for p in prompts])
 
     def _choose(self, features, candidates, prompts, task, greedy):
-        q = self.learner.q_values(features, prompts)
+        q = self.learner.q_values(without_pixels(features), prompts)
         temperature = self.current_temperature
         if greedy:
             index = int(np.argmax(q))
@@ -259,7 +270,8 @@ class SarlPolicy(Policy):
         return index, q, probabilities, temperature
 
     def _record(self, transition, state, prompt, reward, next_state, next_prompts) -> None:
-        self.learner.add(state, prompt, reward, next_state, next_prompts, bool(transition.terminal),
+        self.learner.add(without_pixels(state), prompt, reward, without_pixels(next_state), next_prompts,
+                         bool(transition.terminal),
                          int(transition.control_steps))
 
     def update(self, n_updates: int) -> dict:

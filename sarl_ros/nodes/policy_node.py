@@ -19,7 +19,7 @@ from rclpy.node import Node
 from sarl_ros.core.durable import DurablePolicy
 from sarl_ros.core.events import END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
-from sarl_ros.core.methods import make_policy, method_defaults
+from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
@@ -30,9 +30,10 @@ from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
 from sarl_ros.srv import SelectPrompt, StoreTransition
 
-SARL = method_defaults('sarl')  # the learner's defaults live in its constructor only
-# Learner options the node exposes; a method that does not take one ignores it.
-LEARNER_OPTIONS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma')
+SARL = method_defaults('sarl')  # the learner's defaults live in its SarlConfig only
+# Learner options the node exposes; a method that does not take one ignores it, and a SARL variant
+# keeps its own value of an option left at the base default (e.g. sarl_nodemo's demonstrations).
+LEARNER_OPTIONS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma', 'pool_capacity')
 
 PARAMS = (
     Param('method', 'sarl', 'Prompt-selection method', g.METHODS),
@@ -43,7 +44,8 @@ PARAMS = (
     Param('temperature_final', SARL['temperature_final'], 'Temperature the schedule decays to (sarl)'),
     Param('temperature_halflife', SARL['temperature_halflife'],
           'Learning episodes for the temperature to halve its distance to the final value (sarl)'),
-    Param('gamma', SARL['gamma'], 'Discount per decision step'),
+    Param('gamma', SARL['gamma'], 'Discount per decision step (sarl: 0 means 1 - 1/H, H the decision budget)'),
+    Param('pool_capacity', SARL['pool_capacity'], 'Instruction pool size K (sarl variants)'),
     Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
     Param('warm_start', '', 'Checkpoint to start from when output_dir has none (empty: a fresh learner)'),
@@ -65,7 +67,8 @@ class PolicyNode(Node):
         checkpoints = Path(self.p.output_dir) / 'checkpoints'
         self.checkpoint_path = checkpoints / f'{self.p.method}.pt'
         accepted = method_defaults(self.p.method)
-        options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS if name in accepted}
+        options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS
+                   if name in accepted and not (self.p.method in SARL_METHODS and getattr(self.p, name) == SARL[name])}
         self.durable = DurablePolicy.open(
             self.checkpoint_path, checkpoints / f'{self.p.method}.wal',
             lambda: make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder, **options),

@@ -26,10 +26,15 @@ DEFAULT_CONTROL_STEPS = 12  # control steps per prompt (2.4 s at 5 Hz); skills u
 __all__ = ['FEATURE_IMAGE_SIDE', 'STATE_MODES', 'SimCamera', 'SimTabletopEnv', 'reset_task_scene']
 
 
-def reset_task_scene(world: TabletopWorld, robot: SimRobot, vla: SimVLA, spec: TaskSpec, seed: int) -> None:
-    """Sample a task's scene from a seed, arm at home, layout roles fixed, VLA noise reseeded (env and graph alike)."""
+def reset_task_scene(world: TabletopWorld, robot: SimRobot, vla: SimVLA, spec: TaskSpec, seed: int,
+                     scene_seed: int | None = None) -> None:
+    """Lay out a task's scene for an episode, arm at home, layout roles fixed, VLA noise reseeded (env and graph alike).
+
+    scene_seed None re-paints and re-samples the scene from `seed`; a scene_seed keeps the scene's
+    colours and base layout across episodes (paper-like reset, TabletopWorld.reset_scene).
+    """
     with world.lock:
-        world.reset_scene(seed)
+        world.reset_scene(seed, scene_seed=scene_seed)
         robot.home()
         world.roles = spec.assign_roles(world) if spec.assign_roles else {}
     vla.rng = np.random.default_rng(seed + 104729)
@@ -51,12 +56,13 @@ class SimTabletopEnv:
 
     def __init__(self, spec: TaskSpec, seed: int = 0, render: bool = False, width: int = 256, height: int = 256,
                  control_steps: int = DEFAULT_CONTROL_STEPS, subgoal_bonus: float = 0.0,
-                 max_decisions: int | None = None, state: str | None = None):
+                 max_decisions: int | None = None, state: str | None = None, scene_seed: int | None = None):
         if control_steps <= 0:
             raise ValueError(f'control_steps must be positive, got {control_steps}')
         self.state_mode = check_state_mode(state or default_state_mode(spec))
         self.history: list[str] = []  # prompts executed this episode: the observable state's history part
         self.spec = spec
+        self.scene_seed = scene_seed  # None: colours re-painted every reset; else the kept scene (paper-like)
         self.task = spec.text
         self.name = spec.name
         self.max_decisions = max_decisions or spec.max_decisions
@@ -85,7 +91,7 @@ class SimTabletopEnv:
         """Sample a new scene (from seed, else the env's own sequence) and return its observation."""
         if seed is None:
             seed = int(self._seed_rng.integers(2 ** 31))
-        reset_task_scene(self.world, self.robot, self.vla, self.spec, seed)
+        reset_task_scene(self.world, self.robot, self.vla, self.spec, seed, self.scene_seed)
         self.decisions = 0
         self.history = []
         self._achieved = set()

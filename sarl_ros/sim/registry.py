@@ -99,6 +99,12 @@ def scripted_solution(task: str, world=None) -> list[str]:
     return list(spec.scripted)
 
 
+def make_demonstrator(env):
+    """Return the simulated person giving language-guided demonstrations in env's scene (its grounded solution)."""
+    from sarl_ros.core.sarl.demonstrations import SubgoalDemonstrator
+    return SubgoalDemonstrator(lambda: scripted_solution(env.name, env.world))
+
+
 class SimTaskCatalog:
     """The simulator's tasks as a TaskCatalog (sarl_ros.core.tasks)."""
 

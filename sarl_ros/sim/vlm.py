@@ -102,6 +102,29 @@ class PaperVLMProposer:
     def propose(self, observation: Observation, task: str, history: Sequence[str],
                 max_candidates: int) -> list[Candidate]:
         """Return the whole task (score 0.0) and up to max_candidates - 1 ranked VLM commands."""
+        text, steps, seen = self._read(observation, task, max_candidates)
+        pool = self._pool(steps, seen, list(history))
+        commands = self._rank(pool, max_candidates - 1, exclude=text)
+        return [Candidate(text, SOURCE_TASK, 0.0)] + [
+            Candidate(c, SOURCE_VLM, round(1.0 - i / len(commands), 3)) for i, c in enumerate(commands)]
+
+    def choose_from_pool(self, observation: Observation, task: str, history: Sequence[str], pool: Sequence[str],
+                         max_candidates: int) -> list[Candidate]:
+        """Return the whole task and up to max_candidates - 1 commands chosen from a frozen instruction pool.
+
+        The VLM scores each pool prompt by its own plausibility in the scene it perceives (a prompt it
+        would not phrase itself now gets the generic commands' weight, halved) and picks the top ones
+        with the same ranking noise as when it proposes freely (PooledProposer calls this).
+        """
+        text, steps, seen = self._read(observation, task, max_candidates)
+        plausible = self._pool(steps, seen, list(history))
+        floor = 0.5 * self.weights[2]
+        scores = {p: plausible.get(p, floor) for p in pool}
+        commands = self._rank(scores, max_candidates - 1, exclude=text)
+        return [Candidate(text, SOURCE_TASK, 0.0)] + [
+            Candidate(c, SOURCE_VLM, round(1.0 - i / len(commands), 3)) for i, c in enumerate(commands)]
+
+    def _read(self, observation: Observation, task: str, max_candidates: int):
         if max_candidates < 1:
             raise ValueError(f'max_candidates must be at least 1, got {max_candidates}')
         text = self.task_texts.get(task) or _task_text(task)
@@ -111,11 +134,7 @@ class PaperVLMProposer:
         view = observation.info.get('scene_view')
         if view is None:
             raise ValueError('the observation carries no camera view (info["scene_view"]) for the simulated VLM')
-        seen = self.perception.perceive(view)
-        pool = self._pool(steps, seen, list(history))
-        commands = self._rank(pool, max_candidates - 1, exclude=text)
-        return [Candidate(text, SOURCE_TASK, 0.0)] + [
-            Candidate(c, SOURCE_VLM, round(1.0 - i / len(commands), 3)) for i, c in enumerate(commands)]
+        return text, steps, self.perception.perceive(view)
 
     # --- internals -----------------------------------------------------------------------
     def _phrases(self, key: str, seen: list[SeenObject]) -> list[tuple[str, float]]:

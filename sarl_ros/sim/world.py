@@ -19,6 +19,7 @@ CAPTURE_RADIUS = 0.028  # [m] horizontal distance from the fingertip centre
 CAPTURE_BELOW = 0.022  # [m] the object centre may be this far below the fingertips ...
 CAPTURE_ABOVE = 0.045  # [m] ... or this far above them (between the fingers)
 SCENE_MARGIN = 0.006  # [m] extra clearance between sampled object footprints
+RESET_JITTER = 0.015  # [m] how far a person's reset moves each object from where it stood (paper-like reset)
 
 
 @dataclass(frozen=True)
@@ -72,29 +73,107 @@ class TabletopWorld:
                                     if self.model.geom_bodyid[g] == self.model.body(name).id
                                     and self.model.geom_group[g] == PAINT_GROUP]
                              for name in scene.objects}
+        self._base_layouts: dict[int, dict] = {}
         self.reset_scene(seed)
 
     # --- scene ---------------------------------------------------------------------------
-    def reset_scene(self, seed: int) -> None:
-        """Put the arm home and sample a new object layout from the seed."""
+    def reset_scene(self, seed: int, scene_seed: int | None = None, jitter: float = RESET_JITTER) -> None:
+        """Put the arm home and lay out the objects for an episode.
+
+        scene_seed None: a new scene from `seed` (look-alike colours re-painted, every position
+        re-sampled in its region): the harder generalisation setting. With a scene_seed: the scene a
+        person keeps between episodes (paper-like reset): colours and a base layout come from
+        scene_seed, and each episode (`seed`) jitters every object by up to `jitter` metres
+        around its base position, as a person putting things back would.
+        """
         with self.lock:
-            rng = np.random.default_rng(seed)
             mujoco.mj_resetData(self.model, self.data)
             self.release()
             self.data.qpos[self.arm_qpos] = HOME_QPOS
             self.data.ctrl[:len(ARM_JOINTS)] = HOME_QPOS
             self.data.qpos[self.finger_qpos] = FINGER_RANGE[1]
             self.data.ctrl[len(ARM_JOINTS):] = FINGER_RANGE[1]
-            self._paint(rng)
-            for _ in range(50):
-                if self._place_objects(rng):
-                    break
+            rng = np.random.default_rng(seed)
+            if scene_seed is None:
+                self._paint(rng)
+                for _ in range(50):
+                    if self._place_objects(rng):
+                        break
+                else:
+                    raise RuntimeError(f'no collision-free layout of {self.scene.objects} found')
             else:
-                raise RuntimeError(f'no collision-free layout of {self.scene.objects} found')
+                self._paint(np.random.default_rng([int(scene_seed), 0x5CE7E]))
+                self._apply_layout(self._jittered(self._base_layout(int(scene_seed)), rng, float(jitter)), rng)
             mujoco.mj_forward(self.model, self.data)
             # Let resting objects settle so the first decision sees a still scene.
             mujoco.mj_step(self.model, self.data, nstep=25)
             self.control_steps = 0
+
+    def _sample_layout(self, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, float]]:
+        for _ in range(50):
+            layout = self._try_layout(rng)
+            if layout is not None:
+                return layout
+        raise RuntimeError(f'no collision-free layout of {self.scene.objects} found')
+
+    def _base_layout(self, scene_seed: int) -> dict[str, tuple[np.ndarray, float]]:
+        """Return the kept scene's base layout (free-standing objects only), the same for every episode."""
+        cached = self._base_layouts.get(scene_seed)
+        if cached is None:
+            cached = self._base_layouts[scene_seed] = self._sample_layout(
+                np.random.default_rng([scene_seed, 0xBA5E]))
+        return cached
+
+    def _jittered(self, base, rng: np.random.Generator, jitter: float) -> dict[str, tuple[np.ndarray, float]]:
+        layout: dict[str, tuple[np.ndarray, float]] = {}
+        placed: list[tuple[np.ndarray, float]] = []
+        for name, (xy, yaw) in base.items():
+            footprint = _footprint(name)
+            moved = xy
+            for _ in range(20):
+                candidate = xy + rng.uniform(-jitter, jitter, size=2)
+                if all(np.linalg.norm(candidate - other) >= footprint + size + SCENE_MARGIN for other, size in placed):
+                    moved = candidate
+                    break
+            layout[name] = (moved, yaw + rng.uniform(-0.15, 0.15))
+            placed.append((moved, footprint))
+        return layout
+
+    def _try_layout(self, rng: np.random.Generator) -> dict[str, tuple[np.ndarray, float]] | None:
+        """Return a collision-free (xy, yaw) per free-standing object, or None."""
+        layout: dict[str, tuple[np.ndarray, float]] = {}
+        placed: list[tuple[np.ndarray, float]] = []
+        for name, spot in self.scene.placements.items():
+            if spot.inside is not None:
+                continue
+            footprint = _footprint(name)
+            xy = _sample_free_xy(rng, spot, footprint, placed)
+            if xy is None:
+                return None
+            placed.append((xy, footprint))
+            layout[name] = (xy, rng.uniform(-0.6, 0.6) if name in ('hammer', 'spoon', 'carrot') else rng.uniform(-0.3, 0.3))
+        return layout
+
+    def _apply_layout(self, layout, rng: np.random.Generator) -> None:
+        for name, spot in self.scene.placements.items():
+            obj = OBJECTS[name]
+            if spot.inside is not None:
+                host = self.object_position(spot.inside)
+                xy = host[:2] + rng.uniform(-0.012, 0.012, size=2)
+                z = _inner_floor(spot.inside) + obj.rest_height + 0.002
+                yaw = rng.uniform(-0.3, 0.3)
+            else:
+                xy, yaw = layout[name]
+                z = obj.rest_height + 0.001
+            if obj.movable:
+                adr = self._free_qpos[name]
+                self.data.qpos[adr:adr + 3] = (xy[0], xy[1], z)
+                self.data.qpos[adr + 3:adr + 7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+            else:
+                mocap = self.model.body_mocapid[self.model.body(name).id]
+                self.data.mocap_pos[mocap] = (xy[0], xy[1], obj.rest_height)
+                self.data.mocap_quat[mocap] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+            mujoco.mj_kinematics(self.model, self.data)
 
     def _place_objects(self, rng: np.random.Generator) -> bool:
         placed: list[tuple[np.ndarray, float]] = []
