@@ -143,9 +143,12 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
         attach_steering(job, policy, env, eval_env)
     updates = getattr(policy, 'updates_per_decision', cfg.updates_per_step)
     demonstrations = getattr(getattr(policy, 'config', None), 'demonstrations', 0)
+    if demonstrations and task.make_demonstrator is None:
+        if progress is not None:
+            progress(f'[{job.method} {job.task} seed {job.seed}] task {job.task} has no demonstrator: '
+                     'no demonstrations in this run')
+        demonstrations = 0
     if demonstrations:
-        if task.make_demonstrator is None:
-            raise ValueError(f'{job.method} learns from demonstrations; task {job.task} has no demonstrator')
         teacher = Demonstrated(policy, task.make_demonstrator(env))
         for i in range(demonstrations):
             run_episode(env, proposer, teacher, max_candidates=cfg.max_candidates, updates_per_step=updates,

@@ -104,9 +104,9 @@ def _greedy_success(policy, task, episodes=10):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('task', ['toy_chain', 'toy_decoy', 'toy_noisy'])
-def test_sarl_converges_to_the_optimal_q_and_beats_fixed(task):
+def test_sarl_text_converges_to_the_optimal_q_and_beats_fixed(task):
     spec = toy_spec(task)
-    policy, online = _train(task, 'sarl', seed=1, episodes=60)
+    policy, online = _train(task, 'sarl_text', seed=1, episodes=60)
     errors = []
     for stage in range(spec.n_stages):
         # toy_noisy: all-zero noise values are a state never seen in training.

@@ -5,7 +5,8 @@ import pytest
 from sarl_ros.core.image_encoders import ColourLayoutEncoder, PretrainedImageEncoder
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation, Transition
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.observable_features import HISTORY_BUCKETS, ObservableFeaturizer, prompt_bucket
+from sarl_ros.core.observable_features import (HISTORY_BUCKETS, OBSERVABLE_DIM, PIXEL_SIDE, ObservableFeaturizer,
+                                              prompt_bucket)
 
 
 def _frame(colour, side=40, where=slice(None)):
@@ -33,10 +34,13 @@ def test_observable_features_layout_and_bad_input():
     x = featurizer.features(_frame((0, 0, 255)), joints, ['grasp the lid', 'grasp the lid'])
     assert x.shape == (featurizer.dim,) and x.dtype == np.float32
     assert np.array_equal(x[:7], joints)
-    history = x[7 + featurizer.image_dim:]
+    history = x[7 + featurizer.image_dim:7 + featurizer.image_dim + HISTORY_BUCKETS + 1]
     assert history[prompt_bucket('grasp the lid')] == 2.0 and history[-1] == pytest.approx(0.2)
-    assert history.size == HISTORY_BUCKETS + 1
+    # The frame itself closes the state: 32x32, channels first, in [0, 1] (a pure blue frame).
+    pixels = x[-featurizer.pixel_dim:].reshape(3, PIXEL_SIDE, PIXEL_SIDE)
+    assert featurizer.dim == OBSERVABLE_DIM and np.allclose(pixels[2], 1.0) and np.allclose(pixels[:2], 0.0)
     assert not np.any(featurizer.features(None, joints)[7:7 + featurizer.image_dim])  # no frame: zero code
+    assert not np.any(featurizer.features(None, joints)[-featurizer.pixel_dim:])  # and zero pixels
     with pytest.raises(ValueError, match='7 proprioception'):
         featurizer.features(None, np.zeros(6))
 
@@ -70,7 +74,7 @@ def test_a_pretrained_encoder_loads_through_transformers(tmp_path):
     other = encoder.encode(_frame((20, 30, 200), side=50))
     assert not np.allclose(code, other)
     featurizer = ObservableFeaturizer(image_encoder=encoder)
-    assert featurizer.features(_frame((1, 2, 3)), np.zeros(7)).shape == (7 + 16 + HISTORY_BUCKETS + 1,)
+    assert featurizer.features(_frame((1, 2, 3)), np.zeros(7)).shape == (7 + 16 + HISTORY_BUCKETS + 1 + 3 * PIXEL_SIDE ** 2,)
 
 
 def _candidates(*prompts):
@@ -109,10 +113,13 @@ def test_sarl_blind_sees_no_state():
     blind.record(Transition(b, 'grasp the lid', 1.0, b, (), True))
     blind.update(4)
     candidates = _candidates('grasp the lid', 'open the gripper')
+    blind.begin_episode('t')  # the same decision step: only the state differs (the budget left does not)
     qa = blind.select(Observation(features=a), candidates, 't', greedy=True).q_values
+    blind.begin_episode('t')
     qb = blind.select(Observation(features=b), candidates, 't', greedy=True).q_values
     assert qa == qb
-    assert not np.any(blind.learner.replay.states[:len(blind.learner.replay)])
+    # Nothing of the state is stored (the last value is the budget left, which is not the state).
+    assert not np.any(blind.learner.replay.states[:len(blind.learner.replay), :-1])
     sighted = make_policy('sarl', seed=0, encoder='hashing')
     sighted.record(Transition(b, 'grasp the lid', 1.0, b, (), True))
     sighted.update(4)

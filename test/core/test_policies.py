@@ -16,9 +16,11 @@ CANDS = [Candidate('pick up the sushi', SOURCE_VLM, 0.3), Candidate('drop it', S
 def test_make_policy_knows_the_graph_methods_and_lists_them_for_unknown_names():
     from sarl_ros.graph.description import METHODS as GRAPH_METHODS
     assert tuple(METHODS) == tuple(GRAPH_METHODS)
-    with pytest.raises(ValueError, match='sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb, dsrl, residual'):
+    with pytest.raises(ValueError, match='sarl, sarl_nodemo, sarl_blind, .*sarl_text, fixed, icl, random, ucb, dsrl'):
         make_policy('ppo')
     with pytest.raises(ValueError, match='does not take'):
+        make_policy('sarl_text', encoder='hashing', learning_rate=1)
+    with pytest.raises(ValueError, match='SARL has no option learning_rate'):
         make_policy('sarl', encoder='hashing', learning_rate=1)
 
 

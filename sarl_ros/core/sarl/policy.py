@@ -74,9 +74,9 @@ class PaperSarlPolicy(Policy):
                                  f'{self.learner.layout.feature_dim} (a state of another featurizer or camera size)')
             return self.learner
         camera = {'camera': True, 'vector': False}.get(self.config.state_input, feature_dim == OBSERVABLE_DIM)
-        if camera and feature_dim != OBSERVABLE_DIM:
-            raise ValueError(f'state_input=camera needs the observable layout ({OBSERVABLE_DIM} values: '
-                             f'{PROPRIO_DIM} proprioception ... a {PIXEL_SIDE}x{PIXEL_SIDE} frame), got {feature_dim}; '
+        if camera and feature_dim < PROPRIO_DIM + 3 * PIXEL_SIDE ** 2:
+            raise ValueError(f'state_input=camera needs the observable layout ({PROPRIO_DIM} proprioception values '
+                             f'first, a {PIXEL_SIDE}x{PIXEL_SIDE} frame last), got {feature_dim} values; '
                              'use state_input=vector for other states')
         layout = StateLayout(feature_dim, camera, PROPRIO_DIM, PIXEL_SIDE)
         self.learner = SarlLearner(self.config, layout, self.seed,
@@ -98,6 +98,10 @@ class PaperSarlPolicy(Policy):
                 raise PoolFull('some prompts are outside the full instruction pool')
             learner = self._ensure_learner(len(features))
             return learner.q_members(self._stored(np.asarray(features, np.float32), self._step), ids)
+
+    def q_values(self, features, prompts) -> np.ndarray:
+        """Return Q_sem (the ensemble's mean, what the policy samples from) for prompts in a state."""
+        return self.q_members(features, prompts).mean(0)
 
     def note_outside_decision(self) -> None:
         """Count a decision taken for this policy by someone else (a demonstration): the budget moves on."""
@@ -177,6 +181,8 @@ class PaperSarlPolicy(Policy):
             self._ensure_learner(int(d['feature_dim'])).load_state_dict(d['learner'])
 
     def load_state_dict(self, d: dict) -> None:
+        if d.get('name') != self.name:
+            raise ValueError(f'state of method {d.get("name")!r} cannot be loaded into {self.name!r}')
         mine = self.config.as_dict()
         saved = {k: v for k, v in d.get('kwargs', {}).items() if k in mine}
         changed = sorted(k for k in mine if k in saved and saved[k] != mine[k])
