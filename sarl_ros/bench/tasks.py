@@ -53,8 +53,8 @@ def _sim_tasks() -> dict[str, BenchTask]:
         if name in paper_style:
             tasks[name] = BenchTask(name, factory, lambda seed, n=name: registry.make_proposer(seed=seed, task=n),
                                     paper_style[name],
-                                    lambda seed, state, n=name, **kw: registry.make_env(n, seed=seed, state=state,
-                                                                                      **kw),
+                                    lambda seed, state, n=name, **kw: registry.make_env(
+                                        n, seed=seed, state=state, **kw),
                                     registry.make_demonstrator)
         else:
             tasks[name] = BenchTask(name, factory, lambda seed: registry.make_proposer(seed=seed),

@@ -18,7 +18,9 @@ from rclpy.node import Node
 
 from sarl_ros.core.durable import DurablePolicy
 from sarl_ros.core.events import END_KINDS, EventKind
+from sarl_ros.backends.registry import task_catalogs
 from sarl_ros.core.mdp import Observation
+from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
@@ -44,7 +46,10 @@ PARAMS = (
     Param('temperature_final', SARL['temperature_final'], 'Temperature the schedule decays to (sarl)'),
     Param('temperature_halflife', SARL['temperature_halflife'],
           'Learning episodes for the temperature to halve its distance to the final value (sarl)'),
-    Param('gamma', SARL['gamma'], 'Discount per decision step (sarl: 0 means 1 - 1/H, H the decision budget)'),
+    Param('gamma', SARL['gamma'],
+          "Discount per decision step (0: the method's own; sarl: 1 - 1/H, H the decision budget)"),
+    Param('max_decisions', 0, "Decision budget H the SARL learner plans for (0: the task's, as the episode manager "
+          'resolves it; set both nodes alike when overriding)'),
     Param('pool_capacity', SARL['pool_capacity'], 'Instruction pool size K (sarl variants)'),
     Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
@@ -68,7 +73,8 @@ class PolicyNode(Node):
         self.checkpoint_path = checkpoints / f'{self.p.method}.pt'
         accepted = method_defaults(self.p.method)
         options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS
-                   if name in accepted and not (self.p.method in SARL_METHODS and getattr(self.p, name) == SARL[name])}
+                   if name in accepted and not (self.p.method in SARL_METHODS and getattr(self.p, name) == SARL[name])
+                   and not (name == 'gamma' and self.p.gamma == 0)}
         self.durable = DurablePolicy.open(
             self.checkpoint_path, checkpoints / f'{self.p.method}.wal',
             lambda: make_policy(self.p.method, seed=self.p.seed, encoder=self.p.encoder, **options),
@@ -107,7 +113,8 @@ class PolicyNode(Node):
             candidates = candidates_from_msgs(request.candidates, request.vlm_scores)
             observation = Observation(features=features_array(request.state_features))
             if request.decision_step == 0:
-                self.policy.begin_episode(request.task)
+                budget = resolve_task(request.task, task_catalogs(), self.p.max_decisions).max_decisions
+                self.policy.begin_episode(request.task, max_decisions=budget)
             decision = self.policy.select(observation, candidates, request.task, greedy=request.greedy)
         except ValueError as exc:
             response.success, response.message = False, str(exc)

@@ -151,7 +151,8 @@ class TabletopWorld:
             if xy is None:
                 return None
             placed.append((xy, footprint))
-            layout[name] = (xy, rng.uniform(-0.6, 0.6) if name in ('hammer', 'spoon', 'carrot') else rng.uniform(-0.3, 0.3))
+            turn = 0.6 if name in ('hammer', 'spoon', 'carrot') else 0.3
+            layout[name] = (xy, rng.uniform(-turn, turn))
         return layout
 
     def _apply_layout(self, layout, rng: np.random.Generator) -> None:

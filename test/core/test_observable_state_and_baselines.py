@@ -6,7 +6,7 @@ from sarl_ros.core.image_encoders import ColourLayoutEncoder, PretrainedImageEnc
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation, Transition
 from sarl_ros.core.methods import make_policy
 from sarl_ros.core.observable_features import (HISTORY_BUCKETS, OBSERVABLE_DIM, PIXEL_SIDE, ObservableFeaturizer,
-                                              prompt_bucket)
+                                               prompt_bucket)
 
 
 def _frame(colour, side=40, where=slice(None)):
@@ -74,7 +74,8 @@ def test_a_pretrained_encoder_loads_through_transformers(tmp_path):
     other = encoder.encode(_frame((20, 30, 200), side=50))
     assert not np.allclose(code, other)
     featurizer = ObservableFeaturizer(image_encoder=encoder)
-    assert featurizer.features(_frame((1, 2, 3)), np.zeros(7)).shape == (7 + 16 + HISTORY_BUCKETS + 1 + 3 * PIXEL_SIDE ** 2,)
+    expected = 7 + 16 + HISTORY_BUCKETS + 1 + 3 * PIXEL_SIDE ** 2
+    assert featurizer.features(_frame((1, 2, 3)), np.zeros(7)).shape == (expected,)
 
 
 def _candidates(*prompts):

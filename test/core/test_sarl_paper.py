@@ -13,7 +13,6 @@ from sarl_ros.core.observable_features import OBSERVABLE_DIM, PIXEL_SIDE
 from sarl_ros.core.sarl.config import SarlConfig, config_fields
 from sarl_ros.core.sarl.demonstrations import Demonstrated
 from sarl_ros.core.sarl.pool import InstructionPool, PoolFull, PooledProposer, load_pool_file
-from sarl_ros.core.sarl.policy import PaperSarlPolicy
 
 
 # --- the instruction pool ----------------------------------------------------------------------

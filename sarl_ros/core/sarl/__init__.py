@@ -1,3 +1,6 @@
-"""SARL as the paper builds it: instruction pool (pool.py), Q_sem ensemble (network.py), the TD update
-(learner.py), the policy (policy.py), language-guided demonstrations (demonstrations.py), and its one
-typed configuration (config.py). Read in that order."""
+"""SARL as the paper builds it, in reading order.
+
+config.py (its one typed configuration), pool.py (the instruction pool), network.py (the Q_sem
+ensemble), learner.py (the TD update), policy.py (choosing and storing), demonstrations.py
+(language-guided demonstrations).
+"""
