@@ -151,7 +151,7 @@ class OpenPIVLA:
         self.robot = robot
 
     def reset(self) -> None:
-        """A new prompt starts: the rest of the current chunk is dropped."""
+        """Start a new prompt: drop the rest of the current chunk."""
         self._chunk, self._next = None, 0
 
     def skill_done(self) -> bool:

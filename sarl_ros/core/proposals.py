@@ -79,8 +79,8 @@ class WithReturnToStart:
             return list(self.proposer.propose(observation, task, history, max_candidates))
         inner = list(self.proposer.propose(observation, task, history, max_candidates - 1))
         others = [c for c in inner if normalize_prompt(c.prompt) != RETURN_TO_START_PROMPT]
-        return others[:max_candidates - 1] + [Candidate(RETURN_TO_START_PROMPT, SOURCE_CONTROLLER,
-                                                               self.vlm_score)]
+        command = Candidate(RETURN_TO_START_PROMPT, SOURCE_CONTROLLER, self.vlm_score)
+        return others[:max_candidates - 1] + [command]
 
     def __getattr__(self, name):  # the wrapped proposer's other methods (e.g. a simulated VLM's reseed)
         if name == 'proposer':
