@@ -31,6 +31,8 @@ msgpack_numpy = pytest.importorskip('openpi_client.msgpack_numpy',
                                     reason='openpi-client (requirements/no_deps.txt): run ./sarl test')
 websocket_client_policy = pytest.importorskip('openpi_client.websocket_client_policy')
 
+# openpi-client 0.1.2 connects without websockets' legacy=True flag (its code, not ours).
+pytestmark = pytest.mark.filterwarnings('ignore:connect\\(\\) must be used as a context manager:DeprecationWarning')
 HERE = os.path.dirname(os.path.abspath(__file__))
 FRAME = np.random.default_rng(3).integers(0, 256, size=(224, 224, 3), dtype=np.uint8)
 
@@ -169,6 +171,18 @@ def test_a_restarted_server_is_reconnected_and_a_dead_one_gives_one_clear_error(
     client.reset()
     assert client.act(FRAME, 'move up', np.zeros(7)).shape == (7,)
     assert restarted.connections == 1 and client.connections == 2
+
+
+def test_a_server_that_does_not_answer_in_time_fails_the_request_and_its_late_answer_is_not_taken(upstream):
+    policy = ChunkPolicy()
+    server = upstream(policy)
+    client = client_for(server, timeout_s=0.3, retries=0)
+    with pytest.raises(OpenPIError, match=r'no answer within 0.3 s'):
+        client.act(FRAME, 'slow', np.zeros(7))  # the policy takes 1 s
+    client.reset()
+    client.timeout_s = 5.0
+    action = client.act(FRAME, 'grasp it', np.zeros(7))  # a new connection: the late 'slow' chunk is not read
+    assert action[6] == 0.0 and client.connections == 2
 
 
 def test_the_api_key_is_sent_as_openpi_does_and_never_shown(upstream, monkeypatch):
