@@ -136,7 +136,8 @@ class OpenPIPolicyServer:
 
     def _handle(self, ws) -> None:
         from websockets.exceptions import ConnectionClosed
-        log.info('connection from %s opened', ws.remote_address)
+        peer = ws.remote_address  # not readable any more once the socket is closed
+        log.info('connection from %s opened', peer)
         try:
             ws.send(openpi_wire.packb(self.metadata))
             previous_total_ms = None
@@ -165,7 +166,7 @@ class OpenPIPolicyServer:
                 ws.send(reply)
                 previous_total_ms = 1000 * (time.monotonic() - start)
         except ConnectionClosed:
-            log.info('connection from %s closed', ws.remote_address)
+            log.info('connection from %s closed', peer)
 
 
 def make_openpi_server(backend: Any, host: str = '127.0.0.1', port: int = 8000, metadata: dict | None = None,
