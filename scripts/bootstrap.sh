@@ -69,6 +69,7 @@ pip=("$py" -m pip --disable-pip-version-check -q)
 say "installing pinned dependencies (first run: a few minutes)"
 "${pip[@]}" install -r "$repo/requirements/ros.txt" -r "$repo/requirements/python.txt" 2>&1 \
   | grep -v "is ignored: it is neither" || true
+"${pip[@]}" install --no-deps -r "$repo/requirements/no_deps.txt" || die "installing requirements/no_deps.txt failed"
 "$py" -c 'import torch, rclpy, mujoco' 2>/dev/null || die "dependency install failed: see pip's output above"
 
 # The kilted wheels' CMake exports name the manylinux build image's include paths; point

@@ -73,6 +73,46 @@ class RemoteVLAOptions:
 
 
 @dataclass(frozen=True)
+class OpenPIOptions:
+    """vla:=openpi: openpi's websocket policy server, e.g. pi0.5 (sarl_ros.backends.openpi_client.OpenPIVLA).
+
+    The observation layout (keys, state, image size) must match the server's policy config; the
+    defaults are those of openpi's LIBERO example, which a Bridge fine-tune of pi0.5 with the
+    same input transforms shares. Action conventions: docs/real_robot.md, section 1b.
+    """
+
+    host: str = option('127.0.0.1', 'openpi policy server host (or a ws:// / wss:// URI)')
+    port: int = option(8000, 'openpi policy server port (serve_policy.py\'s default; 0: none in the URI)')
+    api_key_env: str = option('', 'Environment variable holding the key sent as "Authorization: Api-Key ..." '
+                              '(empty: no key); never logged')
+    image_key: str = option('observation/image', 'Observation key of the third-person camera frame')
+    wrist_image_key: str = option('observation/wrist_image', 'Observation key of the wrist camera (the WidowX '
+                                  'has none: a black frame is sent); empty: not sent')
+    state_key: str = option('observation/state', 'Observation key of the robot state; empty: not sent')
+    state_source: str = option('ee_pose', 'What the state is: ee_pose = end effector x y z roll pitch yaw [m, rad] '
+                               'and gripper (1 open, 0 closed); ee_pose_padded = the same with a 0 before the '
+                               'gripper (Open X-Embodiment\'s 8-D Bridge state); proprio = the robot\'s own '
+                               '(WidowX: joints and gripper)', ('ee_pose', 'ee_pose_padded', 'proprio'))
+    state_dim: int = option(0, 'Length of the state sent: cut or zero-padded to it (0: as the source gives it)')
+    prompt_key: str = option('prompt', 'Observation key of the language command')
+    resize: int = option(224, 'Frames are resized with padding to this square size, as openpi\'s examples (0: as '
+                         'captured)')
+    action_horizon: int = option(10, 'Actions of each returned chunk that are used at most')
+    replan_steps: int = option(5, 'Actions executed from a chunk before the server is asked again '
+                               '(openpi\'s ActionChunkBroker: = action_horizon)')
+    action_frame: str = option('delta', 'The chunk\'s first six values: end-effector deltas (Bridge v2) or an '
+                               'absolute pose x y z roll pitch yaw, turned into deltas from the current pose',
+                               ('delta', 'absolute'))
+    gripper_open: float = option(1.0, 'The policy\'s gripper value for open (Bridge v2: 1; LIBERO: -1)')
+    gripper_closed: float = option(0.0, 'The policy\'s gripper value for closed (Bridge v2: 0; LIBERO: 1)')
+    timeout_s: float = option(10.0, 'Policy server timeout per request')
+    retries: int = option(2, 'Retries of a failed policy server request')
+
+    def kwargs(self) -> dict[str, Any]:
+        return {field_.name: getattr(self, field_.name) for field_ in fields(self)}
+
+
+@dataclass(frozen=True)
 class SimProposerOptions:
     """vlm:=sim: the simulated VLM of the requested task (sarl_ros.sim.registry.SimulatedVLM)."""
 
@@ -132,7 +172,8 @@ class BackendOptions(NamedTuple):
 ROBOT_OPTIONS = (BackendOptions('robot', 'sim', 'sim_', SimOptions),
                  BackendOptions('robot', 'widowx', 'widowx_', WidowXOptions))
 VLA_OPTIONS = (BackendOptions('vla', 'openvla', 'vla_', OpenVLAOptions),
-               BackendOptions('vla', 'remote', 'vla_', RemoteVLAOptions))
+               BackendOptions('vla', 'remote', 'vla_', RemoteVLAOptions),
+               BackendOptions('vla', 'openpi', 'vla_', OpenPIOptions))
 EXECUTOR_BACKENDS = ROBOT_OPTIONS + VLA_OPTIONS
 PROPOSER_BACKENDS = (BackendOptions('vlm', 'sim', '', SimProposerOptions),
                      BackendOptions('vlm', 'openai', '', OpenAIProposerOptions),

@@ -18,6 +18,11 @@ def _remote_vla(**kw):
     return RemoteVLA(**kw)
 
 
+def _openpi(**kw):
+    from sarl_ros.backends.openpi_client import OpenPIVLA
+    return OpenPIVLA(**kw)
+
+
 def _widowx(**kw):
     from sarl_ros.backends.widowx import WidowXRobot
     return WidowXRobot(**kw)
@@ -49,7 +54,7 @@ def _opencv_camera(**kw):
 
 
 ROBOTS: dict[str, Callable[..., Any]] = {'widowx': _widowx}
-VLAS: dict[str, Callable[..., Any]] = {'openvla': _openvla, 'remote': _remote_vla}
+VLAS: dict[str, Callable[..., Any]] = {'openvla': _openvla, 'remote': _remote_vla, 'openpi': _openpi}
 PROPOSERS: dict[str, Callable[..., Any]] = {'openai': _openai_proposer, 'hf_vlm': _hf_proposer, 'sim': _sim_proposer}
 # 'vlm_detector' is the name the reward node used first; 'vlm' is the contract's.
 DETECTORS: dict[str, Callable[..., Any]] = {'vlm': _vlm_detector, 'vlm_detector': _vlm_detector}
@@ -78,7 +83,7 @@ def make_robot(name: str, **kw) -> Any:
 
 
 def make_vla(name: str, **kw) -> Any:
-    """Return the VLA backend called name (`openvla` local, `remote` policy server)."""
+    """Return the VLA backend called name (`openvla` local, `remote` policy server, `openpi` websocket server)."""
     return _make('VLA', VLAS, name, kw)
 
 

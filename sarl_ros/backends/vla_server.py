@@ -230,6 +230,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--host', default='127.0.0.1', help='Interface to listen on (0.0.0.0: every one)')
     parser.add_argument('--port', type=int, default=8777, help='TCP port')
     parser.add_argument('--log-level', default='INFO')
+    parser.add_argument('--protocol', choices=('openvla', 'openpi'), default='openvla',
+                        help='openvla: HTTP as OpenVLA\'s deploy.py; openpi: openpi\'s websocket policy server')
+    from sarl_ros.backends import openpi_server
+    openpi_server.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -238,6 +242,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format='%(asctime)s %(name)s %(levelname)s %(message)s')
     vla = build_backend(args)
+    if args.protocol == 'openpi':  # sarl_ros.backends.openpi_server
+        from sarl_ros.backends import openpi_server
+        return openpi_server.serve(args, vla, description=args.factory or f'{args.backend}:{args.model}')
     server = make_server(vla, args.host, args.port, description=args.factory or f'{args.backend}:{args.model}')
     log.info('serving %s on %s (POST /act, POST /reset, GET /health)', type(vla).__name__, server.url)
     try:

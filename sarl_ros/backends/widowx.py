@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 from sarl_ros.backends.arm_safety import (JointLimits, StartPose, StepLimits, Workspace, check_joint_motion,
-                                          gripper_decision, limit_step, target_pose)
+                                          gripper_decision, limit_step, matrix_to_euler, rotation_angle,
+                                          target_pose)
 from sarl_ros.core.interfaces import ACTION_DIM, ApplyResult
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,34 @@ class WidowXRobot:
     def joint_state(self) -> np.ndarray:
         """Return what Q_sem's observable state reads: here the same as proprio() (joints + gripper)."""
         return self.proprio()
+
+    def ee_state(self) -> np.ndarray:
+        """Return the measured end effector x y z [m], roll pitch yaw [rad] (base frame) and gripper (1 open).
+
+        Bridge v2's state layout (vla:=openpi reads it; absolute actions are turned into deltas from it).
+        """
+        pose = np.asarray(self.bot.arm.get_ee_pose(), dtype=np.float64)
+        gripper = 0.5 if self.gripper_open is None else float(self.gripper_open)
+        return np.concatenate([pose[:3, 3], matrix_to_euler(pose[:3, :3]), [gripper]])
+
+    def start_pose_action(self) -> np.ndarray | None:
+        """Return the next bounded step towards the start pose (Bridge's), or None once within 3 mm and 0.02 rad.
+
+        The arm's own controller for "return to the start pose" (core.executor.return_to_start): each
+        step goes through apply() like a VLA action (step bounds, workspace, IK, joint guard, pacing,
+        emergency stop); the gripper is kept as it is, so a held object stays held.
+        """
+        current = np.asarray(self.bot.arm.get_ee_pose_command() if self.pose_source == 'command'
+                             else self.bot.arm.get_ee_pose(), dtype=np.float64)
+        target = self.start_pose.matrix()
+        translation = target[:3, 3] - current[:3, 3]
+        rotation = target[:3, :3] @ current[:3, :3].T  # R_target = R_delta @ R_current, as target_pose
+        if np.linalg.norm(translation) < 0.003 and rotation_angle(rotation) < 0.02:
+            return None
+        step_t = np.clip(translation, -self.limits.max_translation_m, self.limits.max_translation_m)
+        step_r = np.clip(matrix_to_euler(rotation), -self.limits.max_rotation_rad, self.limits.max_rotation_rad)
+        gripper = 0.0 if self.gripper_open is False else 1.0
+        return np.concatenate([step_t, step_r, [gripper]])
 
     def measured_joints(self) -> np.ndarray:
         """Return the arm's joint positions from the driver's latest joint states."""

@@ -7,6 +7,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from sarl_ros.core.interfaces import ACTION_DIM, VLA, Camera, Robot
+from sarl_ros.core.mdp import RETURN_TO_START_PROMPT  # noqa: F401 - the command execute_prompt runs itself
+from sarl_ros.core.proposals import normalize_prompt
 
 COMPLETED = 'completed'  # the control-step budget was used up
 SKILL_DONE = 'skill_done'  # the VLA reported the skill finished early
@@ -59,6 +61,8 @@ def execute_prompt(robot: Robot, camera: Camera | None, vla: VLA, prompt: str, m
     """
     if max_steps <= 0:
         raise ValueError(f'max_steps must be positive, got {max_steps}')
+    if is_return_to_start(prompt):
+        return return_to_start(robot, max_steps, should_stop, on_step)
     if steering is not None and steering.needs_noise:
         require_latent_noise(vla)
     vla.reset()
@@ -90,4 +94,50 @@ def execute_prompt(robot: Robot, camera: Camera | None, vla: VLA, prompt: str, m
         if vla.skill_done():
             result.outcome = SKILL_DONE
             return result
+    return result
+
+
+def is_return_to_start(prompt: str) -> bool:
+    """Return whether a prompt is the return-to-start command (case, spaces and final punctuation aside)."""
+    return isinstance(prompt, str) and normalize_prompt(prompt) == RETURN_TO_START_PROMPT
+
+
+def return_to_start(robot: Robot, max_steps: int, should_stop: Callable[[], bool] | None = None,
+                    on_step: Callable[[int, np.ndarray], None] | None = None) -> ExecutionResult:
+    """Bring the arm back to its start pose with its own controller (no VLA), at most max_steps control steps.
+
+    A robot with start_pose_action() (the simulator, the WidowX) is stepped through apply(), as a VLA's
+    actions are: the same bounds, pacing and emergency stop; the outcome is SKILL_DONE once the pose is
+    reached, COMPLETED when the budget ran out first. Any other robot is sent home() in one call.
+    """
+    result = ExecutionResult(outcome=COMPLETED, control_steps=0)
+    next_action = getattr(robot, 'start_pose_action', None)
+    if next_action is None:
+        if should_stop is not None and should_stop():
+            result.outcome = CANCELLED
+            return result
+        robot.home()
+        result.outcome = SKILL_DONE
+        result.messages.append('home()')
+        return result
+    for step in range(max_steps):
+        if should_stop is not None and should_stop():
+            result.outcome = CANCELLED
+            return result
+        action = next_action()
+        if action is None:
+            result.outcome = SKILL_DONE
+            return result
+        action = np.asarray(action, dtype=np.float64)
+        applied = robot.apply(action)
+        result.control_steps = step + 1
+        result.actions.append(action)
+        result.clipped_steps += int(applied.clipped)
+        if not applied.ok:
+            result.skipped_steps += 1
+            result.messages.append(applied.message)
+        if on_step is not None:
+            on_step(step + 1, action)
+    if next_action() is None:
+        result.outcome = SKILL_DONE
     return result

@@ -10,6 +10,14 @@ SOURCE_VLM = 'vlm'
 SOURCE_TASK = 'task'
 SOURCE_MEMORY = 'memory'
 SOURCE_OPERATOR = 'operator'
+# A command the arm's own controller runs, not the VLA (core.executor.RETURN_TO_START_PROMPT).
+SOURCE_CONTROLLER = 'controller'
+
+# The command the arm's own controller runs, no VLA: back to the start pose (on the WidowX, Bridge's), the
+# scene left as it is and the gripper kept as it is. The SARL paper gives its simulated agent such a
+# controller to chain skills; here it is one more semantic action a proposer may offer
+# (core.proposals.WithReturnToStart) and the executor runs (core.executor.return_to_start).
+RETURN_TO_START_PROMPT = 'return to the start pose'
 
 
 @dataclass(frozen=True)

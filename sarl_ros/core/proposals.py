@@ -12,7 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from sarl_ros.core.mdp import SOURCE_MEMORY, SOURCE_TASK, Candidate, Observation, PromptProposer, StepOutcome
+from sarl_ros.core.mdp import (RETURN_TO_START_PROMPT, SOURCE_CONTROLLER, SOURCE_MEMORY, SOURCE_TASK, Candidate,
+                               Observation, PromptProposer, StepOutcome)
 
 _WHITESPACE = re.compile(r'\s+')
 _TRAILING_PUNCTUATION = '.,;:!?\'"`'
@@ -58,6 +59,33 @@ def with_task_prompt(candidates: Sequence[Candidate], task_text: str, vlm_score:
     if not any(c.source == SOURCE_TASK for c in result):
         result.append(Candidate(task_text, SOURCE_TASK, vlm_score))
     return result
+
+
+class WithReturnToStart:
+    """Wrap a proposer so every candidate set also offers the return-to-start command (an opt-in).
+
+    The command is an ordinary semantic action for the learner: chosen, executed (by the arm's own
+    controller, core.executor.return_to_start) and learned from like any other. It takes one of the
+    max_candidates places, so a caller that truncates to max_candidates keeps it.
+    """
+
+    def __init__(self, proposer: PromptProposer, vlm_score: float = 0.0):
+        self.proposer = proposer
+        self.vlm_score = float(vlm_score)
+
+    def propose(self, observation: Observation, task: str, history: Sequence[str],
+                max_candidates: int) -> list[Candidate]:
+        if max_candidates <= 1:
+            return list(self.proposer.propose(observation, task, history, max_candidates))
+        inner = list(self.proposer.propose(observation, task, history, max_candidates - 1))
+        others = [c for c in inner if normalize_prompt(c.prompt) != RETURN_TO_START_PROMPT]
+        command = Candidate(RETURN_TO_START_PROMPT, SOURCE_CONTROLLER, self.vlm_score)
+        return others[:max_candidates - 1] + [command]
+
+    def __getattr__(self, name):  # the wrapped proposer's other methods (e.g. a simulated VLM's reseed)
+        if name == 'proposer':
+            raise AttributeError(name)
+        return getattr(self.proposer, name)
 
 
 @dataclass

@@ -41,7 +41,7 @@ class NodeDescription:
 
 
 ROBOT_BACKENDS = ('sim', 'widowx')
-VLA_BACKENDS = ('sim', 'openvla', 'remote')
+VLA_BACKENDS = ('sim', 'openvla', 'remote', 'openpi')
 VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
 DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
 CAMERA_BACKENDS = ('relay', 'opencv')

@@ -56,7 +56,7 @@ def check_arguments(given: Mapping[str, str]) -> dict[str, object]:
     values = resolve_arguments(dict(given))
     robot, task = values['robot'], str(values['task'])
     if robot == 'sim':
-        if values['vla'] != 'sim':
+        if values['vla'] not in ('sim', 'openpi'):  # backends.stack.SIM_ARM_VLAS (openpi: a server drives the sim)
             raise LaunchArgumentError(f'vla:={values["vla"]} needs camera images of a real scene; '
                                       'with robot:=sim use vla:=sim')
         from sarl_ros.sim.registry import task_spec

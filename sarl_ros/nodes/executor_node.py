@@ -119,6 +119,8 @@ class ExecutorNode(Node):
         # other callback threads, and the next render there (OSMesaMakeCurrent) then touches freed memory:
         # a segfault (test_executor_node.py::test_switching_tasks_...). Task changes are rare.
         self._retired_stacks.append(self.stack)
+        if self.p.vla != 'sim' and callable(getattr(self.stack.vla, 'close', None)):
+            self.stack.vla.close()  # a policy server's connection (vla:=openpi on the simulated arm)
         self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera, task=task)
         self.get_logger().info(f'simulating task {self.stack.task}: state={self._state_label()}')
 

@@ -9,7 +9,8 @@ from rclpy.node import Node
 
 from sarl_ros.backends.options import PROPOSER_BACKENDS, options_for, parameter_specs
 from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
-from sarl_ros.core.proposals import CachedProposer, normalize_candidates, normalize_prompt, with_task_prompt
+from sarl_ros.core.proposals import (CachedProposer, WithReturnToStart, normalize_candidates, normalize_prompt,
+                                     with_task_prompt)
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array, seen_objects_from_msgs
@@ -25,6 +26,8 @@ PARAMS = (
     Param('cache_resolution', 0.05, 'State features are quantised by this step to form clusters'),
     Param('cache_memory_size', 2, 'Prompts that made progress in a cluster, added to its candidates'),
     Param('cache_feature_dims', '', 'Comma-separated feature indices that define a cluster (empty: all)'),
+    Param('offer_return_to_start', False, 'Also offer "return to the start pose", run by the arm\'s own controller '
+          '(no VLA), as one of the candidates'),
     # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
     *(Param(*spec) for spec in parameter_specs(PROPOSER_BACKENDS)),
 )
@@ -41,6 +44,8 @@ class ProposerNode(Node):
         super().__init__('vlm_proposer', **node_options)
         self.p = declare_parameters(self, PARAMS)
         self.proposer = make_proposer(self.p)
+        if self.p.offer_return_to_start:
+            self.proposer = WithReturnToStart(self.proposer)
         if self.p.cache_max_reuses > 0:
             self.proposer = CachedProposer(self.proposer, resolution=self.p.cache_resolution,
                                            max_reuses=self.p.cache_max_reuses, memory_size=self.p.cache_memory_size,

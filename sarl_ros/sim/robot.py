@@ -59,6 +59,7 @@ class SimRobot:
         self.target_pos = np.zeros(3)
         self.target_rpy = np.zeros(3)
         self.gripper_command = 1.0
+        self.start_pos, self.start_rpy = self._home_pose()
         self.sync_target()
 
     # --- Robot interface -----------------------------------------------------------------
@@ -111,6 +112,25 @@ class SimRobot:
         with self.world.lock:
             return np.concatenate([self.world.arm_joint_positions(), [self.world.gripper_opening()]])
 
+    def ee_state(self) -> np.ndarray:
+        """Return x y z [m], roll pitch yaw [rad] about gripper-down and the gripper opening 0..1 (= proprio)."""
+        return self.proprio()
+
+    def start_pose_action(self) -> np.ndarray | None:
+        """Return the next step of the arm's own controller towards the start pose, or None once there.
+
+        The start pose is the end effector's at the ready pose (home()); each step moves the commanded
+        pose by at most the action bounds (5 cm, 0.25 rad per axis) and keeps the gripper as commanded,
+        so a held object stays held and nothing else in the scene is reset.
+        """
+        with self.world.lock:
+            delta = np.concatenate([self.start_pos - self.target_pos, self.start_rpy - self.target_rpy])
+            if np.max(np.abs(delta[:3])) < 1e-3 and np.max(np.abs(delta[3:])) < 1e-2:
+                return None
+            step = np.concatenate([np.clip(delta[:3], -MAX_TRANSLATION, MAX_TRANSLATION),
+                                   np.clip(delta[3:], -MAX_ROTATION, MAX_ROTATION)])
+            return np.concatenate([step, [self.gripper_command]])
+
     def home(self) -> None:
         """Move the arm to its ready pose with the gripper open (instantly, as a scene reset does)."""
         with self.world.lock:
@@ -131,6 +151,16 @@ class SimRobot:
             self.sync_target()
 
     # --- helpers -------------------------------------------------------------------------
+    def _home_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the end effector's position and rpy at the ready pose (forward kinematics, scene untouched)."""
+        data = self._ik_data
+        data.qpos[:] = self.world.data.qpos
+        data.qpos[self.world.arm_qpos] = HOME_QPOS
+        mujoco.mj_kinematics(self.world.model, data)
+        site = self.world.ee_site
+        rotation = data.site_xmat[site].reshape(3, 3) @ R_DOWN.T
+        return data.site_xpos[site].copy(), matrix_to_rpy(rotation)
+
     def sync_target(self) -> None:
         """Make the commanded pose the measured one (after a reset or a halt)."""
         self.target_pos = self.world.ee_position()

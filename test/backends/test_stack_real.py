@@ -91,3 +91,31 @@ def test_parameters_the_node_does_not_declare_take_the_option_defaults(monkeypat
     assert captured['robot'] == WidowXOptions().kwargs()
     assert captured['vla'] == RemoteVLAOptions(server_url='http://gpu:8777').kwargs()
     assert captured['vla']['image_size'] == 224 and captured['robot']['moving_time_s'] is None
+
+
+def test_widowx_with_openpi_from_parameters(monkeypatch, rgb_image):
+    from openpi_helpers import ChunkPolicy
+
+    from sarl_ros.backends.openpi_client import OpenPIVLA
+    from sarl_ros.backends.openpi_server import make_openpi_server
+    policy = ChunkPolicy(horizon=8)
+    server = make_openpi_server(policy, port=0).start()
+    bot = FakeInterbotix()
+    monkeypatch.setitem(registry.ROBOTS, 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=bot, **kw))
+    params = {**BASE_PARAMS, 'vla_port': server.server_address[1], 'vla_replan_steps': 4, 'vla_action_horizon': 8,
+              'vla_state_source': 'ee_pose_padded', 'vla_resize': 64, 'widowx_control_hz': 500.0}
+
+    class Camera:
+        def read(self):
+            return rgb_image
+    try:
+        stack = build_stack('widowx', 'openpi', params, camera=Camera())
+        assert isinstance(stack.vla, OpenPIVLA) and stack.vla.robot is stack.robot  # bound for ee_pose state
+        stack.robot.home()
+        result = execute_prompt(stack.robot, stack.camera, stack.vla, 'move forward', max_steps=6)
+        assert result.control_steps == 6 and len(policy.observations) == 2
+        obs = policy.observations[0]
+        assert obs['observation/image'].shape == (64, 64, 3) and obs['observation/state'].shape == (8,)
+        np.testing.assert_allclose(obs['observation/state'][:3], [0.30, -0.09, 0.26], atol=1e-6)  # the start pose
+    finally:
+        server.shutdown()

@@ -29,6 +29,7 @@ def ament_prefix(root, *packages, ros2_command=False):
     ({'seed': '-1'}, 'seed:=-1 must be at least 0'),
     ({'task': 'nonexistent_task'}, "task:=nonexistent_task: unknown simulator task 'nonexistent_task'; available: "),
     ({'vla': 'openvla'}, 'vla:=openvla needs camera images of a real scene; with robot:=sim use vla:=sim'),
+    ({'vla': 'remote'}, 'vla:=remote needs camera images of a real scene; with robot:=sim use vla:=sim'),
     ({'robot': 'widowx', 'vla': 'remote', 'task': ' '}, 'task:= is empty'),
     ({'robot': 'widowx', 'vla': 'remote', 'task': 'put the sushi in the pot'}, 'detector:=sim reads the simulator'),
     ({'method': 'dqn'},
@@ -48,6 +49,11 @@ def test_output_dir_must_be_a_directory(tmp_path):
     (tmp_path / 'file').write_text('')
     with pytest.raises(LaunchArgumentError, match='must name a directory'):
         plan_graph({'output_dir': str(tmp_path / 'file')}, SARL_GRAPH, {})
+
+
+def test_an_openpi_server_may_drive_the_simulated_arm(tmp_path):
+    plan = plan_graph({'vla': 'openpi', 'output_dir': str(tmp_path)}, SARL_GRAPH, {})
+    assert (plan.values['robot'], plan.values['vla']) == ('sim', 'openpi')
 
 
 def test_a_task_given_by_its_text_is_accepted(tmp_path):
