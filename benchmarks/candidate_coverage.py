@@ -34,7 +34,7 @@ Usage:
   nice -n 5 ./sarl run python benchmarks/candidate_coverage.py [--tasks paper,held_out_paper | T1,T2]
       [--seeds 0,1,2] [--episodes 30] [--jobs 2] [--resets paper_like,repaint] [--regimes pool,fresh]
       [--max-candidates 8] [--pool-capacity 32] [--demonstrations 3] [--chooser careful|literal]
-      [--out docs/results/sarl_paper/coverage.json]
+      [--out docs/results/sarl_paper/coverage.json] [--resume]
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -245,6 +246,7 @@ def main() -> None:
     parser.add_argument('--chooser', default='careful', choices=CHOOSERS,
                         help='lookahead rule: careful (default) or literal (see the docstring)')
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT)
+    parser.add_argument('--resume', action='store_true', help='keep the units already in --out (same configuration)')
     args = parser.parse_args()
     tasks = _task_list(args.tasks)
     seeds = [int(s) for s in args.seeds.split(',') if s.strip()]
@@ -286,15 +288,36 @@ def main() -> None:
               f'({row["seconds"]:.0f} s; {time.monotonic() - started:.0f} s in all)', flush=True)
         write(False)
 
+    if args.resume and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        same = {k: v for k, v in previous.get('config', {}).items() if k != 'jobs'} == \
+            {k: v for k, v in config.items() if k != 'jobs'}
+        if not same:
+            parser.error(f'{args.out} holds another configuration; drop --resume or use another --out')
+        rows += previous['rows']
+        finished = {(r['task'], r['reset'], r['regime'], r['seed']) for r in rows}
+        units = [u for u in units if u not in finished]
+        print(f'resuming: {len(finished)} units done before, {len(units)} to run', flush=True)
     if args.jobs == 1:
         for i, unit in enumerate(units, 1):
             done(run_unit(*unit, *extra), i)
     else:
         os.environ.setdefault('OMP_NUM_THREADS', '1')
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context('spawn')) as workers:
-            futures = [workers.submit(_unit_in_worker, unit + extra) for unit in units]
-            for i, future in enumerate(as_completed(futures), 1):
-                done(future.result(), i)
+        todo, count = list(units), 0
+        for attempt in range(3):  # a worker that dies (signal, GL crash) costs its unit, not the run
+            with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context('spawn')) as workers:
+                futures = {workers.submit(_unit_in_worker, unit + extra): unit for unit in todo}
+                try:
+                    for future in as_completed(futures):
+                        count += 1
+                        done(future.result(), count)
+                        todo.remove(futures[future])
+                except BrokenProcessPool as exc:
+                    print(f'a worker died ({exc}); running the {len(todo)} units left again', flush=True)
+                    continue
+            break
+        if todo:
+            raise SystemExit(f'{len(todo)} units could not be run: {todo}')
     document = write(True)
     print(f'\n{len(tasks)} tasks, seeds {seeds}, {args.episodes} episodes each, '
           f'{document["seconds"]:.0f} s; written to {args.out}')
