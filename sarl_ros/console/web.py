@@ -22,15 +22,26 @@ from typing import Literal, Protocol
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from sarl_ros.backends.http_guard import BodyLimit, bearer_matches
 from sarl_ros.console.state import ConsoleState
 
 STATIC = Path(__file__).resolve().parent / 'static'
 SESSION_COOKIE = 'sarl_console_session'
 LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
+MAX_BODY_BYTES = 16 * 1024  # every command is a few dozen bytes
+# No other page may frame this one (a framed console could be clicked through: clickjacking), and the page
+# loads nothing but its own files.
+SECURITY_HEADERS = {
+    'Content-Security-Policy': "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+}
 
 
 class CommandRefused(RuntimeError):
@@ -48,6 +59,7 @@ class Operator(Protocol):
     def confirm_reset(self) -> str: ...
     def set_paused(self, paused: bool) -> str: ...
     def emergency_stop(self, engage: bool, reason: str) -> str: ...
+    def correct_outcome(self, episode: int, success: bool) -> str: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -60,10 +72,16 @@ def is_loopback(host: str) -> bool:
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(extra='forbid')
+    # strict: "yes" is not a bool, "3" is not an int; extra fields are refused.
+    model_config = ConfigDict(extra='forbid', strict=True)
 
 
 class OutcomeCommand(Command):
+    outcome: Literal['success', 'failure']
+
+
+class CorrectionCommand(Command):
+    episode: int = Field(ge=1)
     outcome: Literal['success', 'failure']
 
 
@@ -72,11 +90,16 @@ class PauseCommand(Command):
 
 
 class EstopCommand(Command):
-    reason: str = 'operator console'
+    reason: str = Field('operator console', max_length=200)
+
+
+class ReleaseCommand(Command):
+    # The release is confirmed in the request itself, not only by the page's dialog.
+    confirm: Literal['release']
 
 
 class SessionRequest(Command):
-    token: str
+    token: str = Field(max_length=1024)
 
 
 class Access:
@@ -90,6 +113,9 @@ class Access:
     def token_matches(self, offered: str) -> bool:
         return self.token is not None and hmac.compare_digest(offered.encode(), self.token.encode())
 
+    def bearer(self, header: str) -> bool:
+        return self.token is not None and bearer_matches(header, self.token)
+
     def new_session(self) -> str:
         session = secrets.token_urlsafe(32)
         with self._lock:
@@ -99,19 +125,20 @@ class Access:
     def allowed(self, request: Request) -> bool:
         if self.token is None:
             return True
-        header = request.headers.get('authorization', '')
-        if header.lower().startswith('bearer ') and self.token_matches(header[7:].strip()):
+        if self.bearer(request.headers.get('authorization', '')):
             return True
         with self._lock:
             return request.cookies.get(SESSION_COOKIE, '') in self._sessions
 
 
 def build_app(state: ConsoleState, operator: Operator, *, token: str | None = None,
-              allowed_hosts: list[str] | None = None, closing: threading.Event | None = None) -> FastAPI:
+              allowed_hosts: list[str] | None = None, closing: threading.Event | None = None,
+              max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """Return the console's ASGI app; allowed_hosts None accepts any Host header (token mode)."""
     app = FastAPI(title='SARL operator console', docs_url=None, redoc_url=None, openapi_url=None)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)  # counts every body as it is read, on every route
     access = Access(token)
     closing = closing or threading.Event()
 
@@ -121,6 +148,12 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
         if origin and origin.split('://', 1)[-1] != request.headers.get('host', ''):
             return JSONResponse({'detail': f'cross-origin request from {origin} refused'}, status_code=403)
         return await call_next(request)
+
+    @app.middleware('http')  # defined last: the outermost, so every answer has the headers
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.exception_handler(CommandRefused)
     async def refused(request: Request, exc: CommandRefused):
@@ -193,8 +226,13 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
         return {'message': await run_in_threadpool(operator.emergency_stop, True, body.reason)}
 
     @app.post('/api/estop/release', dependencies=command)
-    async def estop_release() -> dict:
+    async def estop_release(body: ReleaseCommand) -> dict:
         return {'message': await run_in_threadpool(operator.emergency_stop, False, 'released on the console')}
+
+    @app.post('/api/outcome/correct', dependencies=command)
+    async def correct(body: CorrectionCommand) -> dict:
+        return {'message': await run_in_threadpool(operator.correct_outcome, body.episode,
+                                                   body.outcome == 'success')}
 
     return app
 
@@ -238,14 +276,15 @@ class ConsoleServer:
     """uvicorn serving the console from a background thread; port 0 picks a free port."""
 
     def __init__(self, state: ConsoleState, operator: Operator, host: str = '127.0.0.1', port: int = 8080,
-                 token: str | None = None):
+                 token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES):
         import uvicorn
         if not is_loopback(host) and not token:
             raise ValueError(f'serving the console on {host} needs a token')
         self.closing = threading.Event()
         self.state = state
         allowed = LOOPBACK_HOSTS if is_loopback(host) and not token else None
-        self.app = build_app(state, operator, token=token, allowed_hosts=allowed, closing=self.closing)
+        self.app = build_app(state, operator, token=token, allowed_hosts=allowed, closing=self.closing,
+                             max_body_bytes=max_body_bytes)
         self.socket = listening_socket(host, port)
         self.host, self.port = host, self.socket.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level='warning', access_log=False,

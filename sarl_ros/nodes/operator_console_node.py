@@ -12,21 +12,24 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
 from sensor_msgs.msg import Image
+from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from sarl_ros.console.state import EVENT_NAMES, Candidate, ConsoleState
+from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.console.web import CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, ExecutedAction, LearnerStats
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD, SENSOR
+from sarl_ros.rosutil.qos import LATCHED, RECORD, SENSOR
 from sarl_ros.srv import EmergencyStop, PauseEpisodes, ReportOutcome
 
 PARAMS = (
@@ -41,6 +44,9 @@ PARAMS = (
     Param('jpeg_quality', 80, 'JPEG quality of the page image (1-100)'),
     Param('service_timeout_s', 5.0, 'Wait this long for the node that owns a command'),
     Param('event_history', 50, 'Episode events listed on the page'),
+    Param('output_dir', '', "The run's directory: the episode history is loaded from its episodes.csv "
+          '(empty: only what this console sees)'),
+    Param('max_body_bytes', 16384, 'Largest request body the page may send (bigger: 413, counted while read)'),
 )
 
 # EpisodeEvent.type -> name, from the message's own constants.
@@ -57,6 +63,7 @@ class RosOperator:
         self.reset = node.create_client(Trigger, g.SRV_CONFIRM_RESET, callback_group=group)
         self.pause = node.create_client(PauseEpisodes, g.SRV_PAUSE, callback_group=group)
         self.estop = node.create_client(EmergencyStop, g.SRV_EMERGENCY_STOP, callback_group=group)
+        self.correct = node.create_client(ReportOutcome, g.SRV_CORRECT_OUTCOME, callback_group=group)
 
     def _call(self, client, request):
         if not client.wait_for_service(timeout_sec=self.timeout_s):
@@ -102,6 +109,19 @@ class RosOperator:
         self.state.set_operator_flags(estop_engaged=engage)
         return f'emergency stop {reply.message}'
 
+    def correct_outcome(self, episode: int, success: bool) -> str:
+        if self.state.correctable != episode:
+            raise CommandRefused(f'episode {episode} cannot be corrected now: only the episode that just ended, '
+                                 'before the next one starts')
+        outcome = ReportOutcome.Request.SUCCESS if success else ReportOutcome.Request.FAILURE
+        reply = self._call(self.correct, ReportOutcome.Request(episode=episode, outcome=outcome,
+                                                               note='corrected on the operator console'))
+        if not reply.accepted:
+            raise CommandRefused(reply.message)
+        verdict = 'success' if success else 'failure'
+        self.node.get_logger().info(f'operator: episode {episode} corrected to {verdict}')
+        return f'episode {episode}: corrected to {verdict}'
+
 
 class OperatorConsole(Node):
     def __init__(self, **node_options):
@@ -113,6 +133,13 @@ class OperatorConsole(Node):
         if self.p.image_rate_hz <= 0:
             raise ValueError(f'operator_console.image_rate_hz must be positive, got {self.p.image_rate_hz}')
         self.state = ConsoleState(event_history=self.p.event_history)
+        if self.p.output_dir:  # a restarted console (or graph) still shows the run's history
+            record = Path(self.p.output_dir) / RECORD_NAME
+            try:
+                self.state.load_history(finished_episodes(record))
+            except (OSError, ValueError) as exc:
+                self.get_logger().warning(f'episode history not loaded from {record}: {exc}')
+        self._needs_said = None
         self.operator = RosOperator(self, self.state, self.p.service_timeout_s)
         self._last_image_ns = 0
         self.keys = None
@@ -123,6 +150,7 @@ class OperatorConsole(Node):
         self.create_subscription(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, self._on_action, RECORD,
                                  callback_group=ordered)
         self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_stats, RECORD, callback_group=ordered)
+        self.create_subscription(Bool, g.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=ordered)
         self.create_subscription(Image, self.p.image_topic, self._on_image, SENSOR,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self.server = self._start_web() if self.p.web else None
@@ -136,7 +164,8 @@ class OperatorConsole(Node):
             # On the terminal only: the ROS log is recorded and may be shared.
             print(f'operator console token (set {self.p.token_env} to choose one): {token}', file=sys.stderr)
         try:
-            server = ConsoleServer(self.state, self.operator, self.p.host, self.p.port, token)
+            server = ConsoleServer(self.state, self.operator, self.p.host, self.p.port, token,
+                                   max_body_bytes=self.p.max_body_bytes)
         except OSError as exc:
             raise ValueError(f'operator console cannot serve on {self.p.host}:{self.p.port} ({exc}); '
                              f'choose another with operator_console port:=...') from exc
@@ -163,6 +192,21 @@ class OperatorConsole(Node):
         if self.keys is not None:  # the terminal operator follows the episodes too
             detail = f' ({msg.detail})' if msg.detail else ''
             self.keys.say(f'episode {msg.episode}: {kind.replace("_", " ")}{detail}')
+        self._say_needs()
+
+    def _on_estop_state(self, msg: Bool):
+        self.state.set_operator_flags(estop_engaged=bool(msg.data))
+        self._say_needs()
+
+    def _say_needs(self):
+        """On the terminal: what the run waits for from a person, once each time it changes."""
+        needs = self.state.needs()
+        key = None if needs is None else (needs['what'], needs['since'])
+        if key == self._needs_said:
+            return
+        self._needs_said = key
+        if self.keys is not None and needs is not None:
+            self.keys.say(f'NEEDS YOU: {needs["text"]} (key {needs["keys"]})')
 
     def _on_candidates(self, msg: CandidateSet):
         candidates = [Candidate(a.prompt, float(q), float(p), a.source)
