@@ -4,6 +4,7 @@ BodyLimit refuses a request body larger than `max_bytes` while it is being read:
 Content-Length over the limit is answered 413 before a byte of the body is read, and a body
 without one (chunked transfer encoding) is counted chunk by chunk and cut off as soon as it
 passes the limit, so a server never holds more than the limit (plus one chunk) of any body.
+It reads the body before the application runs, so the limit holds on every route.
 Bearer checks a token in constant time. Both are plain ASGI: no framework needed.
 """
 from __future__ import annotations
@@ -12,22 +13,9 @@ import hmac
 import json
 from typing import Awaitable, Callable
 
-from starlette.exceptions import HTTPException
-
 Scope = dict
 Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
-
-
-class BodyTooLarge(HTTPException):
-    """Raised into the application when the body passes the limit while it reads it.
-
-    An HTTPException, so a framework that wraps errors met while parsing a body (FastAPI answers
-    400) passes it on as it is: 413, and the connection is closed rather than drained.
-    """
-
-    def __init__(self, limit: int):
-        super().__init__(413, f'request body larger than {limit} bytes', headers={'Connection': 'close'})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -67,29 +55,31 @@ class BodyLimit:
         if too_big:
             await self._refuse(send)
             return
-        received = 0
-        started = False
-
-        async def counted() -> dict:
-            nonlocal received
+        # The whole body is read here, at most max_bytes of it, before the application sees the request:
+        # every route gets the limit, also one that would never read its body.
+        chunks, received = [], 0
+        while True:
             message = await receive()
-            if message['type'] == 'http.request':
-                received += len(message.get('body', b''))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
+            if message['type'] != 'http.request':  # the client went away
+                return
+            chunk = message.get('body', b'')
+            received += len(chunk)
+            if received > self.max_bytes:
+                await self._refuse(send)  # with Connection: close; the rest is never read
+                return
+            chunks.append(chunk)
+            if not message.get('more_body', False):
+                break
+        replayed = False
 
-        async def tracked(message: dict) -> None:
-            nonlocal started
-            if message['type'] == 'http.response.start':
-                started = True
-            await send(message)
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {'type': 'http.request', 'body': b''.join(chunks), 'more_body': False}
+            return await receive()  # after the body: disconnects (a live stream waits for one)
 
-        try:
-            await self.app(scope, counted, tracked)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         status, body, headers = self.answer(self.max_bytes)

@@ -38,7 +38,7 @@ class RemoteVLA:
 
     def __init__(self, url: str = 'http://127.0.0.1:8777', unnorm_key: str | None = 'bridge_orig',
                  timeout_s: float = 10.0, retries: int = 2, backoff_s: float = 0.25,
-                 image_size: int | None = None, check_health: bool = True):
+                 image_size: int | None = None, check_health: bool = True, token: str | None = None):
         if not url.startswith(('http://', 'https://')):
             raise ValueError(f'vla_server_url must start with http:// or https://, got {url!r}')
         if timeout_s <= 0 or retries < 0:
@@ -56,8 +56,10 @@ class RemoteVLA:
         import httpx
         self._httpx = httpx
         # One keep-alive connection (httpx sets TCP_NODELAY): no handshake per action.
-        self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s,
-                                    headers={'Content-Type': 'application/json'})
+        headers = {'Content-Type': 'application/json'}
+        if token:  # the server's bearer token (sarl-vla-server --token-env); never logged
+            headers['Authorization'] = f'Bearer {token}'
+        self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s, headers=headers)
         if check_health:
             try:
                 log.info('policy server %s: %s', self.url, self.health())

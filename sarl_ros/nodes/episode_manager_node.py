@@ -22,8 +22,8 @@ from std_srvs.srv import Trigger
 
 from sarl_ros.backends.registry import task_catalogs
 from sarl_ros.core.episode_loop import episode_seed, run_episode
-from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE, WAITING_FOR_RESET,
-                                  EventKind)
+from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE,
+                                  WAITING_FOR_RESET, EventKind)
 from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
