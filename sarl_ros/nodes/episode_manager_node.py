@@ -75,10 +75,11 @@ class EpisodeManager(Node):
         self.caller = caller
         self.proposer = ProposerClient(caller)
         self.policy = PolicyClient(caller)
+        self._estopped = threading.Event()  # the executor's latched e-stop state (_on_estop_state)
         self.env = GraphEnvironment(self, caller, self.task, self.p.control_steps, reset_scene=self._reset,
                                     should_stop=lambda: self._stop.is_set(), callback_group=group,
                                     verdict_timeout_s=self.p.verdict_timeout_s,
-                                    estopped=lambda: self._estopped.is_set())
+                                    estop=self._estopped)
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
@@ -91,7 +92,6 @@ class EpisodeManager(Node):
         self._awaiting_reset = False  # a reset was requested from the operator and not yet confirmed
         # The executor's latched e-stop state: no goal goes to a stopped arm, and a confirmation
         # given before the stop (or while it is engaged) does not count for the next reset.
-        self._estopped = threading.Event()
         self.create_subscription(Bool, g.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=group)
         self._stop = threading.Event()
         self._resumed = threading.Event()  # cleared by an operator pause; checked between episodes
