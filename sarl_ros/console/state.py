@@ -107,6 +107,13 @@ class ConsoleState:
         now = time.time() if stamp is None else stamp
         with self._lock:
             self.events.appendleft({'time': now, 'episode': episode, 'kind': kind, 'detail': detail})
+            if kind in END_EVENTS and detail.startswith(CORRECTED_BY_OPERATOR):
+                # A verdict corrected while the next episode waits: that wait and the phase go on.
+                self.outcomes[episode] = kind
+                self.history.setdefault(episode, {'episode': episode, 'prompts': []}).update(
+                    outcome=kind, decided_by='person', corrected=True)
+                self._changed()
+                return
             waiting = needs_for(detail) if kind in ('paused', 'reset_requested') else None
             if waiting is not None:
                 if self._waiting is None or self._waiting[0] != waiting:
@@ -131,8 +138,6 @@ class ConsoleState:
                 decided_by = detail.rsplit('decided by ', 1)[1] if 'decided by ' in detail else ''
                 entry.update(outcome=kind, detail=detail, decided_by=decided_by)
                 entry['decisions'] = len(entry.setdefault('prompts', []))
-                if detail.startswith(CORRECTED_BY_OPERATOR):
-                    entry['corrected'] = True
                 if 'started' in entry:
                     entry['seconds'] = round(now - entry.pop('started'), 1)
                 self.phase, self.running = f'episode {episode}: {kind}', False
@@ -179,6 +184,8 @@ class ConsoleState:
             if estop_engaged is not None:
                 if estop_engaged and not self.estop_engaged:
                     self.estop_since = time.time()
+                if not estop_engaged and self._waiting is not None and self._waiting[0] == 'release':
+                    self._waiting = None  # released: the graph's next event says what it waits for
                 self.estop_engaged = estop_engaged
             if paused is not None:
                 self.paused = paused

@@ -229,9 +229,12 @@ class EpisodeManager(Node):
         # The task resolved here is the scene's: a simulator builds it, nobody else resolves the name again.
         request = ResetScene.Request(episode=episode, seed=seed, task=self.task.name, wait_for_operator=operator)
         reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, request))
+        refused = not reply.success
         reply = self._wait_for_estop_release(reply, episode, request)
         if not reply.success:
             raise ServiceFailure(f'reset refused: {reply.message}')
+        if refused and operator:  # released: what the run waits for now is the operator's reset
+            self._event(EventKind.PAUSED, episode, WAITING_FOR_RESET)
         if operator:
             self._wait_for_confirmation(episode)
         if self._stop.is_set():

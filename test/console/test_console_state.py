@@ -77,7 +77,7 @@ def test_the_view_says_what_the_run_needs_from_a_person_and_since_when():
 
 
 def test_aborted_episodes_stay_out_of_the_curve_and_a_correction_is_followed():
-    from sarl_ros.core.events import CORRECTED_BY_OPERATOR
+    from sarl_ros.core.events import CORRECTED_BY_OPERATOR, WAITING_FOR_RESET
     state = ConsoleState()
     state.on_episode_event('start', 1, 't', '')
     state.on_decision(1, 0, 't', 'sarl', 0.2, [Candidate('grasp', 0.0, 1.0)], 0)
@@ -90,7 +90,9 @@ def test_aborted_episodes_stay_out_of_the_curve_and_a_correction_is_followed():
     assert view['correctable'] == 2 and view['history'][0]['decided_by'] == 'detector'
     assert view['history'][1] == {'episode': 1, 'outcome': 'aborted', 'prompts': ['grasp'], 'detail': 'emergency stop',
                                   'decided_by': '', 'decisions': 1, 'seconds': view['history'][1]['seconds']}
+    state.on_episode_event('reset_requested', 3, 't', WAITING_FOR_RESET)
     state.on_episode_event('success', 2, 't', f'{CORRECTED_BY_OPERATOR} (was failure), decided by person')
+    assert state.needs()['what'] == 'reset'  # the next episode still waits for its reset
     view = state.snapshot()
     assert view['outcomes'] == [{'episode': 2, 'success': True}] and view['successes'] == 1
     assert view['history'][0]['corrected'] and view['history'][0]['decided_by'] == 'person'
