@@ -108,7 +108,7 @@ class VLAService:
 
 
 def check_image(image: Any) -> None:
-    """BadRequest unless `image` is an HxWx3 uint8 array of a camera frame's size."""
+    """Raise BadRequest unless `image` is an HxWx3 uint8 array of a camera frame's size."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, 'shape', None)
         dtype = getattr(image, 'dtype', type(image).__name__)

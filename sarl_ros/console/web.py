@@ -22,7 +22,9 @@ from typing import Literal, Protocol
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -60,6 +62,7 @@ class Operator(Protocol):
     def set_paused(self, paused: bool) -> str: ...
     def emergency_stop(self, engage: bool, reason: str) -> str: ...
     def correct_outcome(self, episode: int, success: bool) -> str: ...
+    def demonstrate(self, prompt: str, typed: bool) -> str: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -91,6 +94,19 @@ class PauseCommand(Command):
 
 class EstopCommand(Command):
     reason: str = Field('operator console', max_length=200)
+
+
+class DemonstrateCommand(Command):
+    prompt: str = Field(min_length=1, max_length=200)
+    typed: bool = False  # typed by the operator rather than one of the shown candidates
+
+    @field_validator('prompt')
+    @classmethod
+    def one_line_of_text(cls, prompt: str) -> str:
+        prompt = ' '.join(prompt.split())
+        if not prompt or any(unicodedata.category(ch).startswith('C') for ch in prompt):
+            raise ValueError('a prompt is one line of printable text')
+        return prompt
 
 
 class ReleaseCommand(Command):
@@ -228,6 +244,10 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
     @app.post('/api/estop/release', dependencies=command)
     async def estop_release(body: ReleaseCommand) -> dict:
         return {'message': await run_in_threadpool(operator.emergency_stop, False, 'released on the console')}
+
+    @app.post('/api/demonstrate', dependencies=command)
+    async def demonstrate(body: DemonstrateCommand) -> dict:
+        return {'message': await run_in_threadpool(operator.demonstrate, body.prompt, body.typed)}
 
     @app.post('/api/outcome/correct', dependencies=command)
     async def correct(body: CorrectionCommand) -> dict:

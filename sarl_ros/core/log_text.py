@@ -1,8 +1,8 @@
-"""Text from outside (an HTTP body, a service request) made safe to write into a log line.
+r"""Text from outside (an HTTP body, a service request) made safe to write into a log line.
 
 A newline in an operator's e-stop reason would otherwise start a forged log line, and an
 escape sequence could rewrite the terminal. Control, format and line/paragraph-separator
-characters become visible escapes (\\n, \\x1b, \\u2028); long text is cut to `limit` characters.
+characters become visible escapes (\n, \x1b, \u2028); long text is cut to `limit` characters.
 """
 from __future__ import annotations
 

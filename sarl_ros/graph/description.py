@@ -192,4 +192,5 @@ SRV_CONFIRM_RESET = '/sarl/confirm_reset'
 SRV_PAUSE = '/sarl/pause'
 SRV_CORRECT_OUTCOME = '/sarl/correct_outcome'  # ReportOutcome: relabel the episode that just ended
 SRV_RELABEL_EPISODE = '/sarl/relabel_episode'  # ReportOutcome: the learner's side of a correction
+SRV_DEMONSTRATE = '/sarl/demonstrate_prompt'  # DemonstratePrompt: the operator's prompt for a decision
 ACTION_EXECUTE = '/sarl/execute_prompt'

@@ -22,6 +22,7 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from sarl_ros.console.state import EVENT_NAMES, Candidate, ConsoleState
+from sarl_ros.core.log_text import printable
 from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.console.web import CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
 from sarl_ros.graph import description as g
@@ -30,7 +31,7 @@ from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, SENSOR
-from sarl_ros.srv import EmergencyStop, PauseEpisodes, ReportOutcome
+from sarl_ros.srv import DemonstratePrompt, EmergencyStop, PauseEpisodes, ReportOutcome
 
 PARAMS = (
     Param('web', True, 'Serve the web page'),
@@ -44,7 +45,7 @@ PARAMS = (
     Param('jpeg_quality', 80, 'JPEG quality of the page image (1-100)'),
     Param('service_timeout_s', 5.0, 'Wait this long for the node that owns a command'),
     Param('event_history', 50, 'Episode events listed on the page'),
-    Param('output_dir', '', "The run's directory: the episode history is loaded from its episodes.csv "
+    Param('output_dir', 'runs/latest', "The run's directory: the episode history is loaded from its episodes.csv "
           '(empty: only what this console sees)'),
     Param('max_body_bytes', 16384, 'Largest request body the page may send (bigger: 413, counted while read)'),
 )
@@ -64,6 +65,7 @@ class RosOperator:
         self.pause = node.create_client(PauseEpisodes, g.SRV_PAUSE, callback_group=group)
         self.estop = node.create_client(EmergencyStop, g.SRV_EMERGENCY_STOP, callback_group=group)
         self.correct = node.create_client(ReportOutcome, g.SRV_CORRECT_OUTCOME, callback_group=group)
+        self.demo = node.create_client(DemonstratePrompt, g.SRV_DEMONSTRATE, callback_group=group)
 
     def _call(self, client, request):
         if not client.wait_for_service(timeout_sec=self.timeout_s):
@@ -108,6 +110,23 @@ class RosOperator:
             raise CommandRefused(reply.message)
         self.state.set_operator_flags(estop_engaged=engage)
         return f'emergency stop {reply.message}'
+
+    def demonstrate(self, prompt: str, typed: bool) -> str:
+        """Send the operator's prompt for the running episode's next decision (a language-guided demonstration)."""
+        episode = self.state.running_episode()
+        if episode is None:
+            raise CommandRefused('no episode is running')
+        step = self.state.decisions_in_episode  # the next decision: the shown one is being executed
+        if not self.demo.wait_for_service(timeout_sec=min(self.timeout_s, 1.0)):
+            raise PeerUnavailable(f'no node serves {g.SRV_DEMONSTRATE}: demonstrations need the learner side, '
+                                  'which is not built yet')
+        reply = self._call(self.demo, DemonstratePrompt.Request(episode=episode, decision_step=step, prompt=prompt,
+                                                                typed=typed))
+        if not reply.accepted:
+            raise CommandRefused(reply.message)
+        self.node.get_logger().info(f'operator: demonstration for episode {episode} decision {step}: '
+                                    f'{printable(prompt)!s}')
+        return reply.message or f'episode {episode}, decision {step + 1}: {prompt!r}'
 
     def correct_outcome(self, episode: int, success: bool) -> str:
         if self.state.correctable != episode:

@@ -36,6 +36,10 @@ class Operator:
         CALLS.append('correct')
         return 'ok'
 
+    def demonstrate(self, prompt, typed):
+        CALLS.append('demonstrate')
+        return 'ok'
+
 
 class StillVLA:
     def act(self, image, instruction, proprio):

@@ -44,7 +44,8 @@ def test_large_chunked_bodies_are_refused_while_read_with_little_memory():
         console, policy = proc.stdout.readline().split()
         before = peak_rss_mb(proc.pid)
         routes = [console + 'api/estop', console + 'api/pause', console + 'api/estop/release',
-                  console + 'api/outcome/correct', console + 'api/session', policy + '/act', policy + '/reset']
+                  console + 'api/outcome/correct', console + 'api/demonstrate', console + 'api/session',
+                  policy + '/act', policy + '/reset']
         with httpx.Client(timeout=60, headers={'content-type': 'application/json'}) as http:
             for size in (50 * MB, 300 * MB):
                 for url in routes:

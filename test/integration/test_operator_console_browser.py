@@ -8,9 +8,10 @@ reset" starts an episode; "failure" ends it with a terminal, zero-reward transit
 Q-policy, and "correct the last verdict" turns it into a success before the next episode starts
 (the curve, the history and episodes.csv follow); the next episode starts after the next "confirm
 reset"; the emergency stop halts the arm within one control step and latches until an explicit
-release; when the console goes away the page says CONNECTION LOST, greys its data and its e-stop
-button is visibly inert; on a phone-sized window the page is one column. CI installs Chromium
-(SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
+release; demonstrate mode offers the candidates and a typed command for the next decision (the
+service contract, served by nobody yet: 503 on the page); when the console goes away the page says
+CONNECTION LOST, greys its data and its e-stop button is visibly inert; on a phone-sized window the
+page is one column. CI installs Chromium (SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
 """
 import csv
 import os
@@ -78,7 +79,7 @@ def graph(ros, tmp_path):
         'proposer': ProposerNode(**overrides(backend='sim')),
         'policy': PolicyNode(**overrides(encoder='hashing', output_dir=str(tmp_path))),
         'reward': RewardNode(**overrides(detector='none', human=False)),
-        'console': OperatorConsole(**overrides(port=0, keyboard=False)),
+        'console': OperatorConsole(**overrides(port=0, keyboard=False, output_dir=str(tmp_path))),
     }
     for node in nodes.values():
         ros.add(node)
@@ -106,7 +107,7 @@ def enabled(driver, *ids):
                                  list(ids))
 
 
-BUTTONS = ('btn-success', 'btn-failure', 'btn-reset', 'btn-pause', 'btn-correct', 'btn-estop')
+BUTTONS = ('btn-success', 'btn-failure', 'btn-reset', 'btn-pause', 'btn-correct', 'btn-demo', 'btn-estop')
 
 
 def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
@@ -127,7 +128,8 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     browser.find_element(By.ID, 'btn-reset').click()
     wait.until(lambda d: text(d, 'phase') == 'running')
     wait.until(lambda d: not d.find_element(By.ID, 'needs').is_displayed())
-    assert enabled(browser, *BUTTONS) == ['btn-success', 'btn-failure', 'btn-pause', 'btn-estop']
+    assert enabled(browser, *BUTTONS) == ['btn-success', 'btn-failure', 'btn-pause', 'btn-demo',
+                                          'btn-estop']
     # Live updates: candidates with Q-values and probabilities, the chosen prompt, control steps, the camera.
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr')) >= 2)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#candidates tr.chosen'))
@@ -201,6 +203,15 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     wait.until(lambda d: text(d, 'needs-keys') == 'r')  # released: now the reset is what the run waits for
     browser.find_element(By.ID, 'btn-reset').click()  # the graph goes on once released
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(3), timeout=30, what='episode 3 to start')
+
+    # Demonstrate mode: each candidate can be chosen, or a command typed, for the next decision. No node
+    # serves the contract yet (the learner side), which the page says.
+    wait.until(lambda d: 'btn-demo' in enabled(d, 'btn-demo'))
+    browser.find_element(By.TAG_NAME, 'body').send_keys('d')
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#candidates button.use')
+               and d.find_element(By.ID, 'demo-prompt').is_displayed())
+    browser.find_element(By.ID, 'demo-prompt').send_keys('open the gripper\n')
+    wait.until(lambda d: 'no node serves /sarl/demonstrate_prompt' in text(d, 'message'))
     assert ros.call(probe.node.create_client(Trigger, '/sarl/stop'), Trigger.Request()).success
 
     # The console goes away: the page says so loudly, greys its data, and its e-stop is visibly inert.

@@ -11,14 +11,14 @@ from sarl_ros.msg import EpisodeEvent, RewardSignal
 from sarl_ros.nodes.operator_console_node import OperatorConsole
 from sarl_ros.nodes.reward_node import RewardNode
 from sarl_ros.rosutil.qos import LATCHED, RECORD
-from sarl_ros.srv import EvaluateEpisode
+from sarl_ros.srv import DemonstratePrompt, EvaluateEpisode
 
 API_KEY = 'sk-test-never-on-the-page-1234'
 TOKEN = 'console-token-5678'
 
 
 def console(ros, **params):
-    values = dict(port=0, keyboard=False, service_timeout_s=1.0)
+    values = dict(port=0, keyboard=False, service_timeout_s=1.0, output_dir='')
     values.update(params)
     return ros.add(OperatorConsole(**overrides(**values)))
 
@@ -158,3 +158,26 @@ def test_history_from_the_run_records_and_the_estop_state_from_the_executor(ros,
         ros.wait_for(lambda: http.get('/api/state').json()['estop_engaged'], what='the e-stop state')
         needs = http.get('/api/state').json()['needs']
         assert needs['what'] == 'release' and needs['keys'] == 'u' and needs['since'] > 0
+
+
+def test_a_demonstration_reaches_the_service_contract_and_waits_for_its_server(ros):
+    node = console(ros)
+    probe = publish_start(ros, episode=4)
+    with httpx.Client(base_url=node.url, timeout=10) as http:
+        ros.wait_for(lambda: http.get('/api/state').json()['running'], what='the running episode')
+        bad = http.post('/api/demonstrate', json={'prompt': 'pick up\x1b[2J the sushi'})
+        assert bad.status_code == 422 and 'printable' in bad.text
+        # No node serves the contract yet (the learner side): a clear 503, not a hang.
+        missing = http.post('/api/demonstrate', json={'prompt': 'pick up the sushi'})
+        assert missing.status_code == 503 and 'no node serves /sarl/demonstrate_prompt' in missing.text
+        asked = []
+
+        def serve(request, response):
+            asked.append((request.episode, request.decision_step, request.prompt, request.typed))
+            response.accepted, response.message = True, 'the next decision uses the operator\'s prompt'
+            return response
+
+        probe.create_service(DemonstratePrompt, '/sarl/demonstrate_prompt', serve)
+        reply = http.post('/api/demonstrate', json={'prompt': '  put the sushi   in the pot ', 'typed': True})
+        assert reply.status_code == 200, reply.text
+        assert asked == [(4, 0, 'put the sushi in the pot', True)]

@@ -7,6 +7,7 @@ let paused = false;
 let estopEngaged = false;
 let connected = false;
 let view = null; // the last snapshot
+let demonstrating = false; // demonstrate mode: the operator chooses the next decision's prompt
 const WINDOW = 10; // episodes in the moving success rate
 
 function say(text, isError = false) {
@@ -38,7 +39,7 @@ async function post(path, body = {}) {
 
 // The button each key presses; a key whose button is disabled does nothing but say why.
 const buttons = {success: 'btn-success', failure: 'btn-failure', reset: 'btn-reset', pause: 'btn-pause',
-                 correct: 'btn-correct', estop: 'btn-estop', release: 'btn-release'};
+                 correct: 'btn-correct', demo: 'btn-demo', estop: 'btn-estop', release: 'btn-release'};
 
 function lastOutcome() {
   if (!view || view.correctable === null) return null;
@@ -58,6 +59,15 @@ const commands = {
     }
     return null;
   },
+  demo: () => {
+    demonstrating = !demonstrating;
+    document.body.classList.toggle('demonstrating', demonstrating);
+    $('btn-demo').setAttribute('aria-pressed', String(demonstrating));
+    say(demonstrating ? 'demonstrate: choose the prompt of the next decision' : 'the policy chooses again');
+    if (view) render(view);
+    return null;
+  },
+  demonstrate: (prompt, typed) => post('/api/demonstrate', {prompt, typed}),
   correct: () => {
     const episode = view ? view.correctable : null;
     if (episode === null) return null;
@@ -147,6 +157,7 @@ function renderButtons() {
     reset: waitingFor === 'reset',
     pause: true,
     correct: v.correctable !== null,
+    demo: v.running || demonstrating,
     estop: true,
     release: estopEngaged,
   };
@@ -214,6 +225,16 @@ function render(snapshot) {
     b.style.width = `${Math.round(40 * c.probability)}px`;
     p.append(b, document.createTextNode(c.probability.toFixed(2)));
     tr.append(p);
+    const use = document.createElement('td');
+    use.className = 'demo-only';
+    const pick = document.createElement('button');
+    pick.type = 'button';
+    pick.className = 'use';
+    pick.textContent = 'Use';
+    pick.disabled = !connected || !view.running;
+    pick.onclick = () => commands.demonstrate(c.prompt, false);
+    use.append(pick);
+    tr.append(use);
     return tr;
   }));
 
@@ -261,8 +282,14 @@ function bindControls() {
   $('btn-estop').onclick = commands.estop;
   $('btn-release').onclick = commands.release;
   $('btn-correct').onclick = commands.correct;
-  const keys = {s: 'success', f: 'failure', r: 'reset', p: 'pause', c: 'correct', e: 'estop', Escape: 'estop',
-                u: 'release'};
+  $('btn-demo').onclick = commands.demo;
+  $('demo-form').onsubmit = (ev) => {
+    ev.preventDefault();
+    const prompt = $('demo-prompt').value.trim();
+    if (prompt) commands.demonstrate(prompt, true);
+  };
+  const keys = {s: 'success', f: 'failure', r: 'reset', p: 'pause', c: 'correct', d: 'demo', e: 'estop',
+                Escape: 'estop', u: 'release'};
   document.addEventListener('keydown', (ev) => {
     if (ev.target.tagName === 'INPUT' || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const name = keys[ev.key];
