@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument('--after', type=int, default=8, help='photograph once this many episodes are done')
     parser.add_argument('--task', default='sushi_to_pot')
     parser.add_argument('--out', type=Path, default=ROOT / 'docs' / 'images' / 'operator_console.png')
-    parser.add_argument('--size', default='1280x900', help='browser window WIDTHxHEIGHT')
+    parser.add_argument('--size', default='1280x1500', help='browser window WIDTHxHEIGHT')
     args = parser.parse_args()
     reason = missing_browser()
     if reason:
@@ -53,7 +53,7 @@ def main() -> int:
     (work / 'config.yaml').write_text(yaml.safe_dump(config))
     graph = subprocess.Popen([sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(work / 'config.yaml'),
                               f'episodes:={args.episodes}', f'task:={args.task}', f'output_dir:={work / "run"}',
-                              'reset_mode:=operator'],
+                              'reset_mode:=operator', f'console_port:={port}'],
                              stdout=(work / 'graph.log').open('w'), stderr=subprocess.STDOUT,
                              env=dict(os.environ, PYTHONUNBUFFERED='1'))
     url = f'http://127.0.0.1:{port}/'
@@ -81,7 +81,9 @@ def main() -> int:
             while time.monotonic() < end and not browser.execute_script(
                     "const i = document.getElementById('camera');"
                     "return document.querySelectorAll('#curve circle').length > 0 && i.complete && i.naturalWidth > 0"
-                    " && !document.getElementById('needs').hidden"):
+                    " && !document.getElementById('needs').hidden"
+                    " && document.getElementById('learner').textContent !== '–'"
+                    " && document.querySelectorAll('#history td.strip img').length > 0"):
                 time.sleep(0.2)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             browser.save_screenshot(str(args.out))

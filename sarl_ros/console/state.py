@@ -131,7 +131,8 @@ class ConsoleState:
             elif kind == 'start':
                 self.phase, self.running = 'running', True
                 self.correctable = None
-                self.history[episode] = {'episode': episode, 'outcome': 'running', 'prompts': [], 'started': now}
+                self.history[episode] = {'episode': episode, 'outcome': 'running', 'prompts': [], 'started': now,
+                                         'frames': self.history.get(episode, {}).get('frames', [])}
             elif kind in END_EVENTS:
                 self.outcomes[episode] = kind
                 entry = self.history.setdefault(episode, {'episode': episode, 'prompts': []})
@@ -208,6 +209,17 @@ class ConsoleState:
                     'task': row.get('task') or ''})
                 self.episode = max(self.episode, episode)
             self._changed()
+
+    def add_frames(self, episode: int, names: list[str]) -> None:
+        """Thumbnails of an episode's scene (served by the web app from the run's frames directory)."""
+        with self._lock:
+            entry = self.history.setdefault(episode, {'episode': episode, 'outcome': 'running', 'prompts': []})
+            entry.setdefault('frames', []).extend(names)
+            self._changed()
+
+    def frame_count(self, episode: int) -> int:
+        with self._lock:
+            return len(self.history.get(episode, {}).get('frames', ()))
 
     def needs(self) -> dict | None:
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import ipaddress
 import json
 import secrets
@@ -35,6 +36,7 @@ STATIC = Path(__file__).resolve().parent / 'static'
 SESSION_COOKIE = 'sarl_console_session'
 LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
 MAX_BODY_BYTES = 16 * 1024  # every command is a few dozen bytes
+FRAME_NAME = re.compile(r'e\d{5}_\d{2}\.jpg')  # an episode's thumbnails: e<episode>_<index>.jpg
 # No other page may frame this one (a framed console could be clicked through: clickjacking), and the page
 # loads nothing but its own files.
 SECURITY_HEADERS = {
@@ -149,8 +151,11 @@ class Access:
 
 def build_app(state: ConsoleState, operator: Operator, *, token: str | None = None,
               allowed_hosts: list[str] | None = None, closing: threading.Event | None = None,
-              max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """Return the console's ASGI app; allowed_hosts None accepts any Host header (token mode)."""
+              max_body_bytes: int = MAX_BODY_BYTES, frames_dir: Path | None = None) -> FastAPI:
+    """Return the console's ASGI app; allowed_hosts None accepts any Host header (token mode).
+
+    frames_dir: the run's episode thumbnails (GET /api/frames/<name>), None for none.
+    """
     app = FastAPI(title='SARL operator console', docs_url=None, redoc_url=None, openapi_url=None)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
@@ -219,6 +224,14 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
         if jpeg is None:
             raise HTTPException(404, 'no camera image yet')
         return Response(jpeg, media_type='image/jpeg', headers={'Cache-Control': 'no-store'})
+
+    @app.get('/api/frames/{name}', dependencies=[Depends(authorised)])
+    async def frame(name: str) -> Response:
+        # Only names this console writes: no path can leave the directory.
+        path = frames_dir / name if frames_dir is not None and FRAME_NAME.fullmatch(name) else None
+        if path is None or not path.is_file():
+            raise HTTPException(404, 'no such frame')
+        return Response(path.read_bytes(), media_type='image/jpeg', headers={'Cache-Control': 'max-age=86400'})
 
     @app.get('/api/stream', dependencies=[Depends(authorised)])
     async def stream(request: Request) -> StreamingResponse:
@@ -296,7 +309,7 @@ class ConsoleServer:
     """uvicorn serving the console from a background thread; port 0 picks a free port."""
 
     def __init__(self, state: ConsoleState, operator: Operator, host: str = '127.0.0.1', port: int = 8080,
-                 token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES):
+                 token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES, frames_dir: Path | None = None):
         import uvicorn
         if not is_loopback(host) and not token:
             raise ValueError(f'serving the console on {host} needs a token')
@@ -304,7 +317,7 @@ class ConsoleServer:
         self.state = state
         allowed = LOOPBACK_HOSTS if is_loopback(host) and not token else None
         self.app = build_app(state, operator, token=token, allowed_hosts=allowed, closing=self.closing,
-                             max_body_bytes=max_body_bytes)
+                             max_body_bytes=max_body_bytes, frames_dir=frames_dir)
         self.socket = listening_socket(host, port)
         self.host, self.port = host, self.socket.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level='warning', access_log=False,

@@ -21,10 +21,11 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from sarl_ros.console.state import EVENT_NAMES, Candidate, ConsoleState
+from sarl_ros.console.state import END_EVENTS, EVENT_NAMES, Candidate, ConsoleState
 from sarl_ros.core.log_text import printable
 from sarl_ros.core.resume import RECORD_NAME, finished_episodes
-from sarl_ros.console.web import CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
+from sarl_ros.console.web import FRAME_NAME, CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
+from sarl_ros.core.events import CORRECTED_BY_OPERATOR
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, ExecutedAction, LearnerStats
 from sarl_ros.nodes.runner import run_node
@@ -49,6 +50,9 @@ PARAMS = (
           '(empty: only what this console sees)'),
     Param('max_body_bytes', 16384, 'Largest request body the page may send (bigger: 413, counted while read)'),
 )
+
+FRAMES_DIR = 'console_frames'  # in output_dir: e<episode>_<index>.jpg
+FRAMES_PER_EPISODE = 12
 
 # EpisodeEvent.type -> name, from the message's own constants.
 EVENT_KIND = {getattr(EpisodeEvent, name.upper()): name for name in EVENT_NAMES}
@@ -152,10 +156,13 @@ class OperatorConsole(Node):
         if self.p.image_rate_hz <= 0:
             raise ValueError(f'operator_console.image_rate_hz must be positive, got {self.p.image_rate_hz}')
         self.state = ConsoleState(event_history=self.p.event_history)
+        # The run's thumbnails: a few frames of every episode, kept beside its records.
+        self.frames_dir = Path(self.p.output_dir) / FRAMES_DIR if self.p.output_dir else None
         if self.p.output_dir:  # a restarted console (or graph) still shows the run's history
             record = Path(self.p.output_dir) / RECORD_NAME
             try:
                 self.state.load_history(finished_episodes(record))
+                self._load_frames()
             except (OSError, ValueError) as exc:
                 self.get_logger().warning(f'episode history not loaded from {record}: {exc}')
         self._needs_said = None
@@ -184,7 +191,7 @@ class OperatorConsole(Node):
             print(f'operator console token (set {self.p.token_env} to choose one): {token}', file=sys.stderr)
         try:
             server = ConsoleServer(self.state, self.operator, self.p.host, self.p.port, token,
-                                   max_body_bytes=self.p.max_body_bytes)
+                                   max_body_bytes=self.p.max_body_bytes, frames_dir=self.frames_dir)
         except OSError as exc:
             raise ValueError(f'operator console cannot serve on {self.p.host}:{self.p.port} ({exc}); '
                              f'choose another with operator_console port:=...') from exc
@@ -208,6 +215,8 @@ class OperatorConsole(Node):
     def _on_event(self, msg: EpisodeEvent):
         kind = EVENT_KIND.get(msg.type, f'event {msg.type}')
         self.state.on_episode_event(kind, msg.episode, msg.task, msg.detail)
+        if kind in END_EVENTS and not msg.detail.startswith(CORRECTED_BY_OPERATOR):
+            self._keep_frame(msg.episode)  # how the episode ended
         if self.keys is not None:  # the terminal operator follows the episodes too
             detail = f' ({msg.detail})' if msg.detail else ''
             self.keys.say(f'episode {msg.episode}: {kind.replace("_", " ")}{detail}')
@@ -232,6 +241,32 @@ class OperatorConsole(Node):
                       for a, q, p in zip(msg.candidates, msg.q_values, msg.probabilities)]
         self.state.on_decision(msg.episode, msg.decision_step, msg.task, msg.method, float(msg.temperature),
                                candidates, msg.chosen_index)
+        self._keep_frame(msg.episode)  # the scene the decision was made in
+
+    def _keep_frame(self, episode: int):
+        """Save a thumbnail of the latest camera image for the episode's history strip."""
+        jpeg = self.state.jpeg()
+        index = self.state.frame_count(episode)
+        if self.frames_dir is None or jpeg is None or index >= FRAMES_PER_EPISODE:
+            return
+        name = f'e{episode:05d}_{index:02d}.jpg'
+        try:
+            self.frames_dir.mkdir(parents=True, exist_ok=True)
+            (self.frames_dir / name).write_bytes(thumbnail(jpeg))
+        except (OSError, ValueError) as exc:
+            self.get_logger().warning(f'episode frame not kept: {exc}', throttle_duration_sec=60.0)
+            return
+        self.state.add_frames(episode, [name])
+
+    def _load_frames(self):
+        if self.frames_dir is None or not self.frames_dir.is_dir():
+            return
+        by_episode: dict[int, list[str]] = {}
+        for path in sorted(self.frames_dir.glob('e*_*.jpg')):
+            if FRAME_NAME.fullmatch(path.name):
+                by_episode.setdefault(int(path.name[1:6]), []).append(path.name)
+        for episode, names in by_episode.items():
+            self.state.add_frames(episode, names)
 
     def _on_action(self, msg: ExecutedAction):
         self.state.on_control_step(msg.prompt, msg.decision_step, msg.control_step, list(msg.action))
@@ -261,6 +296,20 @@ class OperatorConsole(Node):
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+def thumbnail(jpeg: bytes, width: int = 112) -> bytes:
+    """Return a small JPEG of a JPEG image (for the history strip)."""
+    import cv2
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError('the camera image does not decode')
+    height = max(1, round(image.shape[0] * width / image.shape[1]))
+    ok, data = cv2.imencode('.jpg', cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA),
+                            [cv2.IMWRITE_JPEG_QUALITY, 70])
+    if not ok:
+        raise ValueError('JPEG encoding failed')
+    return data.tobytes()
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:

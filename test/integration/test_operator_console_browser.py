@@ -164,6 +164,10 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
                                           "return !!r && r.textContent.includes('person (corrected)');"))
     row = next(csv.DictReader((nodes['manager'].out_dir / 'episodes.csv').open()))
     assert (row['outcome'], row['decided_by']) == ('success', 'person (corrected)')
+    # The history keeps a strip of the episode's frames (thumbnails beside the run's records).
+    wait.until(lambda d: d.execute_script(
+        "const i = document.querySelectorAll('#history tbody tr.success td.strip img');"
+        "return i.length >= 2 && [...i].every((e) => e.complete && e.naturalWidth > 0);"))
 
     # The next episode waits for the reset and starts on "confirm reset" (keyboard shortcut r).
     wait.until(lambda d: text(d, 'episode') == '2' and not d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr'))

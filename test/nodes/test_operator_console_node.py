@@ -143,9 +143,18 @@ def test_history_from_the_run_records_and_the_estop_state_from_the_executor(ros,
         '1,sushi_to_pot,1,2,grasp the sushi | put it in the pot,31.50,success,detector\n'
         '2,sushi_to_pot,0,1,grasp the sushi,9.00,aborted,\n'
         '3,sushi_to_pot,0,3,a | b | c,40.00,failure,person\n')
+    frames = tmp_path / 'console_frames'  # the thumbnails an earlier console kept
+    frames.mkdir()
+    (frames / 'e00001_00.jpg').write_bytes(b'\xff\xd8 a jpeg')
+    (tmp_path / 'secret.jpg').write_bytes(b'not yours')
     node = console(ros, output_dir=str(tmp_path))
     with httpx.Client(base_url=node.url, timeout=10) as http:
         view = http.get('/api/state').json()
+        assert view['history'][2]['frames'] == ['e00001_00.jpg']
+        frame = http.get('/api/frames/e00001_00.jpg')
+        assert frame.status_code == 200 and frame.content == b'\xff\xd8 a jpeg'
+        for name in ('..%2Fsecret.jpg', 'e1.jpg', '..%2F..%2Fepisodes.csv', 'e00001_00.jpg%00'):
+            assert http.get(f'/api/frames/{name}').status_code == 404, name
         # A restarted console shows the run so far: the aborted episode is in the history, not in the curve.
         assert view['outcomes'] == [{'episode': 1, 'success': True}, {'episode': 3, 'success': False}]
         assert (view['successes'], view['episodes_done'], view['aborted']) == (1, 2, 1)

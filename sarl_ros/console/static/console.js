@@ -96,8 +96,7 @@ function drawCurve(outcomes) {
   }
   const n = outcomes.length;
   const caption = svg('text', {x: (left + right) / 2, y: 126, 'text-anchor': 'middle'});
-  caption.textContent = n ? `${n} episodes: dots success/failure; blue: rate so far; orange dashed: last ${WINDOW}`
-    : 'no episode yet';
+  caption.textContent = n ? `${n} episodes · blue: so far · orange: last ${WINDOW}` : 'no episode yet';
   plot.append(caption);
   if (!n) return;
   const x = (i) => (n === 1 ? (left + right) / 2 : left + 4 + (i * (right - left - 8)) / (n - 1));
@@ -180,7 +179,11 @@ function setConnected(live) {
   renderButtons();
 }
 
+let shownHistory = '';
 function renderHistory(rows) {
+  const key = JSON.stringify(rows);
+  if (key === shownHistory) return; // unchanged: keep the rows (and their images) as they are
+  shownHistory = key;
   $('history').tBodies[0].replaceChildren(...rows.map((h) => {
     const tr = document.createElement('tr');
     tr.className = h.outcome;
@@ -190,6 +193,15 @@ function renderHistory(rows) {
     const seconds = h.seconds === undefined ? '' : Number(h.seconds).toFixed(0);
     tr.append(cell(String(h.episode), 'num'), cell(h.outcome), cell(who),
               cell(String(h.decisions ?? prompts.length), 'num'), cell(seconds, 'num'), cell(prompts.join(' → ')));
+    const strip = cell('', 'strip');
+    for (const name of h.frames || []) {
+      const img = document.createElement('img');
+      img.src = `/api/frames/${encodeURIComponent(name)}`;
+      img.alt = `episode ${h.episode}, frame ${name.slice(-6, -4)}`;
+      img.loading = 'lazy';
+      strip.append(img);
+    }
+    tr.append(strip);
     return tr;
   }));
 }
