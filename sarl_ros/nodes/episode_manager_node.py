@@ -291,6 +291,16 @@ class EpisodeManager(Node):
             response.message = 'a correction is success or failure'
             return response
         success = request.outcome == ReportOutcome.Request.SUCCESS
+        # The end event goes out a moment before the record is written and the learner has ended the
+        # episode: a correction sent at once waits for both (briefly).
+        end = time.monotonic() + 2.0
+        while self._correctable != request.episode and request.episode == self.episodes_done \
+                and time.monotonic() < end:
+            time.sleep(0.02)
+        ended_here = self.episodes_done - (self.first_episode - 1)  # episodes this run's learner has to report
+        with self._learner_caught_up:
+            self._learner_caught_up.wait_for(lambda: self._learner_reports >= ended_here,
+                                             timeout=self.p.service_timeout_s)
         with self._correction:
             if request.episode != self._correctable:
                 response.message = (f'episode {request.episode} cannot be corrected: only the last episode that '
@@ -305,7 +315,13 @@ class EpisodeManager(Node):
             if not reply.accepted:
                 response.message = f'the learner refused the correction: {reply.message}'
                 return response
-            was = self._correct_record(request.episode, success)
+            try:
+                was = self._correct_record(request.episode, success)
+            except (OSError, ValueError) as exc:  # the learner has the new reward; say the record has not
+                self.get_logger().error(f'episode {request.episode}: corrected for the learner, not in the record: '
+                                        f'{exc}')
+                response.message = f'the record could not be corrected: {exc}'
+                return response
             if self.successes:
                 self.successes[-1] = success
             kind = EventKind.SUCCESS if success else EventKind.FAILURE
