@@ -89,7 +89,8 @@ def test_aborted_episodes_stay_out_of_the_curve_and_a_correction_is_followed():
     assert view['outcomes'] == [{'episode': 2, 'success': False}] and view['aborted'] == 1
     assert view['correctable'] == 2 and view['history'][0]['decided_by'] == 'detector'
     assert view['history'][1] == {'episode': 1, 'outcome': 'aborted', 'prompts': ['grasp'], 'detail': 'emergency stop',
-                                  'decided_by': '', 'decisions': 1, 'seconds': view['history'][1]['seconds']}
+                                  'decided_by': '', 'decisions': 1, 'frames': [],
+                                  'seconds': view['history'][1]['seconds']}
     state.on_episode_event('reset_requested', 3, 't', WAITING_FOR_RESET)
     state.on_episode_event('success', 2, 't', f'{CORRECTED_BY_OPERATOR} (was failure), decided by person')
     assert state.needs()['what'] == 'reset'  # the next episode still waits for its reset
