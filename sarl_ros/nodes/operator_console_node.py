@@ -132,6 +132,13 @@ class RosOperator:
                                     f'{printable(prompt)!s}')
         return reply.message or f'episode {episode}, decision {step + 1}: {prompt!r}'
 
+    def correct_last(self) -> str:
+        """Flip the verdict of the episode that just ended (the terminal's `c`)."""
+        episode = self.state.correctable
+        if episode is None:
+            raise CommandRefused('no verdict to correct: only the episode that just ended, before the next starts')
+        return self.correct_outcome(episode, self.state.outcomes.get(episode) != 'success')
+
     def correct_outcome(self, episode: int, success: bool) -> str:
         if self.state.correctable != episode:
             raise CommandRefused(f'episode {episode} cannot be corrected now: only the episode that just ended, '

@@ -36,6 +36,10 @@ class Operator:
         CALLS.append('correct')
         return 'ok'
 
+    def correct_last(self):
+        CALLS.append('correct last')
+        return 'ok'
+
     def demonstrate(self, prompt, typed):
         CALLS.append('demonstrate')
         return 'ok'
