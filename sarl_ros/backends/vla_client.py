@@ -201,9 +201,13 @@ def main(argv=None) -> int:
     parser.add_argument('--image-size', type=int, default=0, help='Downscale before sending (0: no)')
     parser.add_argument('-n', type=int, default=20, help='Number of /act requests')
     parser.add_argument('--timeout-s', type=float, default=30.0)
+    parser.add_argument('--token-env', default='SARL_VLA_TOKEN',
+                        help="Environment variable holding the server's bearer token (unset: none)")
     args = parser.parse_args(argv)
+    import os
     client = RemoteVLA(url=args.url, unnorm_key=args.unnorm_key, timeout_s=args.timeout_s,
-                       image_size=args.image_size or None, check_health=False)
+                       image_size=args.image_size or None, check_health=False,
+                       token=os.environ.get(args.token_env, '') or None)
     try:
         print('health:', json.dumps(client.health()))
     except NoHealthEndpoint as exc:
