@@ -172,6 +172,7 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     # The next episode waits for the reset and starts on "confirm reset" (keyboard shortcut r).
     wait.until(lambda d: text(d, 'episode') == '2' and not d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr'))
     assert EpisodeEvent.START not in probe.kinds(2)
+    wait.until(lambda d: text(d, 'needs-keys') == 'r' and 'btn-reset' in enabled(d, 'btn-reset'))
     browser.find_element(By.TAG_NAME, 'body').send_keys('r')
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(2), timeout=30, what='episode 2 to start')
     ros.wait_for(lambda: any(a.episode == 2 for a in probe.actions), timeout=30, what='a control step')
