@@ -236,7 +236,7 @@ class OperatorConsole(Node):
     def _say_needs(self):
         """On the terminal: what the run waits for from a person, once each time it changes."""
         needs = self.state.needs()
-        key = None if needs is None else (needs['what'], needs['since'])
+        key = None if needs is None else needs['what']
         if key == self._needs_said:
             return
         self._needs_said = key
