@@ -51,6 +51,7 @@ PARAMS = (
     Param('max_body_bytes', 16384, 'Largest request body the page may send (bigger: 413, counted while read)'),
 )
 
+CORRECTION_TIMEOUT_S = 60.0  # a correction waits for the learner's checkpoint, slow on a loaded machine
 FRAMES_DIR = 'console_frames'  # in output_dir: e<episode>_<index>.jpg
 FRAMES_PER_EPISODE = 12
 
@@ -71,15 +72,16 @@ class RosOperator:
         self.correct = node.create_client(ReportOutcome, g.SRV_CORRECT_OUTCOME, callback_group=group)
         self.demo = node.create_client(DemonstratePrompt, g.SRV_DEMONSTRATE, callback_group=group)
 
-    def _call(self, client, request):
+    def _call(self, client, request, answer_within_s: float | None = None):
         if not client.wait_for_service(timeout_sec=self.timeout_s):
             raise PeerUnavailable(f'{client.srv_name} is not available: is the graph running?')
         done = threading.Event()
         future = client.call_async(request)
         future.add_done_callback(lambda _: done.set())
-        if not done.wait(self.timeout_s):
+        answer_within_s = answer_within_s or self.timeout_s
+        if not done.wait(answer_within_s):
             client.remove_pending_request(future)
-            raise PeerUnavailable(f'{client.srv_name} did not answer within {self.timeout_s:.0f} s')
+            raise PeerUnavailable(f'{client.srv_name} did not answer within {answer_within_s:.0f} s')
         return future.result()
 
     def report_outcome(self, success: bool) -> str:
@@ -144,8 +146,10 @@ class RosOperator:
             raise CommandRefused(f'episode {episode} cannot be corrected now: only the episode that just ended, '
                                  'before the next one starts')
         outcome = ReportOutcome.Request.SUCCESS if success else ReportOutcome.Request.FAILURE
+        # The manager waits for the learner to have ended the episode (its checkpoint), then relabels it.
         reply = self._call(self.correct, ReportOutcome.Request(episode=episode, outcome=outcome,
-                                                               note='corrected on the operator console'))
+                                                               note='corrected on the operator console'),
+                           answer_within_s=max(self.timeout_s, CORRECTION_TIMEOUT_S))
         if not reply.accepted:
             raise CommandRefused(reply.message)
         verdict = 'success' if success else 'failure'
