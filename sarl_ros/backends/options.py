@@ -66,10 +66,14 @@ class RemoteVLAOptions:
     timeout_s: float = option(10.0, 'Policy server timeout per request')
     retries: int = option(2, 'Retries of a failed policy server request')
     image_size: int = option(224, 'Downscale frames to this square size before sending (0: as captured)')
+    token_env: str = option('SARL_VLA_TOKEN', "Environment variable holding the policy server's bearer token "
+                            '(unset or empty: none); never logged')
 
     def kwargs(self) -> dict[str, Any]:
+        import os
         return {'url': self.server_url, 'unnorm_key': self.unnorm_key, 'timeout_s': self.timeout_s,
-                'retries': self.retries, 'image_size': self.image_size or None}
+                'retries': self.retries, 'image_size': self.image_size or None,
+                'token': os.environ.get(self.token_env, '') or None}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class RemoteVLA:
 
     def __init__(self, url: str = 'http://127.0.0.1:8777', unnorm_key: str | None = 'bridge_orig',
                  timeout_s: float = 10.0, retries: int = 2, backoff_s: float = 0.25,
-                 image_size: int | None = None, check_health: bool = True):
+                 image_size: int | None = None, check_health: bool = True, token: str | None = None):
         if not url.startswith(('http://', 'https://')):
             raise ValueError(f'vla_server_url must start with http:// or https://, got {url!r}')
         if timeout_s <= 0 or retries < 0:
@@ -56,8 +56,10 @@ class RemoteVLA:
         import httpx
         self._httpx = httpx
         # One keep-alive connection (httpx sets TCP_NODELAY): no handshake per action.
-        self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s,
-                                    headers={'Content-Type': 'application/json'})
+        headers = {'Content-Type': 'application/json'}
+        if token:  # the server's bearer token (sarl-vla-server --token-env); never logged
+            headers['Authorization'] = f'Bearer {token}'
+        self._client = httpx.Client(base_url=self.url, timeout=self.timeout_s, headers=headers)
         if check_health:
             try:
                 log.info('policy server %s: %s', self.url, self.health())
@@ -199,9 +201,13 @@ def main(argv=None) -> int:
     parser.add_argument('--image-size', type=int, default=0, help='Downscale before sending (0: no)')
     parser.add_argument('-n', type=int, default=20, help='Number of /act requests')
     parser.add_argument('--timeout-s', type=float, default=30.0)
+    parser.add_argument('--token-env', default='SARL_VLA_TOKEN',
+                        help="Environment variable holding the server's bearer token (unset: none)")
     args = parser.parse_args(argv)
+    import os
     client = RemoteVLA(url=args.url, unnorm_key=args.unnorm_key, timeout_s=args.timeout_s,
-                       image_size=args.image_size or None, check_health=False)
+                       image_size=args.image_size or None, check_health=False,
+                       token=os.environ.get(args.token_env, '') or None)
     try:
         print('health:', json.dumps(client.health()))
     except NoHealthEndpoint as exc:

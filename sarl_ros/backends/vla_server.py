@@ -11,15 +11,24 @@ answering like it, so clients written for one work with the other:
                 Header X-SARL-Skill-Done: 1 when the backend reports the skill finished.
   POST /reset   start a new prompt (stateful backends; not in upstream)
   GET  /health  {"status": "ok", "backend": ..., "requests": n, "mean_latency_ms": ...} (not in upstream)
+
+Where it answers unlike deploy.py (docs/design/backends.md lists these): a body over --max-body-mb is
+refused with HTTP 413 while it is read (deploy.py reads any body whole); with a token (the variable
+named by --token-env; required off loopback) a request without `Authorization: Bearer <token>` gets
+HTTP 401 (deploy.py has no authentication); a malformed observation is answered "error" with kind
+`request`, never handed to the model.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import inspect
+import ipaddress
 import json
 import logging
+import os
 import socket
+import sys
 import threading
 import time
 from typing import Any, Callable
@@ -30,6 +39,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sarl_ros.backends import wire
+from sarl_ros.backends.http_guard import BodyLimit, bearer_matches
+from sarl_ros.core.log_text import printable
 
 log = logging.getLogger('sarl-vla-server')
 
@@ -37,7 +48,9 @@ SKILL_DONE_HEADER = 'X-SARL-Skill-Done'
 ERROR_HEADER = 'X-SARL-Error'
 ERROR_KIND_HEADER = 'X-SARL-Error-Kind'
 UPSTREAM_ERROR = 'error'  # what OpenVLA's deploy server answers on any failure
-MAX_REQUEST_BYTES = 80 * 1024 * 1024
+MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a 1920x1080 frame as json-numpy is 8.3 MB
+MAX_IMAGE_SIDE = 4096  # a camera frame; anything larger is not an observation
+TOKEN_ENV = 'SARL_VLA_TOKEN'
 
 
 class BadRequest(ValueError):
@@ -62,10 +75,15 @@ class VLAService:
         image, instruction = payload.get('image'), payload.get('instruction')
         if not isinstance(instruction, str) or not instruction.strip():
             raise BadRequest('"instruction" must be a non-empty string')
-        if image is not None and (not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3):
-            raise BadRequest('"image" must be an encoded HxWx3 uint8 array')
+        if image is not None:
+            check_image(image)
         proprio = payload.get('proprio')
-        proprio = np.zeros(0) if proprio is None else np.asarray(proprio, dtype=np.float64)
+        try:
+            proprio = np.zeros(0) if proprio is None else np.asarray(proprio, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(f'"proprio" must be an array of numbers ({exc})') from None
+        if proprio.size > 64 or not np.all(np.isfinite(proprio)):
+            raise BadRequest('"proprio" must be at most 64 finite numbers')
         kwargs = {}
         if self._accepts_unnorm_key and payload.get('unnorm_key'):
             kwargs['unnorm_key'] = str(payload['unnorm_key'])
@@ -89,44 +107,73 @@ class VLAService:
                 'mean_latency_ms': round(mean, 3)}
 
 
+def check_image(image: Any) -> None:
+    """Raise BadRequest unless `image` is an HxWx3 uint8 array of a camera frame's size."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, 'shape', None)
+        dtype = getattr(image, 'dtype', type(image).__name__)
+        raise BadRequest(f'"image" must be an encoded HxWx3 uint8 array, got {dtype} {shape}')
+    if not (1 <= image.shape[0] <= MAX_IMAGE_SIDE and 1 <= image.shape[1] <= MAX_IMAGE_SIDE):
+        raise BadRequest(f'"image" must be 1-{MAX_IMAGE_SIDE} pixels a side, got {image.shape[:2]}')
+
+
 def parse_act_body(body: bytes) -> tuple[Any, bool]:
     """Return (decoded /act payload, whether it came double-encoded as {"encoded": "<json text>"})."""
     try:
         outer = json.loads(body) if body else None
     except ValueError as exc:
         raise BadRequest(f'the body is not JSON: {exc}') from None
-    if isinstance(outer, dict) and 'encoded' in outer:
-        if set(outer) != {'encoded'} or not isinstance(outer['encoded'], str):
-            raise BadRequest('a double-encoded request is exactly {"encoded": "<json text>"}')
-        return wire.loads(outer['encoded']), True
-    return wire._from_json(outer), False
+    try:
+        if isinstance(outer, dict) and 'encoded' in outer:
+            if set(outer) != {'encoded'} or not isinstance(outer['encoded'], str):
+                raise BadRequest('a double-encoded request is exactly {"encoded": "<json text>"}')
+            return wire.loads(outer['encoded']), True
+        return wire._from_json(outer), False
+    except BadRequest:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # a malformed json-numpy array
+        raise BadRequest(f'malformed array in the body ({type(exc).__name__}: {exc})') from None
 
 
 def _header_text(text: str) -> str:
     return ' '.join(str(text).split())[:300].encode('ascii', 'replace').decode('ascii')
 
 
-def make_app(service: VLAService):
-    """Return the FastAPI application serving one VLA."""
+def make_app(service: VLAService, token: str | None = None, max_body_bytes: int = MAX_REQUEST_BYTES):
+    """Return the FastAPI application serving one VLA; with a token every request needs it (Bearer)."""
     app = FastAPI(title='sarl-vla-server', docs_url=None, redoc_url=None, openapi_url=None)
 
     def error(kind: str, reason: str) -> Response:
         # Upstream's answer (status 200, the JSON string "error"), with the reason in headers.
         return JSONResponse(UPSTREAM_ERROR, headers={ERROR_HEADER: _header_text(reason), ERROR_KIND_HEADER: kind})
 
+    if token:
+        @app.middleware('http')
+        async def bearer_only(request: Request, call_next):
+            if not bearer_matches(request.headers.get('authorization'), token):
+                return JSONResponse({'detail': 'a token is required: Authorization: Bearer <token>'}, status_code=401,
+                                    headers={'WWW-Authenticate': 'Bearer', ERROR_KIND_HEADER: 'request',
+                                             ERROR_HEADER: 'unauthorized'})
+            return await call_next(request)
+
+    def too_large(limit: int):
+        reason = f'request body larger than {limit} bytes'
+        return 413, {'detail': reason}, {ERROR_HEADER: reason, ERROR_KIND_HEADER: 'request'}
+
+    # Outermost: a body is counted as it arrives, also chunked ones, on every route.
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, answer=too_large)
+
     @app.post('/act')
     async def act(request: Request) -> Response:
-        length = int(request.headers.get('content-length') or 0)
-        if length > MAX_REQUEST_BYTES:
-            return error('request', f'request of {length} bytes exceeds {MAX_REQUEST_BYTES}')
         try:
-            payload, double_encoded = parse_act_body(await request.body())
+            payload, double_encoded = parse_act_body(await request.body())  # at most max_body_bytes (BodyLimit)
             action, done = await run_in_threadpool(service.act, payload)
         except ValueError as exc:  # malformed JSON or arrays, and the backend's input checks
-            log.warning('bad /act request: %s', exc)
+            log.warning('bad /act request: %s', printable(exc))
             return error('request', f'bad request: {exc}')
         except Exception as exc:  # noqa: BLE001 - the server outlives a failing inference
-            log.exception('inference failed')
+            log.error('inference failed: %s', printable(f'{type(exc).__name__}: {exc}'),
+                      exc_info=log.isEnabledFor(logging.DEBUG))  # the traceback only when asked for
             return error('inference', f'{type(exc).__name__}: {exc}')
         text = wire.dumps(action)
         content = json.dumps(text) if double_encoded else text  # upstream: a JSON string of json-numpy text
@@ -193,9 +240,25 @@ class PolicyServer:
         self.socket.close()
 
 
-def make_server(vla: Any, host: str = '127.0.0.1', port: int = 8777, description: str = '') -> PolicyServer:
-    """Return a policy server (not yet serving) for a VLA; port 0 picks a free port."""
-    return PolicyServer(make_app(VLAService(vla, description)), host, port)
+def is_loopback(host: str) -> bool:
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
+
+
+def make_server(vla: Any, host: str = '127.0.0.1', port: int = 8777, description: str = '',
+                token: str | None = None, max_body_bytes: int = MAX_REQUEST_BYTES) -> PolicyServer:
+    """Return a policy server (not yet serving) for a VLA; port 0 picks a free port.
+
+    Off the loopback interface a token is required (ValueError without one).
+    """
+    if not token and not is_loopback(host):
+        raise ValueError(f'serving on {host} needs a token: set {TOKEN_ENV} (clients send Authorization: Bearer)')
+    return PolicyServer(make_app(VLAService(vla, description), token=token or None, max_body_bytes=max_body_bytes),
+                        host, port)
 
 
 def _factory(spec: str) -> Callable[..., Any]:
@@ -229,6 +292,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--attn-implementation', default='', help='e.g. flash_attention_2 (empty: default)')
     parser.add_argument('--host', default='127.0.0.1', help='Interface to listen on (0.0.0.0: every one)')
     parser.add_argument('--port', type=int, default=8777, help='TCP port')
+    parser.add_argument('--token-env', default=TOKEN_ENV,
+                        help='Environment variable holding the bearer token every request must carry '
+                             '(required when --host is not loopback); never logged')
+    parser.add_argument('--max-body-mb', type=float, default=MAX_REQUEST_BYTES / 2**20,
+                        help='Largest request body, counted while it is read (chunked ones too)')
     parser.add_argument('--log-level', default='INFO')
     parser.add_argument('--protocol', choices=('openvla', 'openpi'), default='openvla',
                         help='openvla: HTTP as OpenVLA\'s deploy.py; openpi: openpi\'s websocket policy server')
@@ -241,12 +309,20 @@ def main(argv=None) -> int:
     """Run the server until interrupted."""
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format='%(asctime)s %(name)s %(levelname)s %(message)s')
+    token = os.environ.get(args.token_env, '') or None
+    if token is None and not is_loopback(args.host):
+        print(f'sarl-vla-server: serving on {args.host} needs a token: set {args.token_env} '
+              '(clients send Authorization: Bearer <token>; or serve on 127.0.0.1 behind an SSH tunnel)',
+              file=sys.stderr)
+        return 2
     vla = build_backend(args)
-    if args.protocol == 'openpi':  # sarl_ros.backends.openpi_server
+    if args.protocol == 'openpi':  # sarl_ros.backends.openpi_server (its own API key, --api-key-env)
         from sarl_ros.backends import openpi_server
         return openpi_server.serve(args, vla, description=args.factory or f'{args.backend}:{args.model}')
-    server = make_server(vla, args.host, args.port, description=args.factory or f'{args.backend}:{args.model}')
-    log.info('serving %s on %s (POST /act, POST /reset, GET /health)', type(vla).__name__, server.url)
+    server = make_server(vla, args.host, args.port, description=args.factory or f'{args.backend}:{args.model}',
+                         token=token, max_body_bytes=int(args.max_body_mb * 2**20))
+    log.info('serving %s on %s (POST /act, POST /reset, GET /health)%s', type(vla).__name__, server.url,
+             ' (token required)' if token else '')
     try:
         server.serve_forever()  # uvicorn handles Ctrl-C and SIGTERM
     finally:

@@ -1,7 +1,8 @@
 """Single keys on a terminal: the console for labs without a browser at the robot.
 
-s success, f failure, r confirm reset, p pause/resume after this episode, e or Esc emergency
-stop (latches), u release the emergency stop (asks y/n first), h help. The terminal is put in
+s success, f failure, r confirm reset, p pause/resume after this episode, c correct the last
+verdict (success <-> failure, before the next episode starts), e or Esc emergency stop (latches),
+u release the emergency stop (asks y/n first), h help. The terminal is put in
 cbreak mode (keys arrive without Enter, Ctrl-C still interrupts) and restored on exit.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Callable, TextIO
 
 from sarl_ros.console.web import CommandRefused, Operator, PeerUnavailable
 
-HELP = ('keys: [s]uccess  [f]ailure  [r]eset confirmed  [p]ause/resume  [e]/Esc EMERGENCY STOP  '
-        '[u] release e-stop  [h]elp')
+HELP = ('keys: [s]uccess  [f]ailure  [r]eset confirmed  [p]ause/resume  [c]orrect the last verdict  '
+        '[e]/Esc EMERGENCY STOP  [u] release e-stop  [h]elp')
 ESC = '\x1b'
 
 
@@ -81,6 +82,7 @@ class KeyConsole:
             'f': lambda: self.operator.report_outcome(False),
             'r': self.operator.confirm_reset,
             'p': lambda: self.operator.set_paused(not self.is_paused()),
+            'c': self.operator.correct_last,
             'e': lambda: self.operator.emergency_stop(True, 'operator key'),
             ESC: lambda: self.operator.emergency_stop(True, 'operator key'),
             'u': self._release,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import ipaddress
 import json
 import secrets
@@ -22,15 +23,29 @@ from typing import Literal, Protocol
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from sarl_ros.backends.http_guard import BodyLimit, bearer_matches
 from sarl_ros.console.state import ConsoleState
 
 STATIC = Path(__file__).resolve().parent / 'static'
 SESSION_COOKIE = 'sarl_console_session'
 LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]']
+MAX_BODY_BYTES = 16 * 1024  # every command is a few dozen bytes
+FRAME_NAME = re.compile(r'e\d{5}_\d{2}\.jpg')  # an episode's thumbnails: e<episode>_<index>.jpg
+# No other page may frame this one (a framed console could be clicked through: clickjacking), and the page
+# loads nothing but its own files.
+SECURITY_HEADERS = {
+    'Content-Security-Policy': "default-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+}
 
 
 class CommandRefused(RuntimeError):
@@ -48,6 +63,9 @@ class Operator(Protocol):
     def confirm_reset(self) -> str: ...
     def set_paused(self, paused: bool) -> str: ...
     def emergency_stop(self, engage: bool, reason: str) -> str: ...
+    def correct_outcome(self, episode: int, success: bool) -> str: ...
+    def correct_last(self) -> str: ...
+    def demonstrate(self, prompt: str, typed: bool) -> str: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -60,10 +78,16 @@ def is_loopback(host: str) -> bool:
 
 
 class Command(BaseModel):
-    model_config = ConfigDict(extra='forbid')
+    # strict: "yes" is not a bool, "3" is not an int; extra fields are refused.
+    model_config = ConfigDict(extra='forbid', strict=True)
 
 
 class OutcomeCommand(Command):
+    outcome: Literal['success', 'failure']
+
+
+class CorrectionCommand(Command):
+    episode: int = Field(ge=1)
     outcome: Literal['success', 'failure']
 
 
@@ -72,11 +96,29 @@ class PauseCommand(Command):
 
 
 class EstopCommand(Command):
-    reason: str = 'operator console'
+    reason: str = Field('operator console', max_length=200)
+
+
+class DemonstrateCommand(Command):
+    prompt: str = Field(min_length=1, max_length=200)
+    typed: bool = False  # typed by the operator rather than one of the shown candidates
+
+    @field_validator('prompt')
+    @classmethod
+    def one_line_of_text(cls, prompt: str) -> str:
+        prompt = ' '.join(prompt.split())
+        if not prompt or any(unicodedata.category(ch).startswith('C') for ch in prompt):
+            raise ValueError('a prompt is one line of printable text')
+        return prompt
+
+
+class ReleaseCommand(Command):
+    # The release is confirmed in the request itself, not only by the page's dialog.
+    confirm: Literal['release']
 
 
 class SessionRequest(Command):
-    token: str
+    token: str = Field(max_length=1024)
 
 
 class Access:
@@ -90,6 +132,9 @@ class Access:
     def token_matches(self, offered: str) -> bool:
         return self.token is not None and hmac.compare_digest(offered.encode(), self.token.encode())
 
+    def bearer(self, header: str) -> bool:
+        return self.token is not None and bearer_matches(header, self.token)
+
     def new_session(self) -> str:
         session = secrets.token_urlsafe(32)
         with self._lock:
@@ -99,19 +144,23 @@ class Access:
     def allowed(self, request: Request) -> bool:
         if self.token is None:
             return True
-        header = request.headers.get('authorization', '')
-        if header.lower().startswith('bearer ') and self.token_matches(header[7:].strip()):
+        if self.bearer(request.headers.get('authorization', '')):
             return True
         with self._lock:
             return request.cookies.get(SESSION_COOKIE, '') in self._sessions
 
 
 def build_app(state: ConsoleState, operator: Operator, *, token: str | None = None,
-              allowed_hosts: list[str] | None = None, closing: threading.Event | None = None) -> FastAPI:
-    """Return the console's ASGI app; allowed_hosts None accepts any Host header (token mode)."""
+              allowed_hosts: list[str] | None = None, closing: threading.Event | None = None,
+              max_body_bytes: int = MAX_BODY_BYTES, frames_dir: Path | None = None) -> FastAPI:
+    """Return the console's ASGI app; allowed_hosts None accepts any Host header (token mode).
+
+    frames_dir: the run's episode thumbnails (GET /api/frames/<name>), None for none.
+    """
     app = FastAPI(title='SARL operator console', docs_url=None, redoc_url=None, openapi_url=None)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)  # counts every body as it is read, on every route
     access = Access(token)
     closing = closing or threading.Event()
 
@@ -121,6 +170,12 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
         if origin and origin.split('://', 1)[-1] != request.headers.get('host', ''):
             return JSONResponse({'detail': f'cross-origin request from {origin} refused'}, status_code=403)
         return await call_next(request)
+
+    @app.middleware('http')  # defined last: the outermost, so every answer has the headers
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.exception_handler(CommandRefused)
     async def refused(request: Request, exc: CommandRefused):
@@ -171,6 +226,14 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
             raise HTTPException(404, 'no camera image yet')
         return Response(jpeg, media_type='image/jpeg', headers={'Cache-Control': 'no-store'})
 
+    @app.get('/api/frames/{name}', dependencies=[Depends(authorised)])
+    async def frame(name: str) -> Response:
+        # Only names this console writes: no path can leave the directory.
+        path = frames_dir / name if frames_dir is not None and FRAME_NAME.fullmatch(name) else None
+        if path is None or not path.is_file():
+            raise HTTPException(404, 'no such frame')
+        return Response(path.read_bytes(), media_type='image/jpeg', headers={'Cache-Control': 'max-age=86400'})
+
     @app.get('/api/stream', dependencies=[Depends(authorised)])
     async def stream(request: Request) -> StreamingResponse:
         return StreamingResponse(_live(state, request, closing), media_type='text/event-stream',
@@ -193,8 +256,17 @@ def build_app(state: ConsoleState, operator: Operator, *, token: str | None = No
         return {'message': await run_in_threadpool(operator.emergency_stop, True, body.reason)}
 
     @app.post('/api/estop/release', dependencies=command)
-    async def estop_release() -> dict:
+    async def estop_release(body: ReleaseCommand) -> dict:
         return {'message': await run_in_threadpool(operator.emergency_stop, False, 'released on the console')}
+
+    @app.post('/api/demonstrate', dependencies=command)
+    async def demonstrate(body: DemonstrateCommand) -> dict:
+        return {'message': await run_in_threadpool(operator.demonstrate, body.prompt, body.typed)}
+
+    @app.post('/api/outcome/correct', dependencies=command)
+    async def correct(body: CorrectionCommand) -> dict:
+        return {'message': await run_in_threadpool(operator.correct_outcome, body.episode,
+                                                   body.outcome == 'success')}
 
     return app
 
@@ -238,14 +310,15 @@ class ConsoleServer:
     """uvicorn serving the console from a background thread; port 0 picks a free port."""
 
     def __init__(self, state: ConsoleState, operator: Operator, host: str = '127.0.0.1', port: int = 8080,
-                 token: str | None = None):
+                 token: str | None = None, max_body_bytes: int = MAX_BODY_BYTES, frames_dir: Path | None = None):
         import uvicorn
         if not is_loopback(host) and not token:
             raise ValueError(f'serving the console on {host} needs a token')
         self.closing = threading.Event()
         self.state = state
         allowed = LOOPBACK_HOSTS if is_loopback(host) and not token else None
-        self.app = build_app(state, operator, token=token, allowed_hosts=allowed, closing=self.closing)
+        self.app = build_app(state, operator, token=token, allowed_hosts=allowed, closing=self.closing,
+                             max_body_bytes=max_body_bytes, frames_dir=frames_dir)
         self.socket = listening_socket(host, port)
         self.host, self.port = host, self.socket.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(self.app, log_level='warning', access_log=False,

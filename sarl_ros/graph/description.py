@@ -45,6 +45,7 @@ VLA_BACKENDS = ('sim', 'openvla', 'remote', 'openpi')
 VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
 DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
 CAMERA_BACKENDS = ('relay', 'opencv')
+RESET_MODES = ('auto', 'operator')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     # The episode manager resolves the task once; the executor's simulator gets it with every scene reset.
@@ -69,7 +70,8 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed',
                             'episode_manager': 'seed'}),
     LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
-                   targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir', 'recorder': 'output_dir'}),
+                   targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir', 'recorder': 'output_dir',
+                            'operator_console': 'output_dir'}),
     LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic to <output_dir>/bag', bool),
     LaunchArgument('fresh', 'false', 'Start afresh: move an existing output_dir aside to <output_dir>.old-N '
                    '(default: resume it at the next episode)', bool),
@@ -81,6 +83,10 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    bool),
     LaunchArgument('console_port', '8080', "TCP port of the operator console's page (0: a free one, logged)", int,
                    minimum=0, targets={'operator_console': 'port'}),
+    LaunchArgument('human', 'false', "A person gives every episode's verdict (console s/f or the terminal); "
+                   'no episode ends without it', bool, targets={'reward': 'human'}),
+    LaunchArgument('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person to '
+                   'reset it and confirm (console r)', choices=RESET_MODES, targets={'episode_manager': 'reset_mode'}),
 )
 
 # Arguments read by the launch file itself rather than passed to a node.
@@ -134,6 +140,18 @@ def parse_value(text: str, value_type: type, name: str = 'value'):
         raise LaunchArgumentError(f'{name}:={text} must be {value_type.__name__}') from exc
 
 
+def describe_arguments() -> str:
+    """Return every launch argument with its default, type or choices and description (for --help)."""
+    lines = ['launch arguments (name:=value; they override the parameter file):']
+    for arg in LAUNCH_ARGUMENTS:
+        kind = '|'.join(arg.choices) if arg.choices else {bool: 'true|false', int: 'int'}.get(arg.value_type, 'text')
+        if arg.minimum is not None:
+            kind += f' >= {arg.minimum}'
+        lines.append(f'  {arg.name}:=<{kind}>  (default {arg.default})')
+        lines.append(f'      {arg.description}')
+    return '\n'.join(lines)
+
+
 def node_overrides(node: str, values: dict[str, object]) -> dict[str, object]:
     """Return the parameters of one node that launch arguments set."""
     return {arg.targets[node]: values[arg.name] for arg in LAUNCH_ARGUMENTS if node in arg.targets}
@@ -153,6 +171,8 @@ TOPIC_LEARNER_STATS = '/sarl/learner_stats'
 TOPIC_EXECUTED_ACTIONS = '/sarl/executed_actions'
 TOPIC_CAMERA = '/camera/image_raw'
 TOPIC_SIM_CAMERA = '/sim/camera/image_raw'
+# Latched std_msgs/Bool from the executor: whether the emergency stop is engaged (not recorded).
+TOPIC_ESTOP_STATE = '/sarl/emergency_stop_engaged'
 RECORDED_TOPICS = (TOPIC_CANDIDATES, TOPIC_TRANSITIONS, TOPIC_REWARDS, TOPIC_EVENTS,
                    TOPIC_LEARNER_STATS, TOPIC_EXECUTED_ACTIONS, TOPIC_CAMERA)
 
@@ -170,4 +190,7 @@ SRV_START_EPISODE = '/sarl/start_episode'
 SRV_STOP = '/sarl/stop'
 SRV_CONFIRM_RESET = '/sarl/confirm_reset'
 SRV_PAUSE = '/sarl/pause'
+SRV_CORRECT_OUTCOME = '/sarl/correct_outcome'  # ReportOutcome: relabel the episode that just ended
+SRV_RELABEL_EPISODE = '/sarl/relabel_episode'  # ReportOutcome: the learner's side of a correction
+SRV_DEMONSTRATE = '/sarl/demonstrate_prompt'  # DemonstratePrompt: the operator's prompt for a decision
 ACTION_EXECUTE = '/sarl/execute_prompt'

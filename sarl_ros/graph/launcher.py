@@ -28,7 +28,8 @@ from pathlib import Path
 import yaml
 
 from sarl_ros.core.resume import RECORD_NAME, next_episode, set_aside
-from sarl_ros.graph.description import LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides
+from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, describe_arguments, enabled_nodes,
+                                        node_overrides)
 from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph
 from sarl_ros.graph.supervision import judge_exit
 
@@ -74,7 +75,8 @@ def graph_parameters(config: dict, values: dict) -> dict:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog='sarl-graph', description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=describe_arguments())
     parser.add_argument('arguments', nargs='*', metavar='name:=value', help='launch arguments')
     parser.add_argument('--config', type=Path, default=DEFAULT_CONFIG, help='parameter file')
     parser.add_argument('--single-process', action='store_true', help='all nodes in one process')

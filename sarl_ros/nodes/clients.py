@@ -132,6 +132,8 @@ class PolicyClient:
 
 # Executions that ran (wholly or until the skill reported done): only these make transitions.
 RAN = (ExecutePrompt.Result.COMPLETED, ExecutePrompt.Result.SKILL_DONE)
+# How long a refused goal waits for the executor's e-stop state before it counts as an ordinary refusal.
+ESTOP_STATE_GRACE_S = 0.25
 
 
 class GraphEnvironment:
@@ -146,12 +148,14 @@ class GraphEnvironment:
 
     def __init__(self, node: Node, caller: GraphCaller, task: Task, control_steps: int,
                  reset_scene: Callable[[int, int], None], should_stop: Callable[[], bool], callback_group=None,
-                 verdict_timeout_s: float = 180.0):
+                 verdict_timeout_s: float = 180.0, estop: threading.Event | None = None):
         self.node, self.caller = node, caller
         self.task, self.name, self.max_decisions = task.text, task.name, task.max_decisions
         self.control_steps = int(control_steps)
         self.verdict_timeout_s = float(verdict_timeout_s)
         self.reset_scene, self.should_stop = reset_scene, should_stop
+        # Set while the executor reports its emergency stop engaged (its latched state topic).
+        self.estop = estop if estop is not None else threading.Event()
         self.episode = 0
         self._steps = 0
         self.history: list[str] = []  # prompts that ran this episode, oldest first
@@ -169,11 +173,15 @@ class GraphEnvironment:
     def step(self, prompt: str) -> StepOutcome:
         if self.should_stop():
             raise EpisodeAborted('stopped by the operator')
+        if self.estop.is_set():  # engaged between two prompts: no goal goes to a stopped arm
+            raise EpisodeAborted('emergency stop')
         step = self._steps
         self._steps += 1
         try:
             result = self.caller.retrying(f'executing {prompt!r}', lambda: self._run(prompt, step))
         except ServiceFailure as exc:
+            if self.estop.is_set():  # refused because the stop was engaged as the goal went out
+                raise EpisodeAborted('emergency stop') from exc
             # Nothing ran, so there is nothing to learn from: the loop skips the decision.
             self.node.get_logger().error(f'episode {self.episode} step {step}: skipped ({exc})')
             raise StepSkipped(str(exc)) from exc
@@ -228,6 +236,9 @@ class GraphEnvironment:
             raise ServiceFailure('the executor did not answer the goal')
         handle = sent.result()
         if not handle.accepted:
+            # Engaged as the goal went out: its state may arrive a moment after the refusal.
+            if self.estop.wait(ESTOP_STATE_GRACE_S):
+                raise EpisodeAborted('emergency stop')  # not retried: the arm is stopped
             raise ServiceFailure(f'the executor rejected {prompt!r}')
         done.clear()
         result_future = handle.get_result_async()

@@ -10,27 +10,34 @@ events are published and a line is appended to <output_dir>/episodes.csv. Stops 
 from __future__ import annotations
 
 import csv
+import os
 import threading
 import time
 from pathlib import Path
 
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from sarl_ros.backends.registry import task_catalogs
 from sarl_ros.core.episode_loop import episode_seed, run_episode
-from sarl_ros.core.events import BY_EPISODE_END, EventKind
+from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE,
+                                  WAITING_FOR_RESET, EventKind)
 from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
-from sarl_ros.msg import EpisodeEvent, LearnerStats
+from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal
 from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, ProposerClient, ServiceFailure
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
-from sarl_ros.srv import PauseEpisodes, ResetScene, StartEpisode
+from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
+from sarl_ros.srv import PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
+
+# outcome: success, failure, timeout or aborted (an aborted episode has success 0 but is no failure);
+# decided_by: person or detector (empty when nobody decided: a timeout or an abort).
+RECORD_COLUMNS = ['episode', 'task', 'success', 'decisions', 'prompts', 'seconds', 'outcome', 'decided_by']
 
 PARAMS = (
     Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
@@ -40,7 +47,7 @@ PARAMS = (
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
     Param('max_candidates', 8, 'Candidates requested from the proposer'),
     Param('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person',
-          ('auto', 'operator')),
+          g.RESET_MODES),
     Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
     Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
     Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
@@ -68,9 +75,11 @@ class EpisodeManager(Node):
         self.caller = caller
         self.proposer = ProposerClient(caller)
         self.policy = PolicyClient(caller)
+        self._estopped = threading.Event()  # the executor's latched e-stop state (_on_estop_state)
         self.env = GraphEnvironment(self, caller, self.task, self.p.control_steps, reset_scene=self._reset,
                                     should_stop=lambda: self._stop.is_set(), callback_group=group,
-                                    verdict_timeout_s=self.p.verdict_timeout_s)
+                                    verdict_timeout_s=self.p.verdict_timeout_s,
+                                    estop=self._estopped)
         self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
@@ -80,6 +89,10 @@ class EpisodeManager(Node):
                                  callback_group=group)
         self._start = threading.Event()
         self._reset_confirmed = threading.Event()
+        self._awaiting_reset = False  # a reset was requested from the operator and not yet confirmed
+        # The executor's latched e-stop state: no goal goes to a stopped arm, and a confirmation
+        # given before the stop (or while it is engaged) does not count for the next reset.
+        self.create_subscription(Bool, g.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=group)
         self._stop = threading.Event()
         self._resumed = threading.Event()  # cleared by an operator pause; checked between episodes
         self._resumed.set()
@@ -87,11 +100,18 @@ class EpisodeManager(Node):
         self.create_service(Trigger, g.SRV_CONFIRM_RESET, self._on_confirm_reset, callback_group=group)
         self.create_service(Trigger, g.SRV_STOP, self._on_stop, callback_group=group)
         self.create_service(PauseEpisodes, g.SRV_PAUSE, self._on_pause, callback_group=group)
+        # The verdict of the episode that just ended may be corrected until the next one starts.
+        self._correctable: int | None = None
+        self._correction = threading.Lock()  # a correction and the next start do not interleave
+        self._relabel_client = caller.client(ReportOutcome, g.SRV_RELABEL_EPISODE)
+        self.create_service(ReportOutcome, g.SRV_CORRECT_OUTCOME, self._on_correct, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = finished_episodes(self.out_dir / RECORD_NAME)
         self.first_episode = max((row['episode'] for row in previous), default=0) + 1
-        self.successes: list[bool] = [row.get('success') == '1' for row in previous]
+        self.episodes_done = len(previous)
+        # Decided episodes only: an aborted one is neither a success nor a failure.
+        self.successes: list[bool] = [row.get('success') == '1' for row in previous if row.get('outcome') != 'aborted']
         self._loop = threading.Thread(target=self._run, name='episode-loop', daemon=True)
         self._loop.start()
 
@@ -104,13 +124,28 @@ class EpisodeManager(Node):
                 response.success, response.message = False, str(exc)
                 return response
         self._start.set()
-        response.success, response.episode = True, len(self.successes) + 1
+        response.success, response.episode = True, self.episodes_done + 1
         return response
 
     def _on_confirm_reset(self, request, response):
-        self._reset_confirmed.set()
-        response.success, response.message = True, 'reset confirmed'
+        if self._estopped.is_set():
+            response.success = False
+            response.message = 'the emergency stop is engaged: release it, reset the scene, then confirm'
+        elif not self._awaiting_reset:
+            response.success = False
+            response.message = ('no reset is waiting for a confirmation' if self.p.reset_mode == 'operator'
+                                else 'reset_mode is auto: the scene resets itself')
+        else:
+            self._reset_confirmed.set()
+            response.success, response.message = True, 'reset confirmed'
         return response
+
+    def _on_estop_state(self, msg):
+        if msg.data:
+            self._estopped.set()
+            self._reset_confirmed.clear()
+        else:
+            self._estopped.clear()
 
     def _on_stop(self, request, response):
         self._stop.set()
@@ -127,13 +162,13 @@ class EpisodeManager(Node):
         else:
             self._resumed.set()
             response.message = 'resumed'
-        response.success, response.episode = True, len(self.successes) + 1
+        response.success, response.episode = True, self.episodes_done + 1
         return response
 
     def _wait_while_paused(self, episode: int):
         if self._resumed.is_set():
             return
-        self._event(EventKind.PAUSED, episode, 'paused by the operator')
+        self._event(EventKind.PAUSED, episode, PAUSED_BY_OPERATOR)
         self.get_logger().info(f'paused before episode {episode}: call {g.SRV_PAUSE} with paused=false')
         self._resumed.wait()
 
@@ -188,25 +223,40 @@ class EpisodeManager(Node):
         # Cleared before the request goes out: a confirmation given as soon as the request is seen
         # (while the arm still homes) counts, an earlier one does not.
         self._reset_confirmed.clear()
-        self._event(EventKind.RESET_REQUESTED, episode)
         operator = self.p.reset_mode == 'operator'
+        self._awaiting_reset = operator
+        self._event(EventKind.RESET_REQUESTED, episode, WAITING_FOR_RESET if operator else '')
         # The task resolved here is the scene's: a simulator builds it, nobody else resolves the name again.
         request = ResetScene.Request(episode=episode, seed=seed, task=self.task.name, wait_for_operator=operator)
         reply = self.caller.retrying('reset', lambda: self.caller.call(self._reset_client, request))
+        refused = not reply.success
         reply = self._wait_for_estop_release(reply, episode, request)
         if not reply.success:
             raise ServiceFailure(f'reset refused: {reply.message}')
+        if refused and operator:  # released: what the run waits for now is the operator's reset
+            self._event(EventKind.PAUSED, episode, WAITING_FOR_RESET)
         if operator:
-            waited = 0.0
-            while not self._reset_confirmed.wait(self.p.reset_reminder_s):
-                waited += self.p.reset_reminder_s
-                self._event(EventKind.PAUSED, episode, f'waiting for the operator for {waited:.0f} s')
-                self.get_logger().warning(f'episode {episode} paused: reset the scene, then call '
-                                          f'{g.SRV_CONFIRM_RESET} (std_srvs/srv/Trigger)')
+            self._wait_for_confirmation(episode)
         if self._stop.is_set():
             raise EpisodeAborted('stopped by the operator')
-        self._event(EventKind.RESET_DONE, episode)
-        self._event(EventKind.START, episode)
+        self._wait_while_paused(episode)  # pause pressed while the reset was pending: this episode waits too
+        if self._stop.is_set():
+            raise EpisodeAborted('stopped by the operator')
+        with self._correction:  # from here on the last episode's verdict stands
+            self._correctable = None
+            self._event(EventKind.RESET_DONE, episode)
+            self._event(EventKind.START, episode)
+
+    def _wait_for_confirmation(self, episode: int):
+        waited = 0.0
+        try:
+            while not self._reset_confirmed.wait(self.p.reset_reminder_s):
+                waited += self.p.reset_reminder_s
+                self._event(EventKind.PAUSED, episode, f'{WAITING_FOR_RESET} for {waited:.0f} s')
+                self.get_logger().warning(f'episode {episode} paused: reset the scene, then call '
+                                          f'{g.SRV_CONFIRM_RESET} (std_srvs/srv/Trigger)')
+        finally:
+            self._awaiting_reset = False
 
     def _run_episode(self, episode: int):
         started = time.monotonic()
@@ -216,35 +266,117 @@ class EpisodeManager(Node):
         result = run_episode(self.env, self.proposer, self.policy, max_candidates=self.p.max_candidates,
                              greedy=self.p.greedy, learn=True, updates_per_step=0,
                              seed=episode_seed(self.p.seed, episode), episode=episode)
-        self.successes.append(result.success)
+        self.episodes_done += 1
+        if result.end != 'aborted':  # an aborted episode is neither a success nor a failure
+            self.successes.append(result.success)
         detail = result.aborted or f'{result.decisions} decisions'
         if result.end == 'failed' and self.env.last_reward is not None:
             detail = f'failed for good ({self.env.last_reward.detail}) after {detail}'
         if result.skipped:
             detail += f', {result.skipped} skipped'
+        decided_by = ''
+        if self.env.last_reward is not None and result.end in ('success', 'failed'):
+            decided_by = 'person' if self.env.last_reward.source == RewardSignal.SOURCE_HUMAN else 'detector'
+            detail += f', decided by {decided_by}'
         self._event(BY_EPISODE_END[result.end], episode, detail)
-        self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started)
+        self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started,
+                          outcome=BY_EPISODE_END[result.end].label, decided_by=decided_by)
+        if result.end in ('success', 'failed'):
+            self._correctable = episode
+
+    def _on_correct(self, request, response):
+        """Relabel the episode that just ended (success <-> failure): learner first, then the record."""
+        response.accepted = False
+        if request.outcome not in (ReportOutcome.Request.SUCCESS, ReportOutcome.Request.FAILURE):
+            response.message = 'a correction is success or failure'
+            return response
+        success = request.outcome == ReportOutcome.Request.SUCCESS
+        # The end event goes out a moment before the record is written and the learner has ended the
+        # episode: a correction sent at once waits for both (briefly).
+        end = time.monotonic() + 2.0
+        while self._correctable != request.episode and request.episode == self.episodes_done \
+                and time.monotonic() < end:
+            time.sleep(0.02)
+        ended_here = self.episodes_done - (self.first_episode - 1)  # episodes this run's learner has to report
+        with self._learner_caught_up:
+            self._learner_caught_up.wait_for(lambda: self._learner_reports >= ended_here,
+                                             timeout=self.p.service_timeout_s)
+        with self._correction:
+            if request.episode != self._correctable:
+                response.message = (f'episode {request.episode} cannot be corrected: only the last episode that '
+                                    'ended with a verdict, before the next one starts')
+                return response
+            try:
+                reply = self.caller.call(self._relabel_client, ReportOutcome.Request(
+                    episode=request.episode, outcome=request.outcome, note=request.note))
+            except ServiceFailure as exc:
+                response.message = f'the learner did not take the correction: {exc}'
+                return response
+            if not reply.accepted:
+                response.message = f'the learner refused the correction: {reply.message}'
+                return response
+            try:
+                was = self._correct_record(request.episode, success)
+            except (OSError, ValueError) as exc:  # the learner has the new reward; say the record has not
+                self.get_logger().error(f'episode {request.episode}: corrected for the learner, not in the record: '
+                                        f'{exc}')
+                response.message = f'the record could not be corrected: {exc}'
+                return response
+            if self.successes:
+                self.successes[-1] = success
+            kind = EventKind.SUCCESS if success else EventKind.FAILURE
+            self._event(kind, request.episode, f'{CORRECTED_BY_OPERATOR} (was {was}), decided by person')
+        self.get_logger().info(f'episode {request.episode}: verdict corrected from {was} to {kind.label}')
+        response.accepted, response.message = True, f'episode {request.episode}: {kind.label} (was {was})'
+        return response
+
+    def _correct_record(self, episode: int, success: bool) -> str:
+        """Rewrite the last row of episodes.csv (that episode's) with the corrected outcome; return the old one."""
+        path = self.out_dir / RECORD_NAME
+        with path.open(newline='') as f:
+            rows = list(csv.reader(f))
+        header, last = rows[0], rows[-1]
+        if int(last[0]) != episode:
+            raise ValueError(f'the last row of {path} is not episode {episode}')
+        row = dict(zip(header, last))
+        was = row.get('outcome') or ('success' if row.get('success') == '1' else 'failure')
+        row.update(success=str(int(success)), outcome='success' if success else 'failure',
+                   decided_by='person (corrected)')
+        rows[-1] = [row.get(column, '') for column in header]
+        tmp = path.with_suffix('.csv.tmp')
+        with tmp.open('w', newline='') as f:
+            csv.writer(f).writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        return was
 
     def _wait_for_estop_release(self, reply, episode: int, request):
         """Ask again for the reset while the executor refuses it for an engaged emergency stop."""
         remind_at = time.monotonic()
         while not reply.success and 'emergency stop' in reply.message and not self._stop.is_set():
             if time.monotonic() >= remind_at:
-                self._event(EventKind.PAUSED, episode, 'emergency stop engaged: release it to continue')
+                self._event(EventKind.PAUSED, episode, WAITING_FOR_RELEASE)
                 remind_at = time.monotonic() + self.p.reset_reminder_s
             self._stop.wait(0.5)
             reply = self.caller.call(self._reset_client, request)
         return reply
 
-    def _log_episode(self, episode, success, decisions, history, seconds):
+    def _log_episode(self, episode, success, decisions, history, seconds, outcome='', decided_by=''):
         path = self.out_dir / RECORD_NAME
-        new = not path.exists()
+        columns = RECORD_COLUMNS
+        if path.exists() and path.stat().st_size:  # a run begun by an older version keeps its columns
+            with path.open(newline='') as f:
+                columns = next(csv.reader(f), None) or RECORD_COLUMNS
+        row = {'episode': episode, 'task': self.task.name, 'success': int(success), 'decisions': decisions,
+               'prompts': ' | '.join(history), 'seconds': f'{seconds:.2f}', 'outcome': outcome,
+               'decided_by': decided_by}
+        new = not path.exists() or not path.stat().st_size
         with path.open('a', newline='') as f:
-            writer = csv.writer(f)
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
             if new:
-                writer.writerow(['episode', 'task', 'success', 'decisions', 'prompts', 'seconds'])
-            writer.writerow([episode, self.task.name, int(success), decisions, ' | '.join(history),
-                             f'{seconds:.2f}'])
+                writer.writeheader()
+            writer.writerow(row)
 
 
 NODE_CLASS = EpisodeManager

@@ -15,11 +15,13 @@ import numpy as np
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
+from std_msgs.msg import Bool
 
 from sarl_ros.action import ExecutePrompt
 from sarl_ros.backends.featurizers import STATE_FEATURIZER_CHOICES
 from sarl_ros.backends.options import parameter_specs
 from sarl_ros.backends.stack import build_stack
+from sarl_ros.core.log_text import printable
 from sarl_ros.core.executor import CANCELLED, SKILL_DONE, execute_prompt
 from sarl_ros.graph import description as g
 from sarl_ros.msg import ExecutedAction, RewardSignal
@@ -27,7 +29,7 @@ from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import seen_object_to_msg
 from sarl_ros.rosutil.images import from_image_msg, to_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD, SENSOR
+from sarl_ros.rosutil.qos import LATCHED, RECORD, SENSOR
 from sarl_ros.srv import EmergencyStop, EvaluateEpisode, GetState, ResetScene
 
 PARAMS = (
@@ -86,6 +88,9 @@ class ExecutorNode(Node):
         self._closing = threading.Event()
         reentrant = ReentrantCallbackGroup()
         self.actions_pub = self.create_publisher(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, RECORD)
+        # Latched: the episode manager sends no goal to a stopped arm, the console shows the truth.
+        self.estop_pub = self.create_publisher(Bool, g.TOPIC_ESTOP_STATE, LATCHED)
+        self.estop_pub.publish(Bool(data=False))
         self.server = ActionServer(
             self, ExecutePrompt, g.ACTION_EXECUTE, execute_callback=self._execute,
             goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
@@ -212,12 +217,13 @@ class ExecutorNode(Node):
         if request.engage:
             self._estopped.set()
             self.stack.robot.halt()  # at once, not at the next control step
-            self.get_logger().error(f'EMERGENCY STOP: {request.reason or "no reason given"}')
+            self.get_logger().error(f'EMERGENCY STOP: {printable(request.reason or "no reason given")}')
             response.message = 'engaged'
         else:
             self._estopped.clear()
             self.get_logger().warning('emergency stop released')
             response.message = 'released'
+        self.estop_pub.publish(Bool(data=bool(request.engage)))
         response.success = True
         return response
 

@@ -17,11 +17,12 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 from sarl_ros.core.durable import DurablePolicy
-from sarl_ros.core.events import END_KINDS, EventKind
 from sarl_ros.backends.registry import task_catalogs
+from sarl_ros.core.events import CORRECTED_BY_OPERATOR, END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
-from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
+from sarl_ros.core.relabel import relabel_last_transition
+from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
@@ -30,7 +31,7 @@ from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, feat
 from sarl_ros.rosutil.idempotent import RepeatLastReply
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
-from sarl_ros.srv import SelectPrompt, StoreTransition
+from sarl_ros.srv import ReportOutcome, SelectPrompt, StoreTransition
 
 SARL = method_defaults('sarl')  # the learner's defaults live in its SarlConfig only
 # Learner options the node exposes; a method that does not take one ignores it, and a SARL variant
@@ -106,6 +107,9 @@ class PolicyNode(Node):
         self.create_service(SelectPrompt, g.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
         self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
         self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
+        # A corrected verdict: the episode that just ended gets the reward the operator gave.
+        self._last_ended: tuple[int, int] | None = None  # (episode, transitions stored when it ended)
+        self.create_service(ReportOutcome, g.SRV_RELABEL_EPISODE, self._on_relabel, callback_group=group)
         self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}')
 
     def _on_select(self, request, response):
@@ -145,14 +149,38 @@ class PolicyNode(Node):
         return response
 
     def _on_event(self, event):
-        if event.type not in END_KINDS:
-            return
+        if event.type not in END_KINDS or event.detail.startswith(CORRECTED_BY_OPERATOR):
+            return  # a correction is no second end: the relabel service changed the reward
         success = event.type == EventKind.SUCCESS
         self.policy.end_episode(success)
         self.episodes += 1
-        self.successes.append(success)
+        self._last_ended = (event.episode, self.policy.transitions)
+        if event.type != EventKind.ABORTED:  # an aborted episode is neither a success nor a failure
+            self.successes.append(success)
         self._save_checkpoint()
         self._publish_stats()
+
+    def _on_relabel(self, request, response):
+        success = request.outcome == ReportOutcome.Request.SUCCESS
+        if request.outcome not in (ReportOutcome.Request.SUCCESS, ReportOutcome.Request.FAILURE):
+            response.accepted, response.message = False, 'a correction is success or failure'
+        elif self._last_ended is None or self._last_ended[0] != request.episode:
+            response.accepted, response.message = False, f'episode {request.episode} is not the last one ended'
+        elif self._last_ended[1] != self.policy.transitions:
+            response.accepted, response.message = False, 'transitions were stored since the episode ended'
+        else:
+            try:
+                changed = relabel_last_transition(self.policy, 1.0 if success else 0.0)
+            except ValueError as exc:
+                response.accepted, response.message = False, str(exc)
+                return response
+            if self.successes:
+                self.successes[-1] = success  # the recent success rate follows
+            self._save_checkpoint()  # the log still holds the old reward: the checkpoint now covers it
+            response.accepted = True
+            response.message = f'episode {request.episode}: reward {float(success)} ({changed} buffer(s))'
+            self.get_logger().info(f'relabelled {response.message}')
+        return response
 
     def _learn_loop(self):
         while True:

@@ -21,8 +21,9 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 from sarl_ros.backends.options import DETECTOR_BACKENDS, options_for, parameter_specs
+from sarl_ros.core.events import WAITING_FOR_VERDICT
 from sarl_ros.graph import description as g
-from sarl_ros.msg import RewardSignal
+from sarl_ros.msg import EpisodeEvent, RewardSignal
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
@@ -70,6 +71,7 @@ class RewardNode(Node):
         self._verdicts: dict[int, int] = {}
         self._verdict_arrived = threading.Condition()
         self.pub = self.create_publisher(RewardSignal, g.TOPIC_REWARDS, RECORD)
+        self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
         self.create_service(EvaluateEpisode, g.SRV_EVALUATE, self._on_evaluate, callback_group=group)
         self.create_service(ReportOutcome, g.SRV_REPORT_OUTCOME, self._on_report, callback_group=group)
         self.get_logger().info(f'ready: detector={self.p.detector} human={self.p.human}')
@@ -118,7 +120,9 @@ class RewardNode(Node):
             except Exception as exc:  # noqa: BLE001 - a broken detector leaves the verdict to others
                 self.get_logger().warning(f'detector failed: {exc}')
         human = self._take_verdict(request.episode)
-        if human is None and request.final and self.p.human:
+        # With human:=true no episode ends without the person's word: also when the detector says it is over.
+        ends = request.final or (detected is not None and detected[0]) or failed
+        if human is None and ends and self.p.human:
             human = self._wait_for_human(request.episode, request.task, request.timeout_s or self.p.human_timeout_s)
         success, source, confidence, detail = resolve(detected, human)
         if 'overrides' in detail:
@@ -144,6 +148,10 @@ class RewardNode(Node):
         if self.p.keyboard and sys.stdin is not None and sys.stdin.isatty():
             threading.Thread(target=self._ask_keyboard, args=(episode, task), daemon=True).start()
         self.get_logger().info(f'episode {episode}: waiting for a verdict (service {g.SRV_REPORT_OUTCOME})')
+        # The console shows that the run waits for a person (and for what): a PAUSED event.
+        event = EpisodeEvent(type=EpisodeEvent.PAUSED, episode=episode, detail=WAITING_FOR_VERDICT)
+        event.header.stamp = self.get_clock().now().to_msg()
+        self.events.publish(event)
         with self._verdict_arrived:
             self._verdict_arrived.wait_for(lambda: episode in self._verdicts, timeout=timeout)
             return self._verdicts.pop(episode, None)

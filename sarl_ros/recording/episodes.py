@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 
+from sarl_ros.core.events import CORRECTED_BY_OPERATOR
 from sarl_ros.recording.records import END_EVENTS, EpisodeRecord
 
 
@@ -45,8 +46,9 @@ def _add(episode: EpisodeRecord, kind: str, item, time_ns: int):
         if item.kind == 'start':
             episode.start_ns = time_ns
         elif item.kind in END_EVENTS:
-            episode.outcome = item.kind
-            episode.end_ns = time_ns
+            episode.outcome = item.kind  # a verdict the operator corrected later: the correction wins
+            if not item.detail.startswith(CORRECTED_BY_OPERATOR):
+                episode.end_ns = time_ns  # the episode ended then, not when its verdict was corrected
         return
     if kind == 'actions':
         episode.control_steps += 1  # the 7-D actions themselves stay in Recording.actions

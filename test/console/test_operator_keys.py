@@ -18,7 +18,7 @@ from sarl_ros.msg import EpisodeEvent, RewardSignal  # noqa: E402
 from sarl_ros.nodes.executor_node import ExecutorNode  # noqa: E402
 from sarl_ros.nodes.reward_node import RewardNode  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
-from sarl_ros.srv import EvaluateEpisode  # noqa: E402
+from sarl_ros.srv import EvaluateEpisode, ReportOutcome  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +81,22 @@ def test_single_keys_report_failure_and_engage_and_release_the_emergency_stop(ro
         verdict = ros.call(evaluate, EvaluateEpisode.Request(episode=2, final=False))
         assert verdict.decided and verdict.reward.value == 0.0
         assert verdict.reward.source == RewardSignal.SOURCE_HUMAN
+
+        # `c` corrects the verdict of the episode that just ended (here served by a stand-in manager).
+        corrections = []
+
+        def correct(request, response):
+            corrections.append((request.episode, request.outcome))
+            response.accepted = True
+            return response
+
+        probe.create_service(ReportOutcome, '/sarl/correct_outcome', correct)
+        probe.create_publisher(EpisodeEvent, '/sarl/episode_events', RECORD).publish(EpisodeEvent(
+            type=EpisodeEvent.FAILURE, episode=2, task='sushi_to_pot', detail='failed for good, decided by person'))
+        terminal.read_until('episode 2: failure (failed for good')
+        terminal.type('c')
+        terminal.read_until('episode 2: corrected to success')
+        assert corrections == [(2, ReportOutcome.Request.SUCCESS)]
 
         terminal.type('e')
         terminal.read_until('emergency stop engaged')

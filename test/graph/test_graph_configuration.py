@@ -24,10 +24,27 @@ def test_defaults_and_overrides_resolve_to_typed_values():
     ({'robot': 'ur5'}, 'robot:=ur5 is not known; choose one of: sim, widowx'),
     ({'episodes': 'many'}, 'episodes:=many must be int'),
     ({'record': 'maybe'}, 'record:=maybe must be true or false'),
+    ({'human': 'yes please'}, 'human:=yes please must be true or false'),
+    ({'reset_mode': 'person'}, 'reset_mode:=person is not known; choose one of: auto, operator'),
 ])
 def test_bad_launch_arguments_are_named(given, message):
     with pytest.raises(LaunchArgumentError, match=message.replace('(', r'\(').replace(')', r'\)')):
         resolve_arguments(given)
+
+
+def test_human_verdicts_and_operator_resets_are_launch_arguments():
+    values = resolve_arguments({'human': 'true', 'reset_mode': 'operator'})
+    assert description.node_overrides('reward', values)['human'] is True
+    assert description.node_overrides('episode_manager', values)['reset_mode'] == 'operator'
+
+
+def test_graph_help_lists_every_launch_argument(capsys):
+    with pytest.raises(SystemExit):
+        launcher.parse_args(['--help'])
+    printed = capsys.readouterr().out
+    for arg in description.LAUNCH_ARGUMENTS:
+        assert f'  {arg.name}:=' in printed, arg.name
+    assert 'reset_mode:=<auto|operator>  (default auto)' in printed and 'human:=<true|false>' in printed
 
 
 def test_launch_arguments_override_the_parameter_file():

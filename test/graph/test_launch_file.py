@@ -99,7 +99,8 @@ def test_starts_every_node_with_its_parameters_and_an_exit_handler(launch_file, 
     manager = next(n for n in nodes if n.kwargs['name'] == 'episode_manager')
     config, overrides = manager.kwargs['parameters']
     assert config == str(ROOT / 'config' / 'widowx_sarl.yaml')
-    assert overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 5, 'output_dir': str(tmp_path / 'run')}
+    assert overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 5, 'output_dir': str(tmp_path / 'run'),
+                         'reset_mode': 'auto'}
     handled = [h.args[0].kwargs['target_action'] for h in of_type(actions, 'RegisterEventHandler')
                if type(h.args[0]).__name__ == 'OnProcessExit']
     assert handled == nodes  # one exit handler on every node

@@ -67,7 +67,8 @@ def test_both_runners_start_the_same_nodes_with_the_same_overrides(tmp_path):
     graph_plan = plan_graph(given, SARL_GRAPH, {})
     assert [(n.name, n.overrides) for n in launch_plan.nodes] == [(n.name, n.overrides) for n in graph_plan.nodes]
     manager = next(n for n in launch_plan.nodes if n.name == 'episode_manager')
-    assert manager.overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 4, 'output_dir': str(tmp_path / 'run')}
+    assert manager.overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 4, 'output_dir': str(tmp_path / 'run'),
+                                 'reset_mode': 'auto'}
     assert [n.name for n in launch_plan.nodes if n.description.ends_graph] == ['episode_manager']
     assert 'recorder' not in {n.name for n in launch_plan.nodes}
     assert not launch_plan.bag_command and not launch_plan.interbotix and not launch_plan.notices
@@ -76,7 +77,7 @@ def test_both_runners_start_the_same_nodes_with_the_same_overrides(tmp_path):
 def test_console_port_reaches_the_console_node_and_a_disabled_console_starts_nothing(tmp_path):
     given = {'console_port': '0', 'output_dir': str(tmp_path / 'run')}
     console = next(n for n in plan_graph(given, SARL_GRAPH, {}).nodes if n.name == 'operator_console')
-    assert console.overrides == {'port': 0}
+    assert console.overrides == {'port': 0, 'output_dir': str(tmp_path / 'run')}  # output_dir: the history
     without = plan_graph({**given, 'console': 'false'}, SARL_GRAPH, {})
     assert 'operator_console' not in {n.name for n in without.nodes}
 

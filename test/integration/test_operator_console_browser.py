@@ -2,12 +2,18 @@
 
 The nodes run in this process; the executor paces the simulator in real time (5 Hz control),
 the reward comes only from the operator, and resets wait for the operator. Through the page:
-it loads and live updates arrive; "confirm reset" starts an episode; "failure" ends it with a
-terminal, zero-reward transition stored by the Q-policy; the next episode starts after the next
-"confirm reset"; the emergency stop halts the arm within one control step and latches until an
-explicit release; on a phone-sized window the page is one column. CI installs Chromium
-(SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
+it loads and live updates arrive; the page says what the run needs from the operator (the reset,
+the release), with its key and since when, and only the buttons that apply are enabled; "confirm
+reset" starts an episode; "failure" ends it with a terminal, zero-reward transition stored by the
+Q-policy, and "correct the last verdict" turns it into a success before the next episode starts
+(the curve, the history and episodes.csv follow); the next episode starts after the next "confirm
+reset"; the emergency stop halts the arm within one control step and latches until an explicit
+release; demonstrate mode offers the candidates and a typed command for the next decision (the
+service contract, served by nobody yet: 503 on the page); when the console goes away the page says
+CONNECTION LOST, greys its data and its e-stop button is visibly inert; on a phone-sized window the
+page is one column. CI installs Chromium (SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
 """
+import csv
 import os
 import time
 
@@ -73,7 +79,7 @@ def graph(ros, tmp_path):
         'proposer': ProposerNode(**overrides(backend='sim')),
         'policy': PolicyNode(**overrides(encoder='hashing', output_dir=str(tmp_path))),
         'reward': RewardNode(**overrides(detector='none', human=False)),
-        'console': OperatorConsole(**overrides(port=0, keyboard=False)),
+        'console': OperatorConsole(**overrides(port=0, keyboard=False, output_dir=str(tmp_path))),
     }
     for node in nodes.values():
         ros.add(node)
@@ -95,6 +101,15 @@ def text(driver, element_id):
     return driver.find_element(By.ID, element_id).text
 
 
+def enabled(driver, *ids):
+    """Return the ids (of those given) whose buttons are enabled, read in one script."""
+    return driver.execute_script('return arguments[0].filter((id) => !document.getElementById(id).disabled);',
+                                 list(ids))
+
+
+BUTTONS = ('btn-success', 'btn-failure', 'btn-reset', 'btn-pause', 'btn-correct', 'btn-demo', 'btn-estop')
+
+
 def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     nodes, probe = graph
     wait = WebDriverWait(browser, 30, poll_frequency=0.05)
@@ -102,12 +117,19 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
 
     # The page loads and the live stream arrives: episode 1 waits for the operator's reset.
     wait.until(lambda d: text(d, 'connection') == 'live')
-    wait.until(lambda d: text(d, 'phase') in ('reset requested', 'waiting for the operator for 30 s'))
+    # The page says the run waits for the operator's reset, which key, since when; only what applies is enabled.
+    wait.until(lambda d: d.find_element(By.ID, 'needs').is_displayed())
+    assert text(browser, 'needs-text') == 'reset the scene, then confirm the reset'
+    assert text(browser, 'needs-keys') == 'r' and text(browser, 'needs-since').startswith('waiting since')
+    assert enabled(browser, *BUTTONS) == ['btn-reset', 'btn-pause', 'btn-estop']
     assert text(browser, 'task') == TASK and text(browser, 'episode') == '1'
     assert EpisodeEvent.START not in probe.kinds(1)
 
     browser.find_element(By.ID, 'btn-reset').click()
     wait.until(lambda d: text(d, 'phase') == 'running')
+    wait.until(lambda d: not d.find_element(By.ID, 'needs').is_displayed())
+    assert enabled(browser, *BUTTONS) == ['btn-success', 'btn-failure', 'btn-pause', 'btn-demo',
+                                          'btn-estop']
     # Live updates: candidates with Q-values and probabilities, the chosen prompt, control steps, the camera.
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr')) >= 2)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#candidates tr.chosen'))
@@ -131,9 +153,26 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     wait.until(lambda d: 'episode 1: failure' in text(d, 'events'))
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#curve circle.loss')) == 1)
 
+    # A wrong verdict is corrected before the next episode starts: the curve, history and record follow.
+    wait.until(lambda d: 'btn-correct' in enabled(d, 'btn-correct'))
+    assert text(browser, 'btn-correct').startswith('Episode 1 was a success')
+    browser.find_element(By.ID, 'btn-correct').click()
+    wait.until(lambda d: 'episode 1: corrected to success' in text(d, 'message'))
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#curve circle.win')) == 1
+               and not d.find_elements(By.CSS_SELECTOR, '#curve circle.loss'))
+    wait.until(lambda d: d.execute_script("const r = document.querySelector('#history tbody tr.success');"
+                                          "return !!r && r.textContent.includes('person (corrected)');"))
+    row = next(csv.DictReader((nodes['manager'].out_dir / 'episodes.csv').open()))
+    assert (row['outcome'], row['decided_by']) == ('success', 'person (corrected)')
+    # The history keeps a strip of the episode's frames (thumbnails beside the run's records).
+    wait.until(lambda d: d.execute_script(
+        "const i = document.querySelectorAll('#history tbody tr.success td.strip img');"
+        "return i.length >= 2 && [...i].every((e) => e.complete && e.naturalWidth > 0);"))
+
     # The next episode waits for the reset and starts on "confirm reset" (keyboard shortcut r).
     wait.until(lambda d: text(d, 'episode') == '2' and not d.find_elements(By.CSS_SELECTOR, '#candidates tbody tr'))
     assert EpisodeEvent.START not in probe.kinds(2)
+    wait.until(lambda d: text(d, 'needs-keys') == 'r' and 'btn-reset' in enabled(d, 'btn-reset'))
     browser.find_element(By.TAG_NAME, 'body').send_keys('r')
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(2), timeout=30, what='episode 2 to start')
     ros.wait_for(lambda: any(a.episode == 2 for a in probe.actions), timeout=30, what='a control step')
@@ -143,6 +182,7 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     browser.find_element(By.ID, 'btn-estop').click()
     wait.until(ready.visibility_of_element_located((By.ID, 'estop-banner')))
     acknowledged = time.time()  # the executor has answered: the stop is engaged
+    wait.until(lambda d: text(d, 'needs-keys') == 'u')  # what the run waits for now: the release
     period = 1.0 / CONTROL_HZ
     ros.wait_for(lambda: not executor._busy.locked(), timeout=period + 1.0, what='the prompt to halt')
     ros.wait_for(lambda: EpisodeEvent.ABORTED in probe.kinds(2), timeout=10, what='episode 2 to be aborted')
@@ -155,14 +195,40 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
                  timeout=10, what='the manager to wait for the release')
     assert executor._estopped.is_set() and len([a for a in probe.actions if a.episode >= 2]) == len(steps)
     assert text(browser, 'estop-banner').startswith('EMERGENCY STOP ENGAGED')
+    assert 'btn-reset' not in enabled(browser, 'btn-reset')  # no reset confirmed before the release
+    # The aborted episode is neither a success nor a failure: the curve keeps the one corrected episode.
+    wait.until(lambda d: d.execute_script("const r = document.querySelector('#history tbody tr.aborted');"
+                                          "return !!r && r.textContent.startsWith('2');"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, '#curve circle')) == 1
 
     browser.find_element(By.ID, 'btn-release').click()
     browser.switch_to.alert.accept()
     wait.until(ready.invisibility_of_element_located((By.ID, 'estop-banner')))
     assert not executor._estopped.is_set()
+    wait.until(lambda d: text(d, 'needs-keys') == 'r')  # released: now the reset is what the run waits for
     browser.find_element(By.ID, 'btn-reset').click()  # the graph goes on once released
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(3), timeout=30, what='episode 3 to start')
+
+    # Demonstrate mode: each candidate can be chosen, or a command typed, for the next decision. No node
+    # serves the contract yet (the learner side), which the page says.
+    wait.until(lambda d: 'btn-demo' in enabled(d, 'btn-demo'))
+    browser.find_element(By.TAG_NAME, 'body').send_keys('d')
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#candidates button.use')
+               and d.find_element(By.ID, 'demo-prompt').is_displayed())
+    browser.find_element(By.ID, 'demo-prompt').send_keys('open the gripper\n')
+    wait.until(lambda d: 'no node serves /sarl/demonstrate_prompt' in text(d, 'message'))
     assert ros.call(probe.node.create_client(Trigger, '/sarl/stop'), Trigger.Request()).success
+
+    # The console goes away: the page says so loudly, greys its data, and its e-stop is visibly inert.
+    nodes['console'].server.stop()
+    wait.until(ready.visibility_of_element_located((By.ID, 'lost-banner')))
+    assert text(browser, 'lost-banner').startswith('CONNECTION LOST - this page cannot stop the arm')
+    assert text(browser, 'connection') == 'CONNECTION LOST' and enabled(browser, *BUTTONS) == []
+    assert text(browser, 'btn-estop').startswith('E-STOP UNAVAILABLE')
+    assert float(browser.execute_script(
+        "return getComputedStyle(document.getElementById('status')).opacity")) < 0.6  # greyed
+    browser.find_element(By.TAG_NAME, 'body').send_keys('e')
+    wait.until(lambda d: 'connection is lost' in text(d, 'message'))
 
     # A phone-sized screen: one column, nothing wider than the screen, the e-stop button reachable.
     browser.set_window_size(390, 844)

@@ -49,6 +49,8 @@ def test_keys_in_the_graph_terminal_stop_release_and_pause(tmp_path, graph_confi
         assert not mode & termios.ICANON and not mode & termios.ECHO  # cbreak: keys without Enter
         os.write(master, b'e')
         read_until('[operator] emergency stop engaged')
+        # The terminal says what the run now needs from the person, and with which key.
+        read_until('[operator] NEEDS YOU: the emergency stop is engaged: make the arm safe, then release it (key u)')
         os.write(master, b'uy')
         read_until('[operator] emergency stop released')
         os.write(master, b'p')

@@ -4,8 +4,10 @@ import threading
 import pytest
 from params import overrides
 
-from sarl_ros.msg import RewardSignal
+from sarl_ros.core.events import WAITING_FOR_VERDICT
+from sarl_ros.msg import EpisodeEvent, RewardSignal
 from sarl_ros.nodes.reward_node import RewardNode, resolve
+from sarl_ros.rosutil.qos import RECORD
 from sarl_ros.srv import EvaluateEpisode, ReportOutcome
 
 SUCCESS, FAILURE, SKIP = ReportOutcome.Request.SUCCESS, ReportOutcome.Request.FAILURE, ReportOutcome.Request.SKIP
@@ -57,11 +59,31 @@ def test_undecided_when_no_human_answers_in_time(ros):
     assert not reply.decided and reply.message == 'undecided'
 
 
-def test_a_step_check_never_waits_for_a_human(ros):
-    ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False, human_timeout_s=30.0)))
+def test_a_step_check_waits_for_a_human_only_when_the_detector_says_the_episode_is_over(ros):
+    node = ros.add(RewardNode(**overrides(detector='none', human=True, keyboard=False, human_timeout_s=30.0)))
     evaluate = ros.client(EvaluateEpisode, '/sarl/evaluate_episode')
+    events = ros.subscribe(EpisodeEvent, '/sarl/episode_events', RECORD)
     reply = ros.call(evaluate, EvaluateEpisode.Request(episode=1, final=False), timeout=5.0)
-    assert not reply.decided
+    assert not reply.decided and not events  # nothing to ask: the episode goes on
+
+    class SaysSuccess:
+        def evaluate(self, image, task):
+            return True, 0.9
+
+    node.detector = SaysSuccess()  # with human:=true the detector's success is not the last word
+    answer = {}
+    asking = threading.Thread(target=lambda: answer.update(reply=ros.call(
+        evaluate, EvaluateEpisode.Request(episode=2, final=False, task='t'), timeout=20)))
+    asking.start()
+    ros.wait_for(lambda: events, what='the console to be told a verdict is awaited')
+    assert events[0].type == EpisodeEvent.PAUSED and events[0].detail == WAITING_FOR_VERDICT
+    assert 'reply' not in answer  # it waits for the person
+    report = ros.client(ReportOutcome, '/sarl/report_outcome')
+    assert ros.call(report, ReportOutcome.Request(episode=2, outcome=FAILURE)).accepted
+    asking.join(timeout=20)
+    reward = answer['reply'].reward
+    assert reward.value == 0.0 and reward.source == RewardSignal.SOURCE_HUMAN and reward.failed_for_good
+    assert reward.detail.startswith('human overrides detector')
 
 
 def test_unknown_outcome_is_refused(ros):

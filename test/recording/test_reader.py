@@ -215,6 +215,27 @@ def test_restarted_graph_in_one_bag_gives_separate_episodes(tmp_path):
     assert [e.outcome for e in rec.episodes] == first.outcomes + second.outcomes
 
 
+def test_a_corrected_verdict_in_the_bag_is_the_episode_s_outcome(tmp_path):
+    from sarl_ros.core.events import CORRECTED_BY_OPERATOR, EventKind
+    from sarl_ros.recording.bag.message_types import own_typestore
+    run = synthetic_run(episodes=2, seed=4)
+    write_bag(tmp_path / 'plain', run)
+    before = read_recording(tmp_path / 'plain').episodes[-1]
+    flipped = 'failure' if before.outcome == 'success' else 'success'
+    store = own_typestore()
+    t = store.types
+    stamp = run.stream[-1][1] + 10**9  # seconds later, before the next episode started
+    event = t['sarl_ros/msg/EpisodeEvent'](
+        header=t['std_msgs/msg/Header'](stamp=t['builtin_interfaces/msg/Time'](sec=stamp // 10**9, nanosec=0),
+                                        frame_id=''),
+        type=int(EventKind[flipped.upper()]), episode=2, task='put the sushi in the pot',
+        detail=f'{CORRECTED_BY_OPERATOR} (was {before.outcome}), decided by person')
+    run.stream.append((g.TOPIC_EVENTS, stamp, bytes(store.serialize_cdr(event, TOPIC_TYPES[g.TOPIC_EVENTS]))))
+    write_bag(tmp_path / 'corrected', run)
+    after = read_recording(tmp_path / 'corrected').episodes[-1]
+    assert after.outcome == flipped and after.end_ns == before.end_ns  # the correction is no later end
+
+
 def test_recorder_killed_before_its_first_flush_is_named(tmp_path):
     writer = BagWriter(tmp_path / 'bag')
     writer.add_topic(g.TOPIC_EVENTS, TOPIC_TYPES[g.TOPIC_EVENTS])  # still in memory: nothing flushed
