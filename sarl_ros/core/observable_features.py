@@ -63,6 +63,12 @@ class ObservableFeaturizer:
         self.pixel_dim = 3 * self.pixel_side ** 2
         self.dim = self.proprio_dim + self.image_dim + self.history_buckets + 1 + self.pixel_dim
 
+    @property
+    def history_slice(self) -> slice:
+        """Where the executed-prompt history (its counts, then the number executed / 10) lies in the state."""
+        start = self.proprio_dim + self.image_dim
+        return slice(start, start + self.history_buckets + 1)
+
     def features(self, image, proprio, history: Sequence[str] = ()) -> np.ndarray:
         """Return the state vector; ValueError on a proprioception of the wrong size or a bad frame."""
         joints = np.asarray(proprio, dtype=np.float32).reshape(-1)

@@ -91,8 +91,9 @@ class PolicyClient:
         self._select = caller.client(SelectPrompt, g.SRV_SELECT)
         self._store = caller.client(StoreTransition, g.SRV_STORE_TRANSITION)
 
-    def begin_episode(self, task: str) -> None:
-        self._step = 0  # the node begins its own episode at decision step 0
+    def begin_episode(self, task: str, max_decisions: int = 0) -> None:
+        # The node begins its own episode at decision step 0, with the budget it resolves for the task.
+        self._step = 0
 
     def select(self, observation: Observation, candidates: list[Candidate], task: str,
                greedy: bool = False) -> Decision:

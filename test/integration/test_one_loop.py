@@ -119,7 +119,7 @@ def test_graph_and_in_process_loop_store_identical_transitions(tmp_path, task, s
     states = [t.state for result in expected for t in result.transitions]
     if env.state_mode == 'observable':
         assert all(s.shape == (ObservableFeaturizer().dim,) for s in states)
-        history = slice(-ObservableFeaturizer().history_buckets - 1, None)
+        history = ObservableFeaturizer().history_slice
         assert not states[0][history].any() and states[1][history].any()  # the executed prompts count
         # The executor built the scene of the task the episode manager resolved, on observable state.
         assert f'simulating task {task}: state=ObservableFeaturizer\n' in log

@@ -142,7 +142,7 @@ def test_a_reset_builds_the_named_task_and_its_observable_state_equals_the_env(r
     # The same featurizer over the same joint state and render, with no prompt executed yet.
     np.testing.assert_array_equal(np.asarray(fresh.state_features, np.float32), observation.features)
     assert seen_objects_from_msgs(fresh.scene_view) == observation.info['scene_view']
-    history = slice(-ObservableFeaturizer().history_buckets - 1, None)
+    history = ObservableFeaturizer().history_slice
     counted = np.asarray(ros.call(state, GetState.Request(history=['grasp the lid'])).state_features)
     assert not np.any(np.asarray(fresh.state_features)[history]) and counted[history][-1] == pytest.approx(0.1)
     # The result of a goal counts its own prompt after those it is told ran before.
