@@ -28,7 +28,8 @@ from launch_ros.actions import Node
 
 from sarl_ros.core.resume import set_aside
 from sarl_ros.graph.description import LAUNCH_ARGUMENTS
-from sarl_ros.graph.launch_plan import INTERBOTIX_PACKAGE, ROS2_LAUNCH, plan_graph
+from sarl_ros.graph.launch_plan import (INTERBOTIX_PACKAGE, ROS2_LAUNCH, arguments_from_launch, plan_graph,
+                                        tcp_port_in_use)
 from sarl_ros.graph.launcher import load_config
 from sarl_ros.graph.supervision import judge_exit
 
@@ -51,8 +52,9 @@ def generate_launch_description():
 
 def start_graph(context):
     """Check every argument, then return the actions that start the graph."""
-    given = {arg.name: LaunchConfiguration(arg.name).perform(context) for arg in LAUNCH_ARGUMENTS}
-    plan = plan_graph(given, ROS2_LAUNCH)  # LaunchArgumentError: nothing has started yet
+    # Unknown names on the command line, types, ranges, a busy console port: LaunchArgumentError, nothing started.
+    given = arguments_from_launch(context.launch_configurations, context.argv)
+    plan = plan_graph(given, ROS2_LAUNCH, port_in_use=tcp_port_in_use)
     config = LaunchConfiguration('config').perform(context)
     load_config(Path(config))  # ConfigError likewise
     stopping = []  # set once the launch shuts down: exits after that are expected

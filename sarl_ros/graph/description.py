@@ -19,6 +19,7 @@ class LaunchArgument:
     value_type: type = str
     choices: tuple[str, ...] = ()
     minimum: int | None = None  # smallest allowed value of an int argument
+    maximum: int | None = None  # largest allowed value of an int argument
     # node name -> parameter of that node that takes this argument's value
     targets: dict[str, str] = field(default_factory=dict)
 
@@ -80,7 +81,7 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    'Operator console: web page on 127.0.0.1:<console_port>, single keys in the terminal of the graph',
                    bool),
     LaunchArgument('console_port', '8080', "TCP port of the operator console's page (0: a free one, logged)", int,
-                   minimum=0, targets={'operator_console': 'port'}),
+                   minimum=0, maximum=65535, targets={'operator_console': 'port'}),
 )
 
 # Arguments read by the launch file itself rather than passed to a node.
@@ -105,20 +106,35 @@ class LaunchArgumentError(ValueError):
     pass
 
 
+def unknown_arguments_message(unknown, known) -> str | None:
+    """Return one line naming the unknown `name:=` arguments, each with the closest known name; None if none."""
+    import difflib
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+        parts.append(f'{name}:= (did you mean {close[0]}:=?)' if close else f'{name}:=')
+    if not parts:
+        return None
+    listing = '' if all('did you mean' in part for part in parts) else f'; known: {", ".join(known)}'
+    return f'unknown launch argument {", ".join(parts)}{listing}'
+
+
 def resolve_arguments(given: dict[str, str]) -> dict[str, object]:
     """Typed values for every launch argument: defaults, then the given `name:=value`s."""
     known = {a.name: a for a in LAUNCH_ARGUMENTS}
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        raise LaunchArgumentError(f'unknown launch argument(s) {", ".join(unknown)}; known: {", ".join(known)}')
+    message = unknown_arguments_message(set(given) - set(known), list(known))
+    if message:
+        raise LaunchArgumentError(message)
     values = {}
     for arg in LAUNCH_ARGUMENTS:
         text = given.get(arg.name, arg.default)
         if arg.choices and text not in arg.choices:
             raise LaunchArgumentError(f'{arg.name}:={text} is not known; choose one of: {", ".join(arg.choices)}')
         values[arg.name] = parse_value(text, arg.value_type, arg.name)
-        if arg.minimum is not None and values[arg.name] < arg.minimum:
-            raise LaunchArgumentError(f'{arg.name}:={text} must be at least {arg.minimum}')
+        low, high = arg.minimum, arg.maximum
+        if (low is not None and values[arg.name] < low) or (high is not None and values[arg.name] > high):
+            bounds = f'at least {low}' if high is None else f'between {low} and {high}'
+            raise LaunchArgumentError(f'{arg.name}:={text} must be {bounds}')
     return values
 
 

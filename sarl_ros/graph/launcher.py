@@ -29,7 +29,7 @@ import yaml
 
 from sarl_ros.core.resume import RECORD_NAME, next_episode, set_aside
 from sarl_ros.graph.description import LaunchArgumentError, NodeDescription, enabled_nodes, node_overrides
-from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph
+from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph, tcp_port_in_use
 from sarl_ros.graph.supervision import judge_exit
 
 SOURCE_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
@@ -95,7 +95,7 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args, given = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        plan = plan_graph(given, SARL_GRAPH)
+        plan = plan_graph(given, SARL_GRAPH, port_in_use=tcp_port_in_use)
         params = graph_parameters(load_config(args.config), plan.values)
         executables = installed_executables(plan.nodes) if args.installed else None
     except (LaunchArgumentError, ConfigError) as exc:
