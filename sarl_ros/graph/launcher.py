@@ -11,7 +11,7 @@ terminates and, if need be, kills them.
 Re-running with the same output_dir resumes the run (next episode, same learner, WAL
 replayed); fresh:=true moves the old directory aside to <output_dir>.old-N first.
 
-    sarl-graph episodes:=5 task:=sushi_to_pot output_dir:=runs/demo
+    sarl-graph episodes:=5 task:=pot_lid_on_towel output_dir:=runs/demo
 """
 from __future__ import annotations
 

@@ -198,7 +198,8 @@ class EpisodeManager(Node):
         needs = [Dependency(node, endpoints) for node, endpoints in g.EPISODE_MANAGER_NEEDS]
         waited = wait_until_ready(needs, self.caller.is_ready, self.p.ready_timeout_s, self.get_logger().info,
                                   should_stop=self._stop.is_set,
-                                  deadline_hint='more time: episode_manager.ready_timeout_s')
+                                  deadline_hint='more time: ready_timeout_s under episode_manager in the parameter '
+                                                'file (config:=)')
         self.get_logger().info(f'all {len(waited)} nodes ready after {max(waited.values(), default=0.0):.1f} s')
 
     def _reset(self, episode: int, seed: int):

@@ -139,7 +139,8 @@ class OperatorConsole(Node):
             server = ConsoleServer(self.state, self.operator, self.p.host, self.p.port, token)
         except OSError as exc:
             raise ValueError(f'operator console cannot serve on {self.p.host}:{self.p.port} ({exc}); '
-                             f'choose another with operator_console port:=...') from exc
+                             'choose another: console_port:=N (ros2 launch, sarl-graph; 0: a free one) or '
+                             '-p port:=N (ros2 run)') from exc
         server.start()
         if not server.wait_started():
             raise RuntimeError(f'the operator console did not start on {server.url}')

@@ -111,7 +111,8 @@ class PolicyNode(Node):
         self._encoder_load.wait()
         if self._encoder_load.error is not None:
             self.get_logger().error(f'the MiniLM sentence encoder did not load ({self._encoder_load.error}); '
-                                    'decisions will be refused: use q_policy encoder:=hashing')
+                                    'decisions will be refused: set encoder: hashing under q_policy in the '
+                                    'parameter file (config:=)')
         else:
             self.get_logger().info(f'MiniLM sentence encoder loaded in {self._encoder_load.seconds:.1f} s')
 
@@ -184,8 +185,11 @@ class PolicyNode(Node):
                     self._work.notify_all()
 
     def _learned(self):
-        """Wait until every queued TD update has run (a few ms each): the learner's state is then a function
-        of the stored transitions alone, so the same seed gives the same decisions in every run."""
+        """Wait until every queued TD update has run (a few ms each).
+
+        The learner's state is then a function of the stored transitions alone, so the same seed gives
+        the same decisions in every run.
+        """
         with self._work:
             self._work.wait_for(lambda: self._closing or not (self._pending_updates or self._updating))
 

@@ -87,7 +87,8 @@ class SimulatedVLM:
                 vlm = self._by_group[spec.group] = make_proposer(seed=self.seed, task=spec.name)
         if spec.group not in OBSERVABLE_GROUPS and len(observation.features) != FEATURE_DIM:
             raise ValueError(f'the simulated VLM of the legacy task {spec.name} reads the privileged state; '
-                             'run it with vla_executor.state_featurizer:=auto or oracle')
+                             'set state_featurizer: auto (or oracle) under vla_executor in the parameter file '
+                             '(config:=)')
         return vlm.propose(observation, task, history, max_candidates)
 
 

@@ -62,7 +62,8 @@ def test_both_runners_start_the_same_nodes_with_the_same_overrides(tmp_path):
     graph_plan = plan_graph(given, SARL_GRAPH, {})
     assert [(n.name, n.overrides) for n in launch_plan.nodes] == [(n.name, n.overrides) for n in graph_plan.nodes]
     manager = next(n for n in launch_plan.nodes if n.name == 'episode_manager')
-    assert manager.overrides == {'task': 'pot_lid_on_towel', 'episodes': 3, 'seed': 4, 'output_dir': str(tmp_path / 'run')}
+    assert manager.overrides == {'task': 'pot_lid_on_towel', 'episodes': 3, 'seed': 4,
+                                 'output_dir': str(tmp_path / 'run')}
     assert [n.name for n in launch_plan.nodes if n.description.ends_graph] == ['episode_manager']
     assert 'recorder' not in {n.name for n in launch_plan.nodes}
     assert not launch_plan.bag_command and not launch_plan.interbotix and not launch_plan.notices
