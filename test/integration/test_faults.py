@@ -37,7 +37,8 @@ RUN_TIMEOUT_S = 120
 
 
 def _node_pid(launcher_pid: int, node: str) -> int | None:
-    module = next(n.module for n in g.NODES if n.name == node).encode()
+    # sarl-graph starts `python -m sarl_ros.graph.node_entry <executable> --ros-args ...`
+    module = next(n.executable for n in g.NODES if n.name == node).encode()
     for entry in Path('/proc').iterdir():
         if not entry.name.isdigit():
             continue
