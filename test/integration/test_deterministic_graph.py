@@ -28,6 +28,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
 from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode  # noqa: E402
 from sarl_ros.core.methods import make_policy  # noqa: E402
+from sarl_ros.core.observable_features import ObservableFeaturizer  # noqa: E402
 from sarl_ros.core.resume import finished_episodes  # noqa: E402
 from sarl_ros.core.run_compare import run_record  # noqa: E402
 from sarl_ros.core.wal import transition_record  # noqa: E402
@@ -155,3 +156,12 @@ def test_a_graph_killed_and_resumed_is_the_uninterrupted_run_of_its_seed(tmp_pat
     # What the comparison is worth: the seed's three episodes hold both outcomes, and the learner learned.
     assert {result.success for result in expected} == {True, False}
     assert any(np.ptp(q) > 0 for q in expected_q.values())
+    # The default task ran on observable state (joints, gripper, a small render, the prompts executed so far),
+    # the executor built the scene the episode manager named, and said which state it used.
+    states = [t.state for result in expected for t in result.transitions]
+    assert all(s.shape == (ObservableFeaturizer().dim,) for s in states)
+    history = slice(-ObservableFeaturizer().history_buckets - 1, None)
+    assert not states[0][history].any() and states[1][history].any()  # the executed prompts count
+    for log in (first_log, second_log):
+        assert f'simulating task {TASK}: state=ObservableFeaturizer\n' in log.read_text()
+        assert 'PRIVILEGED' not in log.read_text()
