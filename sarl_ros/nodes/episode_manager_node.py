@@ -167,8 +167,8 @@ class EpisodeManager(Node):
         if self.first_episode > 1:
             self.get_logger().info(f'resuming at episode {self.first_episode}/{self.p.episodes} '
                                    f'({self.first_episode - 1} in {self.out_dir / RECORD_NAME})')
+        ready = False
         try:
-            self._wait_until_ready()
             for episode in range(self.first_episode, self.p.episodes + 1):
                 self._wait_while_paused(episode)
                 if self._stop.is_set():
@@ -177,14 +177,18 @@ class EpisodeManager(Node):
                     self.get_logger().info(f'episode {episode}: waiting for {g.SRV_START_EPISODE}')
                     self._start.wait()
                     self._start.clear()
+                if not ready:  # once, before the first episode of this run
+                    self._wait_until_ready()
+                    ready = True
                 self._run_episode(episode)
                 ran += 1
                 # The learner's checkpoint of this episode before the next one starts: the next decision
                 # sees the same learner in every run, and a run stopped here resumes where it stood.
                 self._wait_for_learner(ran)
         except NotReady as exc:
-            self.get_logger().fatal(str(exc))
-            self.exit_code = 1
+            if not self._stop.is_set():  # a node missing at the deadline; an operator's stop is no failure
+                self.get_logger().fatal(str(exc))
+                self.exit_code = 1
         except Exception as exc:  # noqa: BLE001 - report, then end the graph with an error code
             self.get_logger().fatal(f'episode loop stopped: {exc}')
             self.exit_code = 1
