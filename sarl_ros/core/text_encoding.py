@@ -145,12 +145,20 @@ class BackgroundMiniLM:
     name = 'minilm'
     dim = MiniLMEncoder.dim
 
-    def __init__(self):
+    def __init__(self, start: bool = True):
         self.error: BaseException | None = None
         self.seconds: float | None = None  # how long the load took, once it is done
         self._encoder: MiniLMEncoder | None = None
         self._thread = threading.Thread(target=self._load, name='minilm-load', daemon=True)
-        self._thread.start()
+        self._start_lock = threading.Lock()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start loading (once; later calls do nothing)."""
+        with self._start_lock:
+            if self._thread.ident is None:
+                self._thread.start()
 
     def _load(self):
         import time
@@ -165,7 +173,8 @@ class BackgroundMiniLM:
         self.seconds = time.monotonic() - started
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the load; return whether it is done (loaded or failed)."""
+        """Wait for the load (starting it if nobody did); return whether it is done (loaded or failed)."""
+        self.start()
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -177,16 +186,18 @@ class BackgroundMiniLM:
 
 
 def preload_minilm() -> BackgroundMiniLM | None:
-    """Start loading the shared MiniLM encoder in the background (when installed); make_encoder returns it.
+    """Make the shared MiniLM encoder (when installed) one that loads in the background.
 
-    Returns the loader (to report on), or None when MiniLM is not installed or already shared.
+    make_encoder('minilm' or 'auto') then returns it at once and starts its load; a method that never
+    asks for an encoder loads nothing. Returns the loader (to report on), or None when MiniLM is not
+    installed or already shared.
     """
     if not minilm_available():
         return None
     with _SHARED_LOCK:
         if 'minilm' in _SHARED:
             return None
-        loader = BackgroundMiniLM()
+        loader = BackgroundMiniLM(start=False)
         _SHARED['minilm'] = CachedEncoder(loader)
         return loader
 
@@ -221,6 +232,9 @@ def make_encoder(name: str = 'auto', *, cached: bool = True, shared: bool = True
         return make_encoder('hashing', cached=cached, shared=shared)
     with _SHARED_LOCK:
         if shared and cached and name in _SHARED:
+            start = getattr(_SHARED[name].encoder, 'start', None)  # a preloaded encoder loads from now on
+            if start is not None:
+                start()
             return _SHARED[name]
         encoder = MiniLMEncoder() if name == 'minilm' else HashingEncoder()
         if not cached:

@@ -65,7 +65,8 @@ class PolicyNode(Node):
         self.p = declare_parameters(self, PARAMS)
         checkpoints = Path(self.p.output_dir) / 'checkpoints'
         self.checkpoint_path = checkpoints / f'{self.p.method}.pt'
-        # The sentence encoder is needed at the first decision, not to serve: it loads while the graph starts.
+        # The sentence encoder is needed at the first decision, not to serve: it loads while the graph starts
+        # (from the moment the policy asks for it; a method without an encoder loads nothing).
         self._encoder_load = preload_minilm() if self.p.encoder in ('auto', 'minilm') else None
         accepted = method_defaults(self.p.method)
         options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS if name in accepted}
@@ -101,9 +102,11 @@ class PolicyNode(Node):
         self.create_service(SelectPrompt, g.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
         self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
         self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
-        loading = ''
-        if self._encoder_load is not None and getattr(self.policy, 'learner', None) is not None:
-            loading = ' (MiniLM sentence encoder loading in the background)'
+        # The encoder the learner really uses (encoder:=auto resolves to minilm or hashing).
+        encoder = getattr(getattr(getattr(self.policy, 'learner', None), 'encoder', None), 'name', None)
+        loading = f' encoder={encoder}' if encoder else ''
+        if self._encoder_load is not None and encoder == 'minilm':
+            loading += ' (loading in the background)'
             threading.Thread(target=self._report_encoder, name='encoder-report', daemon=True).start()
         self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}{loading}')
 
