@@ -1,4 +1,4 @@
-"""Do two runs of the graph hold the same episodes and the same transitions?
+"""Whether two runs of the graph hold the same episodes and the same transitions.
 
 A run's record is its output directory: `episodes.csv` (one row per episode) and the Q-policy's
 write-ahead log `checkpoints/<method>.wal` (every stored transition, float32 features exactly).
