@@ -3,9 +3,13 @@
 select_prompt scores the candidates and samples one from softmax(Q / temperature) and
 publishes the decision; store_transition adds a transition to replay and to a write-ahead
 log before it answers, so an acknowledged transition survives a kill; TD updates run on a
-background thread so a decision never waits for learning; a checkpoint is written after
-every episode (atomically). On start the node resumes from <output_dir>/checkpoints (plus
-the log), else warm-starts from a given checkpoint, else starts fresh.
+background thread while the rest of the graph works (the executor moves the arm, the VLM
+proposes), and the next decision and the episode's end wait for the updates queued before
+them, so what the learner knows at a decision never depends on timing (the same seed, the
+same run); a checkpoint is written after every episode (atomically). On start the node
+resumes from <output_dir>/checkpoints (plus the log), else warm-starts from a given
+checkpoint, else starts fresh. The MiniLM sentence encoder loads in the background: the node
+serves as soon as torch is imported, and only a decision that needs the encoder waits for it.
 """
 from __future__ import annotations
 
