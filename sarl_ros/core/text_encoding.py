@@ -164,6 +164,11 @@ class BackgroundMiniLM:
         import time
         started = time.monotonic()
         try:
+            try:  # a node's log is no terminal: no "Loading weights" progress bar in it
+                from transformers.utils import logging as transformers_logging
+                transformers_logging.disable_progress_bar()
+            except ImportError:
+                pass
             encoder = MiniLMEncoder()
             if encoder.dim != self.dim:
                 raise ValueError(f'the MiniLM model gives {encoder.dim}-d embeddings, not {self.dim}')
