@@ -8,7 +8,7 @@ fresh output directory and measures, from the moment the launcher process is sta
 then stops the graph. Repeats `--runs` times and prints each figure per run and the median.
 The machine's load average is printed with the figures: they are only comparable at similar load.
 
-    ./sarl run python benchmarks/graph_startup.py --runs 3
+    ./sarl run python benchmarks/graph_startup.py --runs 3 [--encoder hashing]
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ READY = re.compile(r'^\[(\w+)\] .*\]: ready: ')
 ALL_READY = re.compile(r'all \d+ nodes ready')
 
 
-def one_run(out_dir: Path, timeout_s: float) -> dict[str, float]:
+def one_run(out_dir: Path, timeout_s: float, encoder: str | None = None) -> dict[str, float]:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
@@ -45,8 +45,18 @@ def one_run(out_dir: Path, timeout_s: float) -> dict[str, float]:
     executor.add_node(node)
     marks: dict[str, float] = {}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, '-m', 'sarl_ros.graph.launcher', 'episodes:=1', 'console:=false',
-                             f'output_dir:={out_dir}'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    command = [sys.executable, '-m', 'sarl_ros.graph.launcher', 'episodes:=1', 'console:=false',
+               f'output_dir:={out_dir}']
+    if encoder:  # the shipped parameter file with another Q-policy encoder
+        import yaml
+
+        from sarl_ros.graph.launcher import DEFAULT_CONFIG
+        config = yaml.safe_load(DEFAULT_CONFIG.read_text())
+        config['q_policy']['ros__parameters']['encoder'] = encoder
+        config_file = out_dir.parent / 'params.yaml'
+        config_file.write_text(yaml.safe_dump(config))
+        command += ['--config', str(config_file)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(os.environ, PYTHONUNBUFFERED='1'))
     lines = []
 
@@ -84,6 +94,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--timeout', type=float, default=120.0)
+    parser.add_argument('--encoder', choices=('minilm', 'hashing'), help="the Q-policy's encoder (default: as shipped)")
     args = parser.parse_args(argv)
     os.environ.setdefault('ROS_DOMAIN_ID', str(random.randint(101, 200)))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
@@ -91,7 +102,7 @@ def main(argv=None) -> int:
     for run in range(args.runs):
         load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
-            marks = one_run(Path(tmp) / 'run', args.timeout)
+            marks = one_run(Path(tmp) / 'run', args.timeout, args.encoder)
         runs.append(marks)
         print(f'run {run + 1} (load average {load:.1f}): ' +
               ', '.join(f'{k} {v:.1f} s' for k, v in sorted(marks.items(), key=lambda kv: kv[1])), flush=True)
