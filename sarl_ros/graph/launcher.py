@@ -95,8 +95,9 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args, given = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        config = load_config(args.config)
         plan = plan_graph(given, SARL_GRAPH, port_in_use=tcp_port_in_use)
-        params = graph_parameters(load_config(args.config), plan.values)
+        params = graph_parameters(config, plan.values)
         executables = installed_executables(plan.nodes) if args.installed else None
     except (LaunchArgumentError, ConfigError) as exc:
         print(f'sarl-graph: {exc}', file=sys.stderr)

@@ -34,7 +34,8 @@ def node_processes(marker: str) -> list[int]:
 def start_graph(tmp_path, *arguments, config=None):
     run = tmp_path / 'run'
     log = (tmp_path / 'graph.log').open('w')
-    command = [sys.executable, '-m', 'sarl_ros.graph.launcher', f'output_dir:={run}', *arguments]
+    # console_port:=0: the launch argument's 8080 (it overrides the parameter file's port) may be taken.
+    command = [sys.executable, '-m', 'sarl_ros.graph.launcher', f'output_dir:={run}', 'console_port:=0', *arguments]
     if config:
         command += ['--config', str(config)]
     return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True), \

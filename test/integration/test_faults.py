@@ -77,7 +77,7 @@ class Graph:
         self.log = self.log_path.open('w')
         return subprocess.Popen(
             [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(self.config), f'episodes:={EPISODES}',
-             f'task:={TASK}', f'output_dir:={self.out}', 'record:=true', 'seed:=5',
+             f'task:={TASK}', f'output_dir:={self.out}', 'record:=true', 'seed:=5', 'console_port:=0',
              '--shutdown-timeout', '5'],
             stdout=self.log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
 
