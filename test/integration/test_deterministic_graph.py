@@ -1,15 +1,16 @@
 """The same seed gives the same graph run, also when the graph is killed and resumed.
 
-The multi-process graph (sarl-graph: every node its own process, over the real RMW) runs the
-default task (`pot_lid_on_towel`, a paper task on observable state) with the SARL learner. It is
-paused after its first episode, every process is killed with SIGKILL, and the graph is started again
-on the same output directory: it resumes at episode 2. The record it leaves must be, bit for bit,
-what the one-process loop of the demo computes for the same seed without any interruption: the
-episodes, every stored transition, and the Q-values behind every decision. So every random stream
-of the graph (scene, simulated VLA, simulated VLM, the learner's sampling and mini-batches) depends
-on (seed, episode) and the stored transitions only, never on timing, on how far the learner's thread
-had got, or on a restart; two launches with the same seed are then the same run
-(scripts/colcon_check.sh also compares two launches from the install space directly).
+The multi-process graph (sarl-graph: every node its own process, over the real RMW) runs the default
+task (`pot_lid_on_towel`, a paper task on observable state) with the SARL learner. It is paused
+after its first episode (a loaded machine may let a second one start first), every process is killed
+with SIGKILL, and the graph is started again on the same output directory: it resumes there. The
+record it leaves must be, bit for bit, what the one-process loop of the demo computes for the same
+seed without any interruption: the episodes, every stored transition, and the Q-values behind every
+decision. So every random stream of the graph (scene, simulated VLA, simulated VLM, the learner's
+sampling and mini-batches) depends on (seed, episode) and the stored transitions only, never on
+timing, on how far the learner's thread had got, or on a restart; two launches with the same seed
+are then the same run (scripts/colcon_check.sh also compares two launches from the install space
+directly).
 """
 import os
 import signal
@@ -64,6 +65,17 @@ def reference_run(config: dict):
     return results, q_values
 
 
+def kill_graph(proc):
+    """SIGKILL every node process of the launcher, then the launcher (as a power cut or `kill -9` would)."""
+    for pid in _children(proc.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.kill()
+    proc.wait(timeout=30)
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path('/proc').iterdir():
@@ -114,32 +126,36 @@ def test_a_graph_killed_and_resumed_is_the_uninterrupted_run_of_its_seed(tmp_pat
         first_log = tmp_path / 'graph_1.log'
         proc = start_graph(config_file, out, first_log)
         try:
-            # Episode 1 under way: ask for a pause, so the graph stops between episodes 1 and 2 ...
+            # Episode 1 under way: ask for a pause, so the graph stops between two episodes (after the first,
+            # or on a loaded machine a later one) ...
+            probe.spin_until(proc, probe.pause.service_is_ready, 'the pause service', first_log)
             probe.spin_until(proc, lambda: probe.decisions, 'the first decision', first_log)
             future = probe.pause.call_async(PauseEpisodes.Request(paused=True))
             probe.spin_until(proc, future.done, 'the pause to be acknowledged', first_log)
-            probe.spin_until(proc, lambda: any(e.type == EpisodeEvent.PAUSED and e.episode == 2
-                                               for e in probe.events), 'the pause before episode 2', first_log)
-            # ... and kill every process of it there, as a power cut or `kill -9` would.
-            for pid in _children(proc.pid):
-                os.kill(pid, signal.SIGKILL)
-            proc.kill()
+            probe.spin_until(proc, lambda: any(e.type == EpisodeEvent.PAUSED for e in probe.events),
+                             'the pause between episodes', first_log)
+            paused_before = next(e.episode for e in probe.events if e.type == EpisodeEvent.PAUSED)
         finally:
-            proc.wait(timeout=30)
-        assert [row['episode'] for row in finished_episodes(out / 'episodes.csv')] == [1]
+            # ... and kill every process of it there (also when the test failed: no node may outlive it).
+            kill_graph(proc)
+        assert 2 <= paused_before <= EPISODES, 'the pause came too late to leave episodes for the resumed run'
+        done = list(range(1, paused_before))
+        assert [row['episode'] for row in finished_episodes(out / 'episodes.csv')] == done
 
         second_log = tmp_path / 'graph_2.log'
         proc = start_graph(config_file, out, second_log)
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while proc.poll() is None and time.monotonic() < deadline:
-            probe.executor.spin_once(timeout_sec=0.05)
-        if proc.poll() is None:
-            proc.kill()
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT_S
+            while proc.poll() is None and time.monotonic() < deadline:
+                probe.executor.spin_once(timeout_sec=0.05)
+        finally:
+            if proc.poll() is None:
+                kill_graph(proc)
         for _ in range(20):  # the last decisions still in flight
             probe.executor.spin_once(timeout_sec=0.02)
         output = second_log.read_text()
         assert proc.wait() == 0, output[-4000:]
-        assert f'resuming {out} at episode 2/{EPISODES}' in output
+        assert f'resuming {out} at episode {paused_before}/{EPISODES}' in output
     finally:
         probe.node.destroy_node()
         rclpy.try_shutdown()
