@@ -34,8 +34,10 @@ setup(
     package_data={'sarl_ros': ['py.typed'], 'sarl_ros.console': ['static/*']},
     python_requires='>=3.10',
     entry_points={
-        'console_scripts': [f'{name}={module}:main' for name, module in {
-            **{f'sarl-{n.replace("_", "-")}-node': m for n, m in NODES.items()}, **COMMANDS,
-        }.items()],
+        'console_scripts': [
+            # Nodes enter through node_entry: a stop while a node still imports ends it quietly.
+            *(f'sarl-{n.replace("_", "-")}-node=sarl_ros.graph.node_entry:{n}' for n in NODES),
+            *(f'{name}={module}:main' for name, module in COMMANDS.items()),
+        ],
     },
 )

@@ -5,8 +5,9 @@ sarl_ros.graph.description, the same tables the sarl-graph launcher reads, so bo
 start the same graph. Parameters default to config/widowx_sarl.yaml.
 
 Before any process starts, an OpaqueFunction checks every argument with
-sarl_ros.graph.launch_plan.plan_graph (the check sarl-graph makes too); a bad one ends the
-launch with exit code 1 and one line that names it. While the graph runs, any node that
+sarl_ros.graph.launch_plan.plan_graph (the check sarl-graph makes too), and every name typed on
+the command line (ros2 launch itself accepts undeclared ones; arguments_from_launch); a bad one
+ends the launch with exit code 1 and one line that names it. While the graph runs, any node that
 exits ends the launch (sarl_ros.graph.supervision): with code 0 when the episode manager has
 finished its episodes, otherwise with code 1 and one line naming the node and why. Every
 decision is made in Python on resolved values, so the file needs no launch conditions and
@@ -28,7 +29,8 @@ from launch_ros.actions import Node
 
 from sarl_ros.core.resume import set_aside
 from sarl_ros.graph.description import LAUNCH_ARGUMENTS
-from sarl_ros.graph.launch_plan import INTERBOTIX_PACKAGE, ROS2_LAUNCH, plan_graph
+from sarl_ros.graph.launch_plan import (INTERBOTIX_PACKAGE, ROS2_LAUNCH, arguments_from_launch, plan_graph,
+                                        tcp_port_in_use)
 from sarl_ros.graph.launcher import load_config
 from sarl_ros.graph.supervision import judge_exit
 
@@ -51,10 +53,11 @@ def generate_launch_description():
 
 def start_graph(context):
     """Check every argument, then return the actions that start the graph."""
-    given = {arg.name: LaunchConfiguration(arg.name).perform(context) for arg in LAUNCH_ARGUMENTS}
-    plan = plan_graph(given, ROS2_LAUNCH)  # LaunchArgumentError: nothing has started yet
+    # Unknown names on the command line, types, ranges, a busy console port: LaunchArgumentError, nothing started.
     config = LaunchConfiguration('config').perform(context)
     load_config(Path(config))  # ConfigError likewise
+    given = arguments_from_launch(context.launch_configurations, context.argv)
+    plan = plan_graph(given, ROS2_LAUNCH, port_in_use=tcp_port_in_use)
     stopping = []  # set once the launch shuts down: exits after that are expected
     if plan.values['fresh']:
         # Before any node opens its files in output_dir.

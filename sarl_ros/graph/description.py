@@ -19,6 +19,7 @@ class LaunchArgument:
     value_type: type = str
     choices: tuple[str, ...] = ()
     minimum: int | None = None  # smallest allowed value of an int argument
+    maximum: int | None = None  # largest allowed value of an int argument
     # node name -> parameter of that node that takes this argument's value
     targets: dict[str, str] = field(default_factory=dict)
 
@@ -49,7 +50,7 @@ RESET_MODES = ('auto', 'operator')
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     # The episode manager resolves the task once; the executor's simulator gets it with every scene reset.
-    LaunchArgument('task', 'sushi_to_pot', 'Task name (simulator suite task, or the task text on a real robot)',
+    LaunchArgument('task', 'pot_lid_on_towel', 'Task name (a simulator task, or the task text on a real robot)',
                    targets={'episode_manager': 'task'}),
     LaunchArgument('robot', 'sim', 'Robot backend', choices=ROBOT_BACKENDS,
                    targets={'vla_executor': 'robot'}),
@@ -82,7 +83,7 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
                    'Operator console: web page on 127.0.0.1:<console_port>, single keys in the terminal of the graph',
                    bool),
     LaunchArgument('console_port', '8080', "TCP port of the operator console's page (0: a free one, logged)", int,
-                   minimum=0, targets={'operator_console': 'port'}),
+                   minimum=0, maximum=65535, targets={'operator_console': 'port'}),
     LaunchArgument('human', 'false', "A person gives every episode's verdict (console s/f or the terminal); "
                    'no episode ends without it', bool, targets={'reward': 'human'}),
     LaunchArgument('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person to '
@@ -111,20 +112,35 @@ class LaunchArgumentError(ValueError):
     pass
 
 
+def unknown_arguments_message(unknown, known) -> str | None:
+    """Return one line naming the unknown `name:=` arguments, each with the closest known name; None if none."""
+    import difflib
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+        parts.append(f'{name}:= (did you mean {close[0]}:=?)' if close else f'{name}:=')
+    if not parts:
+        return None
+    listing = '' if all('did you mean' in part for part in parts) else f'; known: {", ".join(known)}'
+    return f'unknown launch argument {", ".join(parts)}{listing}'
+
+
 def resolve_arguments(given: dict[str, str]) -> dict[str, object]:
     """Typed values for every launch argument: defaults, then the given `name:=value`s."""
     known = {a.name: a for a in LAUNCH_ARGUMENTS}
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        raise LaunchArgumentError(f'unknown launch argument(s) {", ".join(unknown)}; known: {", ".join(known)}')
+    message = unknown_arguments_message(set(given) - set(known), list(known))
+    if message:
+        raise LaunchArgumentError(message)
     values = {}
     for arg in LAUNCH_ARGUMENTS:
         text = given.get(arg.name, arg.default)
         if arg.choices and text not in arg.choices:
             raise LaunchArgumentError(f'{arg.name}:={text} is not known; choose one of: {", ".join(arg.choices)}')
         values[arg.name] = parse_value(text, arg.value_type, arg.name)
-        if arg.minimum is not None and values[arg.name] < arg.minimum:
-            raise LaunchArgumentError(f'{arg.name}:={text} must be at least {arg.minimum}')
+        low, high = arg.minimum, arg.maximum
+        if (low is not None and values[arg.name] < low) or (high is not None and values[arg.name] > high):
+            bounds = f'at least {low}' if high is None else f'between {low} and {high}'
+            raise LaunchArgumentError(f'{arg.name}:={text} must be {bounds}')
     return values
 
 
@@ -194,3 +210,12 @@ SRV_CORRECT_OUTCOME = '/sarl/correct_outcome'  # ReportOutcome: relabel the epis
 SRV_RELABEL_EPISODE = '/sarl/relabel_episode'  # ReportOutcome: the learner's side of a correction
 SRV_DEMONSTRATE = '/sarl/demonstrate_prompt'  # DemonstratePrompt: the operator's prompt for a decision
 ACTION_EXECUTE = '/sarl/execute_prompt'
+
+# What the episode manager calls, by the node that serves it: it waits for all of it to be ready
+# before the first episode (sarl_ros.core.readiness), one line per node it has to wait for.
+EPISODE_MANAGER_NEEDS = (
+    ('vla_executor', (SRV_RESET_SCENE, SRV_GET_STATE, ACTION_EXECUTE)),
+    ('vlm_proposer', (SRV_PROPOSE,)),
+    ('q_policy', (SRV_SELECT, SRV_STORE_TRANSITION)),
+    ('reward', (SRV_EVALUATE,)),
+)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 
 from sarl_ros.core.resume import fresh_bag_path
-from sarl_ros.graph.description import (NODES, RECORDED_TOPICS, LaunchArgumentError, NodeDescription,
-                                        node_overrides, resolve_arguments)
+from sarl_ros.graph.description import (LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS, LaunchArgumentError,
+                                        NodeDescription, node_overrides, resolve_arguments,
+                                        unknown_arguments_message)
 
 ROS2_LAUNCH = 'ros2 launch'
 SARL_GRAPH = 'sarl-graph'
@@ -49,6 +51,39 @@ def find_package_prefix(package: str, environ: Mapping[str, str] = os.environ) -
         if (Path(prefix) / 'share' / 'ament_index' / 'resource_index' / 'packages' / package).is_file():
             return Path(prefix)
     return None
+
+
+# Declared by the launch file itself (sarl-graph takes --config instead).
+LAUNCH_FILE_ARGUMENTS = ('config',)
+
+
+def arguments_from_launch(configurations: Mapping[str, str], argv: Sequence[str]) -> dict[str, str]:
+    """Return the graph's launch arguments as `ros2 launch` hands them to an OpaqueFunction, names checked.
+
+    configurations: context.launch_configurations (declared arguments with their values);
+    argv: context.argv, the `name:=value` arguments of the `ros2 launch` command line. ros2 launch
+    turns every one of them into a launch configuration, declared or not, and never says that a
+    name is unknown: a misspelled `episode:=2` ran 60 episodes. Here any name on the command line
+    that the launch file does not declare stops the launch, with the closest valid name. (A launch
+    file that includes this one passes its values with launch_arguments=; those are not on argv.)
+    """
+    typed = [text.split(':=', 1)[0] for text in argv if ':=' in text]
+    known = [arg.name for arg in LAUNCH_ARGUMENTS] + list(LAUNCH_FILE_ARGUMENTS)
+    message = unknown_arguments_message(set(typed) - set(known), known)
+    if message:
+        raise LaunchArgumentError(message)
+    return {arg.name: str(configurations.get(arg.name, arg.default)) for arg in LAUNCH_ARGUMENTS}
+
+
+def tcp_port_in_use(port: int, host: str = '127.0.0.1') -> bool:
+    """Return whether a server could not bind host:port now (as the console's server binds: address reuse on)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError:
+            return True
+    return False
 
 
 def check_arguments(given: Mapping[str, str]) -> dict[str, object]:
@@ -86,9 +121,18 @@ def bag_unavailable_reason(environ: Mapping[str, str] = os.environ) -> str | Non
     return None
 
 
-def plan_graph(given: Mapping[str, str], runner: str, environ: Mapping[str, str] = os.environ) -> GraphPlan:
-    """Check the launch arguments and decide what starts; raise LaunchArgumentError if it cannot."""
+def plan_graph(given: Mapping[str, str], runner: str, environ: Mapping[str, str] = os.environ,
+               port_in_use: Callable[[int], bool] | None = None) -> GraphPlan:
+    """Check the launch arguments and decide what starts; raise LaunchArgumentError if it cannot.
+
+    port_in_use (the launchers pass tcp_port_in_use): a console port already taken stops the launch
+    here, before any node starts, instead of the console node failing after the others started.
+    """
     values = check_arguments(given)
+    port = int(values['console_port'])
+    if values['console'] and port and port_in_use is not None and port_in_use(port):
+        raise LaunchArgumentError(f'console_port:={port} is in use on 127.0.0.1 (another graph or program?); '
+                                  'choose another port, console_port:=0 for a free one, or console:=false')
     notices: list[str] = []
     bag_command: tuple[str, ...] = ()
     builtin_recorder = False

@@ -11,7 +11,7 @@ terminates and, if need be, kills them.
 Re-running with the same output_dir resumes the run (next episode, same learner, WAL
 replayed); fresh:=true moves the old directory aside to <output_dir>.old-N first.
 
-    sarl-graph episodes:=5 task:=sushi_to_pot output_dir:=runs/demo
+    sarl-graph episodes:=5 task:=pot_lid_on_towel output_dir:=runs/demo
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import yaml
 from sarl_ros.core.resume import RECORD_NAME, next_episode, set_aside
 from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, describe_arguments, enabled_nodes,
                                         node_overrides)
-from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph
+from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph, tcp_port_in_use
 from sarl_ros.graph.supervision import judge_exit
 
 SOURCE_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
@@ -97,8 +97,9 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args, given = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        plan = plan_graph(given, SARL_GRAPH)
-        params = graph_parameters(load_config(args.config), plan.values)
+        config = load_config(args.config)
+        plan = plan_graph(given, SARL_GRAPH, port_in_use=tcp_port_in_use)
+        params = graph_parameters(config, plan.values)
         executables = installed_executables(plan.nodes) if args.installed else None
     except (LaunchArgumentError, ConfigError) as exc:
         print(f'sarl-graph: {exc}', file=sys.stderr)
@@ -140,7 +141,8 @@ def installed_executables(nodes) -> dict[str, Path]:
 
 
 def node_command(node: NodeDescription, params_file: Path, executable: Path | None = None) -> list[str]:
-    start = [str(executable)] if executable else [sys.executable, '-m', node.module]
+    # node_entry imports the node's module with the stop signals taken: a node stopped while starting exits quietly.
+    start = [str(executable)] if executable else [sys.executable, '-m', 'sarl_ros.graph.node_entry', node.executable]
     # The executor keeps its own name: a remap would also rename the Interbotix API's node
     # created in that process (ros2/launch_ros#342).
     rename = ['-r', f'__node:={node.name}'] if node.renamed_by_launcher else []

@@ -32,9 +32,17 @@ class GraphCaller:
 
     def __init__(self, node: Node, timeout_s: float, retries: int, callback_group=None):
         self.node, self.timeout_s, self.retries, self.group = node, float(timeout_s), int(retries), callback_group
+        # endpoint name -> is it ready now (service_is_ready / server_is_ready): what readiness waits on
+        self.ready_checks: dict[str, Callable[[], bool]] = {}
 
     def client(self, srv_type, name: str):
-        return self.node.create_client(srv_type, name, callback_group=self.group)
+        client = self.node.create_client(srv_type, name, callback_group=self.group)
+        self.ready_checks[name] = client.service_is_ready
+        return client
+
+    def is_ready(self, endpoint: str) -> bool:
+        check = self.ready_checks.get(endpoint)
+        return bool(check is not None and check())
 
     def call(self, client, request, timeout: float | None = None):
         timeout = timeout or self.timeout_s
@@ -163,6 +171,7 @@ class GraphEnvironment:
         self._state = caller.client(GetState, g.SRV_GET_STATE)
         self._evaluate = caller.client(EvaluateEpisode, g.SRV_EVALUATE)
         self._execute = ActionClient(node, ExecutePrompt, g.ACTION_EXECUTE, callback_group=callback_group)
+        caller.ready_checks[g.ACTION_EXECUTE] = self._execute.server_is_ready
         self.last_reward = None
 
     def reset(self, seed: int | None = None) -> Observation:

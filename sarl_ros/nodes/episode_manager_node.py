@@ -25,6 +25,7 @@ from sarl_ros.core.episode_loop import episode_seed, run_episode
 from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE,
                                   WAITING_FOR_RESET, EventKind)
 from sarl_ros.core.mdp import EpisodeAborted
+from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
@@ -40,7 +41,7 @@ from sarl_ros.srv import PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
 RECORD_COLUMNS = ['episode', 'task', 'success', 'decisions', 'prompts', 'seconds', 'outcome', 'decided_by']
 
 PARAMS = (
-    Param('task', 'sushi_to_pot', 'Task: a simulator task name, or the task text for a real robot'),
+    Param('task', 'pot_lid_on_towel', 'Task: a simulator task name, or the task text for a real robot'),
     Param('episodes', 60, 'Episodes of the run in all (a resumed run continues up to this number)'),
     Param('seed', 0, 'Run seed: episode e resets a self-resetting scene with seed * 100003 + e'),
     Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
@@ -51,6 +52,8 @@ PARAMS = (
     Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
     Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
     Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
+    Param('ready_timeout_s', 120.0, 'Deadline for every node this one calls to be ready before the first episode '
+          '(a loading model is waited for; a node missing after it stops the graph, named)'),
     Param('verdict_timeout_s', 180.0, 'Wait this long for an episode\'s final verdict (a person may be asked: '
           'keep it above reward.human_timeout_s)'),
     Param('retries', 2, 'Retries of a failed proposal or execution before the step is skipped'),
@@ -199,6 +202,7 @@ class EpisodeManager(Node):
         if self.first_episode > 1:
             self.get_logger().info(f'resuming at episode {self.first_episode}/{self.p.episodes} '
                                    f'({self.first_episode - 1} in {self.out_dir / RECORD_NAME})')
+        ready = False
         try:
             for episode in range(self.first_episode, self.p.episodes + 1):
                 self._wait_while_paused(episode)
@@ -208,8 +212,18 @@ class EpisodeManager(Node):
                     self.get_logger().info(f'episode {episode}: waiting for {g.SRV_START_EPISODE}')
                     self._start.wait()
                     self._start.clear()
+                if not ready:  # once, before the first episode of this run
+                    self._wait_until_ready()
+                    ready = True
                 self._run_episode(episode)
                 ran += 1
+                # The learner's checkpoint of this episode before the next one starts: the next decision
+                # sees the same learner in every run, and a run stopped here resumes where it stood.
+                self._wait_for_learner(ran)
+        except NotReady as exc:
+            if not self._stop.is_set():  # a node missing at the deadline; an operator's stop is no failure
+                self.get_logger().fatal(str(exc))
+                self.exit_code = 1
         except Exception as exc:  # noqa: BLE001 - report, then end the graph with an error code
             self.get_logger().fatal(f'episode loop stopped: {exc}')
             self.exit_code = 1
@@ -217,6 +231,15 @@ class EpisodeManager(Node):
             self.get_logger().info(f'done: {sum(self.successes)}/{len(self.successes)} episodes succeeded')
             self._wait_for_learner(ran)
             self.context.try_shutdown()
+
+    def _wait_until_ready(self):
+        """Wait for every service and action the loop calls (readiness, not retries of a first call)."""
+        needs = [Dependency(node, endpoints) for node, endpoints in g.EPISODE_MANAGER_NEEDS]
+        waited = wait_until_ready(needs, self.caller.is_ready, self.p.ready_timeout_s, self.get_logger().info,
+                                  should_stop=self._stop.is_set,
+                                  deadline_hint='more time: ready_timeout_s under episode_manager in the parameter '
+                                                'file (config:=)')
+        self.get_logger().info(f'all {len(waited)} nodes ready after {max(waited.values(), default=0.0):.1f} s')
 
     def _reset(self, episode: int, seed: int):
         """Teleop-style reset (GraphEnvironment.reset calls this): events, the executor, the operator."""

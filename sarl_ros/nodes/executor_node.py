@@ -108,7 +108,14 @@ class ExecutorNode(Node):
             self.sim_image_pub = self.create_publisher(_image_type(), g.TOPIC_SIM_CAMERA, SENSOR)
             self.create_timer(1.0 / self.p.sim_camera_rate_hz, self._publish_sim_image,
                               callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f'ready: robot={self.p.robot} vla={self.p.vla} state={self._state_label()}')
+        self._announced_task: str | None = None  # the simulated task whose state was last logged
+        if self.stack.task is None:
+            self.get_logger().info(f'ready: robot={self.p.robot} vla={self.p.vla} state={self._state_label()}')
+        else:
+            # A simulator builds the scene (and the state) of the task the first reset names: say so then.
+            self.get_logger().info(f'ready: robot={self.p.robot} vla={self.p.vla} '
+                                   f'state_featurizer={self.p.state_featurizer} (the simulated task and its state '
+                                   'are logged at the first reset)')
 
     def _state_label(self) -> str:
         label = type(self.stack.featurizer).__name__
@@ -127,7 +134,12 @@ class ExecutorNode(Node):
         if self.p.vla != 'sim' and callable(getattr(self.stack.vla, 'close', None)):
             self.stack.vla.close()  # a policy server's connection (vla:=openpi on the simulated arm)
         self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera, task=task)
-        self.get_logger().info(f'simulating task {self.stack.task}: state={self._state_label()}')
+
+    def _announce_task(self) -> None:
+        """Log the simulated task and the state Q_sem gets, once per task the resets name (also the first)."""
+        if self.stack.task is not None and self.stack.task != self._announced_task:
+            self._announced_task = self.stack.task
+            self.get_logger().info(f'simulating task {self.stack.task}: state={self._state_label()}')
 
     # --- action ---------------------------------------------------------------------------
     def _on_goal(self, goal):
@@ -237,6 +249,7 @@ class ExecutorNode(Node):
             except ValueError as exc:
                 response.success, response.message = False, str(exc)
                 return response
+            self._announce_task()
             self.stack.robot.home()
             if self.stack.scene is not None:
                 self.stack.scene.reset_scene(seed=request.seed)

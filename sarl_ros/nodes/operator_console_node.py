@@ -205,7 +205,8 @@ class OperatorConsole(Node):
                                    max_body_bytes=self.p.max_body_bytes, frames_dir=self.frames_dir)
         except OSError as exc:
             raise ValueError(f'operator console cannot serve on {self.p.host}:{self.p.port} ({exc}); '
-                             f'choose another with operator_console port:=...') from exc
+                             'choose another: console_port:=N (ros2 launch, sarl-graph; 0: a free one) or '
+                             '-p port:=N (ros2 run)') from exc
         server.start()
         if not server.wait_started():
             raise RuntimeError(f'the operator console did not start on {server.url}')

@@ -3,9 +3,13 @@
 select_prompt scores the candidates and samples one from softmax(Q / temperature) and
 publishes the decision; store_transition adds a transition to replay and to a write-ahead
 log before it answers, so an acknowledged transition survives a kill; TD updates run on a
-background thread so a decision never waits for learning; a checkpoint is written after
-every episode (atomically). On start the node resumes from <output_dir>/checkpoints (plus
-the log), else warm-starts from a given checkpoint, else starts fresh.
+background thread while the rest of the graph works (the executor moves the arm, the VLM
+proposes), and the next decision and the episode's end wait for the updates queued before
+them, so what the learner knows at a decision never depends on timing (the same seed, the
+same run); a checkpoint is written after every episode (atomically). On start the node
+resumes from <output_dir>/checkpoints (plus the log), else warm-starts from a given
+checkpoint, else starts fresh. The MiniLM sentence encoder loads in the background: the node
+serves as soon as torch is imported, and only a decision that needs the encoder waits for it.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from sarl_ros.core.mdp import Observation
 from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.relabel import relabel_last_transition
 from sarl_ros.core.tasks import resolve_task
+from sarl_ros.core.text_encoding import preload_minilm
 from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
@@ -55,6 +60,8 @@ PARAMS = (
     Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
     Param('warm_start', '', 'Checkpoint to start from when output_dir has none (empty: a fresh learner)'),
+    Param('torch_threads', 1, 'CPU threads torch may use (a small network: on a shared 2-core machine 8 TD updates '
+          'took 46 ms with 1 thread and 550-850 ms with 2)'),
     Param('wal_sync', 'fsync', 'Write-ahead log durability before a transition is acknowledged: fsync '
           '(power cut), flush (killed process), none', SYNC_MODES),
 )
@@ -70,8 +77,17 @@ class PolicyNode(Node):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('q_policy', **node_options)
         self.p = declare_parameters(self, PARAMS)
+        if self.p.torch_threads < 1:
+            raise ValueError(f'q_policy.torch_threads must be at least 1, got {self.p.torch_threads}')
+        import torch
+        torch.set_num_threads(self.p.torch_threads)
         checkpoints = Path(self.p.output_dir) / 'checkpoints'
         self.checkpoint_path = checkpoints / f'{self.p.method}.pt'
+        # The sentence encoder is needed at the first decision, not to serve: it loads while the graph starts
+        # (from the moment the policy asks for it; a method without an encoder loads nothing).
+        # Only the text-prompt learners have a sentence encoder (the paper's sarl knows prompts by identity).
+        uses_text = self.p.method in ('sarl_text', 'sarl_textprompt')
+        self._encoder_load = preload_minilm() if uses_text and self.p.encoder in ('auto', 'minilm') else None
         accepted = method_defaults(self.p.method)
         options = {name: getattr(self.p, name) for name in LEARNER_OPTIONS
                    if name in accepted and not (self.p.method in SARL_METHODS and getattr(self.p, name) == SARL[name])
@@ -94,6 +110,7 @@ class PolicyNode(Node):
         self.last_stats: dict = {}
         # Replayed transitions get the learning they were owed before the kill.
         self._pending_updates = report.replayed * self.p.updates_per_transition
+        self._updating = False  # the learner thread is running an update taken off the queue
         self._work = threading.Condition()
         self._closing = False
         self._learner = threading.Thread(target=self._learn_loop, name='td-learner', daemon=True)
@@ -110,9 +127,27 @@ class PolicyNode(Node):
         # A corrected verdict: the episode that just ended gets the reward the operator gave.
         self._last_ended: tuple[int, int] | None = None  # (episode, transitions stored when it ended)
         self.create_service(ReportOutcome, g.SRV_RELABEL_EPISODE, self._on_relabel, callback_group=group)
-        self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}')
+        # The encoder the learner really uses (encoder:=auto resolves to minilm or hashing).
+        encoder = getattr(getattr(getattr(self.policy, 'learner', None), 'encoder', None), 'name', None)
+        loading = f' encoder={encoder}' if encoder else ''
+        if self._encoder_load is not None and encoder == 'minilm':
+            loading += ' (loading in the background)'
+            threading.Thread(target=self._report_encoder, name='encoder-report', daemon=True).start()
+        self.get_logger().info(f'ready: method={self.p.method} checkpoint={self.checkpoint_path}{loading}')
+
+    def _report_encoder(self):
+        self._encoder_load.wait()
+        if self._encoder_load.error is not None:
+            self.get_logger().error(f'the MiniLM sentence encoder did not load ({self._encoder_load.error}); '
+                                    'decisions will be refused: set encoder: hashing under q_policy in the '
+                                    'parameter file (config:=)')
+        else:
+            self.get_logger().info(f'MiniLM sentence encoder loaded in {self._encoder_load.seconds:.1f} s')
 
     def _on_select(self, request, response):
+        # The updates queued by earlier transitions come first: the choice (and the RNG draw behind it)
+        # then depends on what was stored, never on how far the learner thread happened to get.
+        self._learned()
         try:
             candidates = candidates_from_msgs(request.candidates, request.vlm_scores)
             observation = Observation(features=features_array(request.state_features))
@@ -120,7 +155,7 @@ class PolicyNode(Node):
                 budget = resolve_task(request.task, task_catalogs(), self.p.max_decisions).max_decisions
                 self.policy.begin_episode(request.task, max_decisions=budget)
             decision = self.policy.select(observation, candidates, request.task, greedy=request.greedy)
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:  # RuntimeError: the sentence encoder did not load
             response.success, response.message = False, str(exc)
             self.get_logger().warning(f'select_prompt refused: {exc}')
             return response
@@ -144,7 +179,7 @@ class PolicyNode(Node):
         self.transitions_pub.publish(msg)
         with self._work:
             self._pending_updates += self.p.updates_per_transition
-            self._work.notify()
+            self._work.notify_all()
         response.accepted, response.replay_size = True, self.transitions
         return response
 
@@ -152,6 +187,7 @@ class PolicyNode(Node):
         if event.type not in END_KINDS or event.detail.startswith(CORRECTED_BY_OPERATOR):
             return  # a correction is no second end: the relabel service changed the reward
         success = event.type == EventKind.SUCCESS
+        self._learned()  # the episode's updates belong to it (and to its checkpoint), at its temperature
         self.policy.end_episode(success)
         self.episodes += 1
         self._last_ended = (event.episode, self.policy.transitions)
@@ -191,9 +227,24 @@ class PolicyNode(Node):
                     return
                 batch = min(self._pending_updates, UPDATES_PER_CHUNK)
                 self._pending_updates -= batch
-            stats = self.policy.update(batch)
-            self.updates += int(stats.get('updates', batch)) if stats else 0
-            self.last_stats = stats or {}
+                self._updating = True
+            try:
+                stats = self.policy.update(batch)
+                self.updates += int(stats.get('updates', batch)) if stats else 0
+                self.last_stats = stats or {}
+            finally:
+                with self._work:
+                    self._updating = False
+                    self._work.notify_all()
+
+    def _learned(self):
+        """Wait until every queued TD update has run (a few ms each).
+
+        The learner's state is then a function of the stored transitions alone, so the same seed gives
+        the same decisions in every run.
+        """
+        with self._work:
+            self._work.wait_for(lambda: self._closing or not (self._pending_updates or self._updating))
 
     def _save_checkpoint(self):
         try:
@@ -214,7 +265,7 @@ class PolicyNode(Node):
     def close(self):
         with self._work:
             self._closing = True
-            self._work.notify()
+            self._work.notify_all()
         # The policy's lock makes the snapshot wait for the one update in progress, if any.
         if self.transitions:
             self._save_checkpoint()
@@ -226,9 +277,9 @@ NODE_CLASS = PolicyNode
 
 
 def main(argv=None):
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')  # the sentence encoder loads from its package, offline
     return run_node('q_policy', __doc__.splitlines()[0], PARAMS, PolicyNode, argv)
 
 
 if __name__ == '__main__':
-    os.environ.setdefault('HF_HUB_OFFLINE', '1')
     raise SystemExit(main())

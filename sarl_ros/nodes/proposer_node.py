@@ -59,7 +59,8 @@ class ProposerNode(Node):
     def _on_propose(self, request, response):
         k = request.max_candidates or self.p.max_candidates
         try:
-            info = {'task': request.task_name or request.task}
+            # The episode seeds a simulated VLM's randomness (same seed, same proposals, also after a resume).
+            info = {'task': request.task_name or request.task, 'episode': int(request.episode)}
             if request.scene_view:  # a simulated camera's account of its frame, for a simulated VLM
                 info['scene_view'] = seen_objects_from_msgs(request.scene_view)
             observation = Observation(features=features_array(request.state_features),

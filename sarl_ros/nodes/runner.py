@@ -33,8 +33,22 @@ def usage(executable: str, summary: str, params: Sequence) -> str:
     return '\n'.join(lines)
 
 
+# Stop signals taken by this process. A stop while a node is still being built may surface as another
+# exception: an extension module interrupted in its import (mujoco) raises ImportError, not KeyboardInterrupt.
+_received: list[int] = []
+
+
 def _interrupt(signum, frame):
+    _received.append(signum)
     raise KeyboardInterrupt
+
+
+def _stopped_while_starting(executable: str, node) -> bool:
+    """Say so (one line) and return True when a stop signal came before the node was built."""
+    if node is not None or not _received:
+        return False
+    print(f'{executable}: stopped by {signal.Signals(_received[0]).name} while starting', file=sys.stderr)
+    return True
 
 
 def run_node(executable: str, summary: str, params: Sequence, factory: Callable[[], object],
@@ -68,11 +82,17 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
         spin_until_shutdown(executor, node.context)
         code = getattr(node, 'exit_code', 0)
     except (ParameterError, ValueError) as exc:
-        # Bad configuration: say what is wrong and stop, instead of a traceback.
-        print(f'{executable}: {exc}', file=sys.stderr)
-        code = 2
+        if not _stopped_while_starting(executable, node):
+            # Bad configuration: say what is wrong and stop, instead of a traceback.
+            print(f'{executable}: {exc}', file=sys.stderr)
+            code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
+        _stopped_while_starting(executable, node)
         code = getattr(node, 'exit_code', 0)
+    except Exception:
+        # Stopped while starting, the interrupted import failed otherwise: the stop is the news, exit quietly.
+        if not _stopped_while_starting(executable, node):
+            raise
     finally:
         _stop(node, executor)
     if program:

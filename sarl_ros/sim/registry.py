@@ -59,22 +59,36 @@ class SimulatedVLM:
     """The proposer node's `sim` backend: for each request, the simulated VLM of the task it names.
 
     The task's name comes with the observation (observation.info['task'], set by the episode manager,
-    which resolved it); a paper-style task gets PaperVLMProposer, a legacy task SimVLMProposer, each seeded
-    as make_proposer(seed, task) seeds it in one process, so the graph proposes what the benchmark does.
+    which resolved it); a paper-style task gets PaperVLMProposer, a legacy task SimVLMProposer. With the
+    episode number (observation.info['episode']) each episode gets a VLM of its own, seeded from (seed,
+    episode) as the demo seeds its proposer (episode_stream_seed(seed, episode, 'proposer')), so a graph
+    proposes the same in every run and a resumed graph what an uninterrupted one would; without it, one
+    VLM per task group seeded with `seed` draws on across episodes.
     """
 
     def __init__(self, seed: int = 0):
         self.seed = int(seed)
         self._by_group: dict[str, object] = {}
+        self._episode_vlm: tuple[tuple[str, int], object] | None = None  # ((group, episode), its VLM)
 
     def propose(self, observation, task: str, history, max_candidates: int):
         spec = task_spec(observation.info.get('task') or task)
-        vlm = self._by_group.get(spec.group)
-        if vlm is None:
-            vlm = self._by_group[spec.group] = make_proposer(seed=self.seed, task=spec.name)
+        episode = observation.info.get('episode')
+        if episode is not None:
+            key = (spec.group, int(episode))
+            if self._episode_vlm is None or self._episode_vlm[0] != key:
+                from sarl_ros.core.episode_loop import episode_stream_seed
+                seed = episode_stream_seed(self.seed, int(episode), 'proposer')
+                self._episode_vlm = (key, make_proposer(seed=seed, task=spec.name))
+            vlm = self._episode_vlm[1]
+        else:
+            vlm = self._by_group.get(spec.group)
+            if vlm is None:
+                vlm = self._by_group[spec.group] = make_proposer(seed=self.seed, task=spec.name)
         if spec.group not in OBSERVABLE_GROUPS and len(observation.features) != FEATURE_DIM:
             raise ValueError(f'the simulated VLM of the legacy task {spec.name} reads the privileged state; '
-                             'run it with vla_executor.state_featurizer:=auto or oracle')
+                             'set state_featurizer: auto (or oracle) under vla_executor in the parameter file '
+                             '(config:=)')
         return vlm.propose(observation, task, history, max_candidates)
 
 

@@ -71,3 +71,56 @@ def test_minilm_encoder_offline():
     assert out.shape == (4, 384) and out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
     assert out[0] @ out[1] > out[0] @ out[2]
+
+
+class GatedMiniLM:
+    """Stands in for MiniLMEncoder: its load takes until the test opens the gate (or fails)."""
+
+    name, dim = 'minilm', 384
+    gate = None
+    fail = False
+    loads = 0
+
+    def __init__(self):
+        GatedMiniLM.loads += 1
+        GatedMiniLM.gate.wait(10)
+        if GatedMiniLM.fail:
+            raise OSError('model files missing')
+
+    def encode(self, texts):
+        return np.ones((len(texts), self.dim), np.float32) / np.sqrt(self.dim)
+
+
+@pytest.fixture
+def gated(monkeypatch):
+    import threading
+
+    from sarl_ros.core import text_encoding
+    monkeypatch.setattr(text_encoding, '_SHARED', {})
+    monkeypatch.setattr(text_encoding, 'MiniLMEncoder', GatedMiniLM)
+    monkeypatch.setattr(text_encoding, 'minilm_available', lambda: True)
+    GatedMiniLM.gate, GatedMiniLM.fail, GatedMiniLM.loads = threading.Event(), False, 0
+    return text_encoding
+
+
+def test_a_preloaded_minilm_is_handed_out_at_once_and_loads_only_once_asked_for(gated):
+    loader = gated.preload_minilm()
+    assert loader is not None and gated.preload_minilm() is None  # one shared loader
+    import time
+    time.sleep(0.05)
+    assert GatedMiniLM.loads == 0  # nobody asked for it: nothing loads
+    encoder = gated.make_encoder('auto')  # returns while the model still loads
+    assert (encoder.name, encoder.dim) == ('minilm', 384) and not loader.wait(0.05)
+    GatedMiniLM.gate.set()
+    assert encoder.encode(['grasp the lid']).shape == (1, 384)  # waits for the load
+    assert GatedMiniLM.loads == 1 and loader.error is None and loader.seconds is not None
+
+
+def test_a_preloaded_minilm_that_fails_to_load_says_so_when_used(gated):
+    GatedMiniLM.fail = True
+    GatedMiniLM.gate.set()
+    loader = gated.preload_minilm()
+    encoder = gated.make_encoder('minilm')
+    with pytest.raises(RuntimeError, match='the MiniLM encoder did not load: model files missing'):
+        encoder.encode(['grasp the lid'])
+    assert isinstance(loader.error, OSError)

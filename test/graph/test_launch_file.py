@@ -29,7 +29,7 @@ class Recorded:
 
 class LaunchConfiguration(Recorded):
     def perform(self, context):
-        return context[self.args[0]]
+        return context.launch_configurations[self.args[0]]
 
 
 def stand_in_modules(share_dir):
@@ -69,10 +69,17 @@ def launch_file(monkeypatch):
 
 
 def context(tmp_path, **given):
+    """The launch context as `ros2 launch widowx_sarl.launch.py name:=value ...` hands it to the OpaqueFunction.
+
+    ros2 launch puts every typed `name:=value` on context.argv and, declared or not, into the launch
+    configurations, beside the declared arguments' defaults.
+    """
+    # console_port:=0 unless a test types another: 8080 may be taken by a graph that runs beside the tests.
+    typed = {'output_dir': str(tmp_path / 'run'), 'console_port': '0', **given}
     values = {arg.name: arg.default for arg in description.LAUNCH_ARGUMENTS}
-    values.update(config=str(ROOT / 'config' / 'widowx_sarl.yaml'), output_dir=str(tmp_path / 'run'))
-    values.update(given)
-    return values
+    values['config'] = str(ROOT / 'config' / 'widowx_sarl.yaml')
+    values.update(typed)
+    return types.SimpleNamespace(launch_configurations=values, argv=[f'{k}:={v}' for k, v in typed.items()])
 
 
 def of_type(actions, name):
@@ -99,7 +106,7 @@ def test_starts_every_node_with_its_parameters_and_an_exit_handler(launch_file, 
     manager = next(n for n in nodes if n.kwargs['name'] == 'episode_manager')
     config, overrides = manager.kwargs['parameters']
     assert config == str(ROOT / 'config' / 'widowx_sarl.yaml')
-    assert overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 5, 'output_dir': str(tmp_path / 'run'),
+    assert overrides == {'task': 'pot_lid_on_towel', 'episodes': 3, 'seed': 5, 'output_dir': str(tmp_path / 'run'),
                          'reset_mode': 'auto'}
     handled = [h.args[0].kwargs['target_action'] for h in of_type(actions, 'RegisterEventHandler')
                if type(h.args[0]).__name__ == 'OnProcessExit']
@@ -137,6 +144,12 @@ def test_any_node_exit_ends_the_launch_and_only_a_finished_manager_is_success(la
     ({'episodes': 'abc'}, 'episodes:=abc must be int'),
     ({'task': 'nonexistent_task'}, 'unknown simulator task'),
     ({'config': '/nonexistent/params.yaml'}, 'does not exist'),
+    # ros2 launch itself accepts any name: a misspelled one ran the default 60 episodes.
+    ({'episode': '2'}, r'^unknown launch argument episode:= \(did you mean episodes:=\?\)$'),
+    ({'consol_port': '9000'}, r'did you mean console_port:=\?'),
+    ({'xyzzy': '1'}, r'^unknown launch argument xyzzy:=; known: task, robot, '),
+    ({'console_port': '99999'}, r'^console_port:=99999 must be between 0 and 65535$'),
+    ({'console_port': '-1'}, r'^console_port:=-1 must be between 0 and 65535$'),
 ])
 def test_a_bad_argument_raises_before_any_node_is_built(launch_file, tmp_path, given, message):
     with pytest.raises(ValueError, match=message) as refused:
@@ -151,3 +164,17 @@ def test_recording_without_rosbag2_falls_back_to_the_builtin_recorder_loudly(lau
     assert 'recorder' in [n.kwargs['name'] for n in of_type(actions, 'Node')]
     assert 'RECORDING WITHOUT ROSBAG2' in of_type(actions, 'LogInfo')[0].kwargs['msg']
     assert 'recorder' in exit_handlers(actions)
+
+
+def test_a_busy_console_port_stops_the_launch_naming_the_argument_typed(launch_file, tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LaunchArgumentError, match=rf'^console_port:={port} is in use on 127.0.0.1 .*'
+                                                      r'console_port:=0 for a free one, or console:=false$'):
+            launch_file.start_graph(context(tmp_path, console_port=str(port)))
+        assert not [r for r in Recorded.built if type(r).__name__ in ('Node', 'ExecuteProcess')]
+        # Without the console the port does not matter.
+        assert of_type(launch_file.start_graph(context(tmp_path, console_port=str(port), console='false')), 'Node')

@@ -3,9 +3,9 @@ import signal
 
 import pytest
 
-from sarl_ros.graph.description import RECORDED_TOPICS, LaunchArgumentError
-from sarl_ros.graph.launch_plan import (ROS2_LAUNCH, SARL_GRAPH, bag_unavailable_reason, find_package_prefix,
-                                        plan_graph)
+from sarl_ros.graph.description import LAUNCH_ARGUMENTS, RECORDED_TOPICS, LaunchArgumentError
+from sarl_ros.graph.launch_plan import (ROS2_LAUNCH, SARL_GRAPH, arguments_from_launch, bag_unavailable_reason,
+                                        find_package_prefix, plan_graph, tcp_port_in_use)
 from sarl_ros.graph.supervision import judge_exit
 
 
@@ -35,8 +35,9 @@ def ament_prefix(root, *packages, ros2_command=False):
     ({'method': 'dqn'},
      'method:=dqn is not known; choose one of: sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb'),
     ({'record': 'yes'}, 'record:=yes must be true or false'),
-    ({'console_port': '-1'}, 'console_port:=-1 must be at least 0'),
-    ({'episdoes': '3'}, 'unknown launch argument(s) episdoes'),
+    ({'console_port': '-1'}, 'console_port:=-1 must be between 0 and 65535'),
+    ({'console_port': '65536'}, 'console_port:=65536 must be between 0 and 65535'),
+    ({'episdoes': '3'}, 'unknown launch argument episdoes:= (did you mean episodes:=?)'),
 ])
 @pytest.mark.parametrize('runner', [ROS2_LAUNCH, SARL_GRAPH])
 def test_every_bad_argument_is_refused_before_anything_starts(given, message, runner, tmp_path):
@@ -67,8 +68,8 @@ def test_both_runners_start_the_same_nodes_with_the_same_overrides(tmp_path):
     graph_plan = plan_graph(given, SARL_GRAPH, {})
     assert [(n.name, n.overrides) for n in launch_plan.nodes] == [(n.name, n.overrides) for n in graph_plan.nodes]
     manager = next(n for n in launch_plan.nodes if n.name == 'episode_manager')
-    assert manager.overrides == {'task': 'sushi_to_pot', 'episodes': 3, 'seed': 4, 'output_dir': str(tmp_path / 'run'),
-                                 'reset_mode': 'auto'}
+    assert manager.overrides == {'task': 'pot_lid_on_towel', 'episodes': 3, 'seed': 4,
+                                 'output_dir': str(tmp_path / 'run'), 'reset_mode': 'auto'}
     assert [n.name for n in launch_plan.nodes if n.description.ends_graph] == ['episode_manager']
     assert 'recorder' not in {n.name for n in launch_plan.nodes}
     assert not launch_plan.bag_command and not launch_plan.interbotix and not launch_plan.notices
@@ -142,3 +143,29 @@ def test_package_prefix_is_found_in_the_ament_index(tmp_path):
 def test_every_exit_stops_the_graph_and_only_a_finished_manager_is_success(name, code, ends_graph, failed, message):
     verdict = judge_exit(name, code, ends_graph)
     assert verdict.failed is failed and message in verdict.message
+
+
+def test_ros2_launch_arguments_are_checked_by_the_names_typed_on_its_command_line():
+    """What `ros2 launch sarl_ros widowx_sarl.launch.py episode:=2 config:=x.yaml` gives the OpaqueFunction."""
+    defaults = {a.name: a.default for a in LAUNCH_ARGUMENTS}
+    configurations = {**defaults, 'config': 'x.yaml', 'episode': '2'}  # ros2 launch sets undeclared names too
+    with pytest.raises(LaunchArgumentError, match=r'^unknown launch argument episode:= \(did you mean episodes:=\?\)$'):
+        arguments_from_launch(configurations, ['episode:=2', 'config:=x.yaml'])
+    given = arguments_from_launch({**defaults, 'episodes': '2', 'config': 'x.yaml'}, ['episodes:=2', 'config:=x.yaml'])
+    assert given == {**defaults, 'episodes': '2'}  # config is the launch file's own
+
+
+def test_a_console_port_in_use_is_refused_only_when_the_console_runs(tmp_path):
+    import socket
+    busy = []
+    with pytest.raises(LaunchArgumentError, match=r'^console_port:=8080 is in use'):
+        plan_graph({'output_dir': str(tmp_path)}, SARL_GRAPH, {}, port_in_use=lambda port: busy.append(port) or True)
+    assert busy == [8080]
+    plan_graph({'output_dir': str(tmp_path), 'console': 'false'}, SARL_GRAPH, {}, port_in_use=lambda port: True)
+    plan_graph({'output_dir': str(tmp_path), 'console_port': '0'}, SARL_GRAPH, {}, port_in_use=lambda port: True)
+    with socket.socket() as taken:  # the real probe
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert tcp_port_in_use(port)
+    assert not tcp_port_in_use(port)  # closed, free again (address reuse, as the console binds)

@@ -9,6 +9,7 @@ has it) is in the final replay buffer, and every bag, also those of killed recor
 """
 import os
 import re
+from collections import Counter
 import signal
 import subprocess
 import sys
@@ -33,11 +34,15 @@ from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 # Every process of a recording graph; the learner first (its kill is the one the log exists for).
 VICTIMS = ('q_policy', 'episode_manager', 'vla_executor', 'vlm_proposer', 'reward', 'camera', 'recorder')
 EPISODES = len(VICTIMS) + 2  # each killed run finishes at least one episode; the last run the rest
+# A paper task (observable state) whose episodes run long (it is rarely solved within 9 episodes), so a kill
+# two steps into an episode finds one under way; the default task is soon solved in two decisions.
+TASK = 'banana_pot_sushi_bowl'
 RUN_TIMEOUT_S = 120
 
 
 def _node_pid(launcher_pid: int, node: str) -> int | None:
-    module = next(n.module for n in g.NODES if n.name == node).encode()
+    # sarl-graph starts `python -m sarl_ros.graph.node_entry <executable> --ros-args ...`
+    module = next(n.executable for n in g.NODES if n.name == node).encode()
     for entry in Path('/proc').iterdir():
         if not entry.name.isdigit():
             continue
@@ -72,7 +77,7 @@ class Graph:
         self.log = self.log_path.open('w')
         return subprocess.Popen(
             [sys.executable, '-m', 'sarl_ros.graph.launcher', '--config', str(self.config), f'episodes:={EPISODES}',
-             f'task:={g.LAUNCH_ARGUMENTS[0].default}', f'output_dir:={self.out}', 'record:=true', 'seed:=5',
+             f'task:={TASK}', f'output_dir:={self.out}', 'record:=true', 'seed:=5', 'console_port:=0',
              '--shutdown-timeout', '5'],
             stdout=self.log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
 
@@ -136,10 +141,12 @@ def test_sigkill_of_any_node_stops_the_graph_and_the_rerun_loses_nothing(tmp_pat
             proc = graph.start()
 
             def mid_episode():
-                # Two steps of an episode after the first one this run started: one episode was
-                # finished in this run, and the current one is under way.
-                return sum(t.episode > done_before + 1 and not (t.terminal or t.truncated)
-                           for t in graph.transitions[seen_before:]) >= 2
+                # Two steps of one episode after the first one this run started: one episode was
+                # finished in this run, and the current one is under way (two steps in, so a kill of
+                # the learner leaves at least two transitions after its last checkpoint).
+                steps = Counter(t.episode for t in graph.transitions[seen_before:]
+                                if t.episode > done_before + 1 and not (t.terminal or t.truncated))
+                return max(steps.values(), default=0) >= 2
             graph.spin_until(proc, mid_episode, f'an episode under way before killing {victim}')
             pid = _node_pid(proc.pid, victim)
             assert pid is not None, f'no process of {victim}'

@@ -141,3 +141,31 @@ def test_a_parameter_the_node_does_not_have_is_named_not_silently_ignored(tmp_pa
     wait_for_text(proc, (out, err), READY['camera'])
     interrupt_and_time(proc)
     assert 'ignoring unknown parameter(s) episodes; camera has: backend, rate_hz' in err.read_text() + out.read_text()
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Return whether the process has a handler for the signal now (/proc/<pid>/status, SigCgt)."""
+    try:
+        status = Path(f'/proc/{pid}/status').read_text()
+    except OSError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith('SigCgt:'))
+    return bool(int(mask, 16) >> (signum - 1) & 1)
+
+
+def test_a_node_stopped_while_it_still_imports_exits_quietly(tmp_path):
+    """As when another node fails first and the launch stops every node: no traceback, no 'exit code -2'."""
+    proc, out, err = start_node('q_policy', tmp_path)
+    try:
+        # The entry takes SIGTERM (Python alone never does) before it imports the node: torch, seconds away.
+        end = time.monotonic() + 60
+        while not _catches(proc.pid, signal.SIGTERM) and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.005)
+        seconds = interrupt_and_time(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = err.read_text() + out.read_text()
+    assert proc.returncode == 0 and 'Traceback' not in output, output[-2000:]
+    assert err.read_text().strip() == 'q_policy: stopped by SIGINT while starting'
+    assert 'ready:' not in output and seconds < STOP_WITHIN_S

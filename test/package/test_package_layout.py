@@ -82,9 +82,27 @@ def test_every_node_is_declared_everywhere():
     ros2_run = {p.name: p.read_text() for p in (ROOT / 'scripts' / 'ros2_run').iterdir()}
     assert set(ros2_run) == set(nodes)
     for name, text in ros2_run.items():
-        assert f'from {nodes[name]} import main' in text
+        assert f"run('{name}')" in text and 'from sarl_ros.graph.node_entry import run' in text
     config = yaml.safe_load((ROOT / 'config' / 'widowx_sarl.yaml').read_text())
     assert set(config) == {n.name for n in description.NODES}
+
+
+def documented_commands() -> set[str]:
+    """Return the `sarl-...` commands README.md and docs/ name (not the `--sarl-option` flag)."""
+    texts = [ROOT / 'README.md', *sorted((ROOT / 'docs').rglob('*.md'))]
+    return {m for path in texts for m in re.findall(r'(?<![-\w])sarl-[a-z]+(?:-[a-z]+)*', path.read_text())}
+
+
+def test_every_documented_command_exists_in_both_installs():
+    """The venv gets setup.py's console scripts; colcon installs scripts/commands/ into bin and lib/sarl_ros."""
+    commands = setup_py_tables()['COMMANDS']
+    assert {'sarl-graph', 'sarl-replay'} <= documented_commands() <= set(commands)
+    scripts = {p.name: p for p in (ROOT / 'scripts' / 'commands').iterdir()}
+    assert set(scripts) == set(commands)
+    for name, path in scripts.items():
+        assert f'from {commands[name]} import main' in path.read_text() and path.stat().st_mode & 0o111, name
+    cmake = (ROOT / 'CMakeLists.txt').read_text()
+    assert 'scripts/commands/*' in cmake and 'DESTINATION bin' in cmake
 
 
 @pytest.mark.parametrize('node', description.NODES, ids=lambda n: n.executable)
