@@ -32,6 +32,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'up to this number)')
     parser.add_argument('--method', default='sarl',
                         help='sarl or a baseline: fixed, icl, random, sarl_blind, sarl_oracle, ucb')
+    parser.add_argument('--demonstrations', type=int, default=None,
+                        help="language-guided demonstrations before online learning (default: the method's own, "
+                             'sarl: 3; 0: none); the simulated person follows the task\'s grounded solution')
+    parser.add_argument('--reset', default='paper_like', choices=('paper_like', 'repaint'),
+                        help='paper_like: the scene is kept between episodes (colours, layout), positions jittered; '
+                             'repaint: new colours and positions every episode (harder)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--encoder', default='auto', choices=('auto', 'minilm', 'hashing'))
     parser.add_argument('--output-dir', default='runs/demo', type=Path)
@@ -41,6 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.episodes <= 0:
         parser.error(f'--episodes must be positive, got {args.episodes}')
+    if args.demonstrations is not None and args.demonstrations < 0:
+        parser.error(f'--demonstrations must be >= 0, got {args.demonstrations}')
     return args
 
 
@@ -76,7 +84,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
     from sarl_ros.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
-    from sarl_ros.core.methods import make_policy
+    from sarl_ros.core.methods import SARL_METHODS, make_policy
+    from sarl_ros.core.sarl.demonstrations import Demonstrated
+    from sarl_ros.core.sarl.pool import PooledProposer
     from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
     from sarl_ros.sim.state import OBSERVABLE_GROUPS
@@ -99,9 +109,12 @@ def main(argv=None) -> int:
                 raise ValueError(f'{checkpoint} holds a {policy.name!r} run, not {args.method!r}: '
                                  'use --fresh or another --output-dir')
         else:
-            policy = make_policy(args.method, seed=args.seed, encoder=args.encoder)
+            options = {} if args.demonstrations is None or args.method not in SARL_METHODS else {
+                'demonstrations': args.demonstrations}
+            policy = make_policy(args.method, seed=args.seed, encoder=args.encoder, **options)
         state = policy.state_mode if spec.group in OBSERVABLE_GROUPS else None
-        env = registry.make_env(args.task, seed=args.seed, state=state)
+        scene = {'scene_seed': args.seed} if args.reset == 'paper_like' and spec.group in OBSERVABLE_GROUPS else {}
+        env = registry.make_env(args.task, seed=args.seed, state=state, **scene)
     except (ValueError, CheckpointError) as exc:
         print(f'sarl-demo: {exc}', file=sys.stderr)
         return 2
@@ -109,7 +122,9 @@ def main(argv=None) -> int:
     episodes_csv = out / 'episodes.csv'
     # The checkpoint is the authority: rows of an episode it does not hold are redone.
     trim_record(episodes_csv, policy.episodes)
-    successes = [row['success'] == '1' for row in finished_episodes(episodes_csv)]
+    # Demonstrations are the run's first episodes (chooser 'person'); the curve shows online ones only.
+    demonstrations = getattr(getattr(policy, 'config', None), 'demonstrations', 0)
+    successes = [row['success'] == '1' for row in finished_episodes(episodes_csv) if row.get('chooser') != 'person']
     first = policy.episodes + 1
     resumed = f', resuming at episode {first}' if first > 1 else ''
     print(f'SARL demo: task "{env.task}" ({args.task}), method {args.method}, {args.episodes} episodes, '
@@ -119,26 +134,35 @@ def main(argv=None) -> int:
         # Seeded from (seed, episode) like the scene (reset seed) and the simulated VLA (seeded by
         # reset): a resumed run draws what an uninterrupted one would, with no RNG to checkpoint.
         # The policy's own RNG and learner are cumulative: they are in the checkpoint.
-        return registry.make_proposer(seed=episode_stream_seed(args.seed, episode, 'proposer'), task=args.task)
+        vlm = registry.make_proposer(seed=episode_stream_seed(args.seed, episode, 'proposer'), task=args.task)
+        # The method's instruction pool: until full new proposals join it, then the VLM chooses from it.
+        pool = getattr(policy, 'pool', None)
+        return vlm if pool is None else PooledProposer(vlm, pool)
 
     started = time.monotonic()
-    for episode in range(first, args.episodes + 1):
-        result = run_episode(env, episode_proposer(episode), policy, seed=episode_seed(args.seed, episode),
-                             episode=episode)
-        successes.append(bool(result.success))
+    total = demonstrations + args.episodes
+    for episode in range(first, total + 1):
+        demonstrated = episode <= demonstrations
+        chooser = Demonstrated(policy, registry.make_demonstrator(env)) if demonstrated else policy
+        result = run_episode(env, episode_proposer(episode), chooser, seed=episode_seed(args.seed, episode),
+                             episode=episode, updates_per_step=getattr(policy, 'updates_per_decision', 8))
+        if not demonstrated:
+            successes.append(bool(result.success))
         # Record first, then checkpoint: a kill in between leaves a row that resuming trims and redoes.
-        _append_episode(episodes_csv, episode, result)
+        _append_episode(episodes_csv, episode, result, 'person' if demonstrated else 'policy')
         save_checkpoint(policy, checkpoint)  # after every episode: nothing lost on a crash
         recent = successes[-10:]
-        print(f'episode {episode:3d}/{args.episodes}  {"SUCCESS" if result.success else "failure"}  '
-              f'{result.decisions} decisions  success rate (last {len(recent)}): {np.mean(recent):4.0%}  '
+        label = (f'demonstration {episode}/{demonstrations} (the person chooses)' if demonstrated
+                 else f'episode {episode - demonstrations:3d}/{args.episodes}')
+        rate = f'success rate (last {len(recent)}): {np.mean(recent):4.0%}' if recent else ''
+        print(f'{label}  {"SUCCESS" if result.success else "failure"}  {result.decisions} decisions  {rate}  '
               f'[{time.monotonic() - started:5.1f} s]  ' + ' -> '.join(result.prompts), flush=True)
 
-    final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True, state=state))
+    final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True, state=state, **scene))
     if not successes:
         print('sarl-demo: no episode to report', file=sys.stderr)
         return 1
-    final_episode = args.episodes + 1
+    final_episode = total + 1
     final = run_episode(final_env, episode_proposer(final_episode), policy, greedy=True, learn=False,
                         seed=episode_seed(args.seed, final_episode), episode=final_episode)
     from sarl_ros.apps.figures import plot_learning_curve, save_image_strip
@@ -155,14 +179,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def _append_episode(path: Path, episode: int, result) -> None:
+def _append_episode(path: Path, episode: int, result, chooser: str) -> None:
     new = not path.exists()
     with path.open('a', newline='') as f:
         writer = csv.writer(f)
         if new:
-            writer.writerow(['episode', 'success', 'decisions', 'control_steps', 'prompts'])
+            writer.writerow(['episode', 'success', 'decisions', 'control_steps', 'prompts', 'chooser'])
         writer.writerow([episode, int(result.success), result.decisions, result.control_steps,
-                         ' | '.join(result.prompts)])
+                         ' | '.join(result.prompts), chooser])
         # On disk before the checkpoint names the episode: a row is never missing for a checkpointed one.
         f.flush()
         os.fsync(f.fileno())

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
-from sarl_ros.backends.vlm_replies import DEFAULT_VOCABULARY, PROPOSER_SYSTEM, parse_commands, proposer_prompt
+from sarl_ros.backends.vlm_replies import (DEFAULT_VOCABULARY, PROPOSER_SYSTEM, VLMReplyError, parse_commands,
+                                           pool_prompt, proposer_prompt)
+from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,35 @@ class VLMProposer:
         # The VLM lists its best first: a falling score the in-context baseline can read.
         return [task_candidate] + [Candidate(prompt=c, source=SOURCE_VLM, vlm_score=1.0 - i / len(commands))
                                    for i, c in enumerate(commands)]
+
+    def choose_from_pool(self, observation: Observation, task: str, history: Sequence[str], pool: Sequence[str],
+                         max_candidates: int) -> list[Candidate]:
+        """Return the task and up to max_candidates - 1 commands the VLM chose from a frozen instruction pool.
+
+        The pool is listed in the prompt; a reply is mapped back by exact match (after normalisation:
+        case, spaces, trailing punctuation). A reply outside the pool is dropped and logged, never executed.
+        """
+        task = ' '.join(str(task).split())
+        task_candidate = Candidate(prompt=task, source=SOURCE_TASK, vlm_score=0.0)
+        wanted = max_candidates - 1
+        offered = [p for p in pool if normalize_prompt(p) != normalize_prompt(task)]
+        if wanted < 1 or not offered:
+            return [task_candidate]
+        recent = list(history)[-self.max_history:]
+        reply = self.client.complete(PROPOSER_SYSTEM, pool_prompt(task, recent, wanted, offered), observation.image)
+        known = {normalize_prompt(p): p for p in offered}
+        chosen = []
+        for command in parse_commands(reply, len(offered)):
+            match = known.get(normalize_prompt(command))
+            if match is None:
+                log.warning('the VLM chose %r, which is not in the instruction pool: dropped', command[:120])
+            elif match not in chosen:
+                chosen.append(match)
+        if not chosen:
+            raise VLMReplyError('the VLM chose no command of the instruction pool')
+        chosen = chosen[:wanted]
+        return [task_candidate] + [Candidate(prompt=c, source=SOURCE_VLM, vlm_score=1.0 - i / len(chosen))
+                                   for i, c in enumerate(chosen)]
 
 
 def make_openai_proposer(base_url: str = 'http://127.0.0.1:8000/v1', model: str = 'gpt-4o',

@@ -39,6 +39,17 @@ def proposer_prompt(task: str, history: Sequence[str], k: int, vocabulary: Seque
             f'"put the sponge in the bowl"].')
 
 
+def pool_prompt(task: str, history: Sequence[str], k: int, pool: Sequence[str]) -> str:
+    """Return the user text asking for k commands chosen, verbatim, from a frozen instruction pool."""
+    done = '\n'.join(f'{i}. {h}' for i, h in enumerate(history, 1)) if history else 'none yet'
+    listed = '\n'.join(f'- {p}' for p in pool)
+    return (f'Task: {task}\n'
+            f'Commands already executed, oldest first:\n{done}\n\n'
+            f'The robot knows only these commands:\n{listed}\n\n'
+            f'Choose up to {k} of them that are relevant next, given the image. Copy each exactly as written. '
+            f'Reply with only a JSON list of strings, best first.')
+
+
 def detector_prompt(task: str) -> str:
     """Return the user text asking whether the task succeeded."""
     return (f'Task given to the robot: {task}\n'

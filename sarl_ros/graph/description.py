@@ -184,6 +184,7 @@ TOPIC_TRANSITIONS = '/sarl/transitions'
 TOPIC_REWARDS = '/sarl/rewards'
 TOPIC_EVENTS = '/sarl/episode_events'
 TOPIC_LEARNER_STATS = '/sarl/learner_stats'
+TOPIC_INSTRUCTION_POOL = '/sarl/instruction_pool'  # InstructionPool, latched: the Q-policy's pool
 TOPIC_EXECUTED_ACTIONS = '/sarl/executed_actions'
 TOPIC_CAMERA = '/camera/image_raw'
 TOPIC_SIM_CAMERA = '/sim/camera/image_raw'

@@ -20,6 +20,8 @@ from sarl_ros.core.tasks import Task
 from sarl_ros.graph import description as g
 from sarl_ros.rosutil.convert import (candidate_to_msg, candidates_from_msgs, features_array, seen_objects_from_msgs,
                                       transition_to_msg)
+from sarl_ros.msg import InstructionPool
+from sarl_ros.rosutil.qos import LATCHED
 from sarl_ros.srv import EvaluateEpisode, GetState, ProposePrompts, SelectPrompt, StoreTransition
 
 
@@ -72,13 +74,20 @@ class ProposerClient:
         self.caller = caller
         self.episode = 0
         self._client = caller.client(ProposePrompts, g.SRV_PROPOSE)
+        # The Q-policy's instruction pool (latched): once frozen, the VLM is asked to choose from it.
+        self.pool: list[str] = []
+        caller.node.create_subscription(InstructionPool, g.TOPIC_INSTRUCTION_POOL, self._on_pool, LATCHED,
+                                        callback_group=caller.group)
+
+    def _on_pool(self, msg) -> None:
+        self.pool = list(msg.prompts) if msg.frozen else []
 
     def propose(self, observation: Observation, task: str, history, max_candidates: int) -> list[Candidate]:
         request = ProposePrompts.Request(
             image=observation.info.get('image_msg') or Image(), state_features=[float(x) for x in observation.features],
             task=task, task_name=observation.info.get('task', ''), history=list(history),
             scene_view=list(observation.info.get('scene_view_msgs', ())), max_candidates=max_candidates,
-            episode=self.episode, decision_step=len(history))
+            episode=self.episode, decision_step=len(history), pool=list(self.pool))
         reply = self.caller.retrying('proposal', lambda: self.caller.call(self._client, request))
         if not reply.success or not reply.candidates:
             raise ServiceFailure(f'no candidates: {reply.message}')

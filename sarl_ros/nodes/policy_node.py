@@ -30,12 +30,12 @@ from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.text_encoding import preload_minilm
 from sarl_ros.core.wal import SYNC_MODES
 from sarl_ros.graph import description as g
-from sarl_ros.msg import CandidateSet, EpisodeEvent, LearnerStats, Transition as TransitionMsg
+from sarl_ros.msg import CandidateSet, EpisodeEvent, InstructionPool, LearnerStats, Transition as TransitionMsg
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, features_array, transition_from_msg
 from sarl_ros.rosutil.idempotent import RepeatLastReply
 from sarl_ros.rosutil.params import Param, declare_parameters
-from sarl_ros.rosutil.qos import RECORD, RECORD_LISTEN
+from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
 from sarl_ros.srv import ReportOutcome, SelectPrompt, StoreTransition
 
 SARL = method_defaults('sarl')  # the learner's defaults live in its SarlConfig only
@@ -119,6 +119,11 @@ class PolicyNode(Node):
         self.candidates_pub = self.create_publisher(CandidateSet, g.TOPIC_CANDIDATES, RECORD)
         self.transitions_pub = self.create_publisher(TransitionMsg, g.TOPIC_TRANSITIONS, RECORD)
         self.stats_pub = self.create_publisher(LearnerStats, g.TOPIC_LEARNER_STATS, RECORD)
+        # The instruction pool (SARL variants), latched: the episode manager passes it to the proposer once
+        # frozen, the console and the bag show it. Published whenever it grows.
+        self.pool_pub = self.create_publisher(InstructionPool, g.TOPIC_INSTRUCTION_POOL, LATCHED)
+        self._pool_size = -1
+        self._publish_pool()
         group = MutuallyExclusiveCallbackGroup()  # decisions, transitions and events in order
         # A retried request (its reply lost) must get the same prompt, not a second sample.
         self.create_service(SelectPrompt, g.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
@@ -163,8 +168,22 @@ class PolicyNode(Node):
                               task=request.task, method=self.p.method)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.candidates_pub.publish(msg)
+        self._publish_pool()
         response.success, response.decision = True, msg
         return response
+
+    def _publish_pool(self):
+        pool = getattr(self.policy, 'pool', None)
+        if pool is None or len(pool) == self._pool_size:
+            return
+        self._pool_size = len(pool)
+        msg = InstructionPool(method=self.p.method, capacity=pool.capacity, frozen=pool.frozen,
+                              prompts=list(pool.prompts))
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.pool_pub.publish(msg)
+        if pool.frozen:
+            self.get_logger().info(f'the instruction pool is full ({pool.capacity} prompts): from now on the VLM '
+                                   'chooses candidates from it')
 
     def _on_store(self, request, response):
         msg = request.transition
@@ -177,6 +196,7 @@ class PolicyNode(Node):
             return response
         self.transitions = self.policy.transitions
         self.transitions_pub.publish(msg)
+        self._publish_pool()
         with self._work:
             self._pending_updates += self.p.updates_per_transition
             self._work.notify_all()

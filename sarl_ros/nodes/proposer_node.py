@@ -11,6 +11,7 @@ from sarl_ros.backends.options import PROPOSER_BACKENDS, options_for, parameter_
 from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
 from sarl_ros.core.proposals import (CachedProposer, WithReturnToStart, normalize_candidates, normalize_prompt,
                                      with_task_prompt)
+from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer
 from sarl_ros.graph import description as g
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array, seen_objects_from_msgs
@@ -66,7 +67,11 @@ class ProposerNode(Node):
             observation = Observation(features=features_array(request.state_features),
                                       image=from_image_msg(request.image), info=info)
             self._observe_progress(request, observation)
-            proposed = self.proposer.propose(observation, request.task, list(request.history), k)
+            proposer = self.proposer
+            if request.pool:  # the Q-policy's frozen instruction pool: choose from it, never outside it
+                pool = InstructionPool(len(request.pool), request.pool)
+                proposer = PooledProposer(self.proposer, pool, log=self.get_logger().warning)
+            proposed = proposer.propose(observation, request.task, list(request.history), k)
             # The whole task stays a candidate: the fixed baseline needs it, and TD targets
             # must range over the same sets the policy chooses from.
             candidates = normalize_candidates(with_task_prompt(list(proposed)[:k], request.task))

@@ -71,7 +71,18 @@ class SimulatedVLM:
         self._by_group: dict[str, object] = {}
         self._episode_vlm: tuple[tuple[str, int], object] | None = None  # ((group, episode), its VLM)
 
+    def choose_from_pool(self, observation, task: str, history, pool, max_candidates: int):
+        """Let the task's simulated VLM choose from a frozen pool (the legacy VLM cannot: it proposes, filtered)."""
+        vlm = self._vlm_for(observation, task)
+        choose = getattr(vlm, 'choose_from_pool', None)
+        if choose is None:
+            return vlm.propose(observation, task, history, max_candidates)
+        return choose(observation, task, history, pool, max_candidates)
+
     def propose(self, observation, task: str, history, max_candidates: int):
+        return self._vlm_for(observation, task).propose(observation, task, history, max_candidates)
+
+    def _vlm_for(self, observation, task: str):
         spec = task_spec(observation.info.get('task') or task)
         episode = observation.info.get('episode')
         if episode is not None:
@@ -89,7 +100,7 @@ class SimulatedVLM:
             raise ValueError(f'the simulated VLM of the legacy task {spec.name} reads the privileged state; '
                              'set state_featurizer: auto (or oracle) under vla_executor in the parameter file '
                              '(config:=)')
-        return vlm.propose(observation, task, history, max_candidates)
+        return vlm
 
 
 def env_factories() -> dict[str, Callable[[int], object]]:

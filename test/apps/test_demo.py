@@ -22,7 +22,8 @@ def uninterrupted(tmp_path_factory):
     """One uninterrupted run in its own process: the outputs to check, and the reference a resumed run must equal."""
     tmp_path = tmp_path_factory.mktemp('uninterrupted')
     out = tmp_path / 'demo'
-    result = run_demo('--episodes', str(EPISODES), '--encoder', 'hashing', '--output-dir', str(out), cwd=tmp_path)
+    result = run_demo('--episodes', str(EPISODES), '--demonstrations', '0', '--encoder', 'hashing', '--output-dir',
+                      str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     return out, result
 
@@ -43,6 +44,22 @@ def test_demo_writes_progress_curve_strip_log_and_checkpoint(uninterrupted):
     # One frame per decision of the greedy episode plus the start: the strip is wider than tall.
     assert strip.shape[1] > 1.5 * strip.shape[0]
     assert np.unique(strip[..., :3].reshape(-1, 3), axis=0).shape[0] > 100  # rendered scenes, not blank
+
+
+def test_demonstrations_come_first_chosen_by_the_person_and_seed_the_pool(tmp_path):
+    from sarl_ros.core.checkpoint import load_checkpoint
+    out = tmp_path / 'demo'
+    result = run_demo('--episodes', '1', '--demonstrations', '2', '--task', 'hammer_plate_mushroom', '--output-dir',
+                      str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = list(csv.DictReader((out / 'episodes.csv').open()))
+    assert [r['chooser'] for r in rows] == ['person', 'person', 'policy']
+    assert sum(line.startswith('demonstration ') for line in result.stdout.splitlines()) == 2
+    # The person's grounded commands (the scene's own solution) are in the pool and the replay holds their steps.
+    policy = load_checkpoint(out / 'checkpoint.pt')
+    first = 'pick up the brown handle'
+    assert first in policy.pool.prompts and rows[0]['prompts'].startswith(first)
+    assert len(policy.learner.replay) == sum(int(r['decisions']) for r in rows)
 
 
 def test_unknown_task_lists_the_available_ones(tmp_path):
@@ -88,7 +105,7 @@ def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_ke
 
     reference, _ = uninterrupted
     out = tmp_path / 'demo'
-    common = ['--episodes', str(EPISODES), '--encoder', 'hashing', '--output-dir', str(out)]
+    common = ['--episodes', str(EPISODES), '--demonstrations', '0', '--encoder', 'hashing', '--output-dir', str(out)]
     rows = lambda: list(csv.DictReader((out / 'episodes.csv').open()))  # noqa: E731
 
     # 1. Killed at the second decision of episode 2 (episode e resets its scene with seed e at seed 0).

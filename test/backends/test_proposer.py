@@ -157,3 +157,21 @@ def test_local_vlm_reply_is_parsed_into_candidates(tiny_vlm_dir, observation, mo
     monkeypatch.setattr(proposer.client.model, 'generate', scripted_generate)
     candidates = proposer.propose(observation, TASK, [], 3)
     assert [c.prompt for c in candidates] == [TASK, 'pick up the cup']
+
+
+def test_the_vlm_chooses_from_a_frozen_pool_and_replies_outside_it_are_dropped(serve, monkeypatch, observation, caplog):
+    pool = ['pick up the sushi', 'put it in the pot', 'move down and grasp', TASK]
+    proposer, log = openai_proposer(serve, ['["Put it in the pot.", "juggle the pot", "pick up the sushi"]'],
+                                    monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        candidates = proposer.choose_from_pool(observation, TASK, [], pool, 4)
+    # The prompt lists the pool; the reply maps back by exact (normalised) match, in the VLM's order.
+    _, body = log[0]
+    text = str(body['messages'])
+    assert all(f'- {p}' in text for p in pool[:3])
+    chosen = [(c.prompt, c.source) for c in candidates]
+    assert chosen == [(TASK, SOURCE_TASK), ('put it in the pot', SOURCE_VLM), ('pick up the sushi', SOURCE_VLM)]
+    assert 'juggle the pot' in caplog.text and 'not in the instruction pool' in caplog.text
+    nothing, _ = openai_proposer(serve, ['["juggle the pot"]'], monkeypatch)
+    with pytest.raises(VLMReplyError, match='no command of the instruction pool'):
+        nothing.choose_from_pool(observation, TASK, [], pool, 4)

@@ -24,11 +24,23 @@ def test_the_last_terminal_transition_takes_the_corrected_reward(tmp_path):
 
 
 def test_a_non_terminal_last_transition_is_not_relabelled():
-    policy = make_policy('sarl', seed=0, encoder='hashing')
+    # sarl_text bootstraps a truncated step, so it is no verdict it can relabel.
+    policy = make_policy('sarl_text', seed=0, encoder='hashing')
     policy.begin_episode('t')
     policy.record(transition(reward=0.0, truncated=True))
     with pytest.raises(ValueError, match='not terminal'):
         relabel_last_transition(policy, 1.0)
+    # The paper build plans for the budget: a timeout ends the episode, and a person may call it a success;
+    # a step in the middle of an episode is no verdict.
+    paper = make_policy('sarl', seed=0, encoder='hashing')
+    paper.begin_episode('t', max_decisions=2)
+    paper.record(transition(reward=0.0))
+    with pytest.raises(ValueError, match='not terminal'):
+        relabel_last_transition(paper, 1.0)
+    paper.record(transition(reward=0.0, truncated=True, step=1))
+    assert relabel_last_transition(paper, 1.0) == 1
+    replay = paper.learner.replay
+    assert list(replay.rewards[:2]) == [0.0, 1.0] and bool(replay.terminal[1])
 
 
 def test_a_learner_with_its_own_relabel_method_is_asked_instead():

@@ -121,3 +121,16 @@ def test_warm_start_reproduces_the_greedy_choices(ros, policy, tmp_path):
     finally:
         warm.close()
         warm.destroy_node()
+
+
+def test_the_instruction_pool_is_published_latched_and_says_when_it_is_frozen(ros, tmp_path):
+    from sarl_ros.msg import InstructionPool
+    from sarl_ros.rosutil.qos import LATCHED
+    node = ros.add(PolicyNode(**overrides(method='sarl', encoder='hashing', output_dir=str(tmp_path),
+                                          pool_capacity=4, updates_per_transition=0)))
+    select = ros.client(SelectPrompt, '/sarl/select_prompt')
+    assert ros.call(select, select_request()).success
+    # A subscriber that comes later still gets the pool: the candidates filled it (4 of 4), so it is frozen.
+    pools = ros.subscribe(InstructionPool, '/sarl/instruction_pool', qos=LATCHED)
+    ros.wait_for(lambda: pools and pools[-1].frozen, what='the frozen pool')
+    assert list(pools[-1].prompts) == PROMPTS and pools[-1].capacity == 4 and node.policy.pool.frozen

@@ -116,3 +116,18 @@ def test_return_to_start_is_offered_only_when_asked(ros):
     assert reply.success
     assert (RETURN_TO_START_PROMPT, 'controller') in [(c.prompt, c.source) for c in reply.candidates]
     assert sum(c.source != 'task' for c in reply.candidates) <= 4
+
+
+def test_a_frozen_pool_in_the_request_limits_the_candidates_to_it(ros, proposer):
+    paper = registry.PAPER_TASKS[3]  # pot lid: the perceiving VLM chooses from the pool itself
+    env = registry.make_env(paper, seed=0)
+    observation = env.reset(seed=0)
+    from sarl_ros.rosutil.convert import seen_object_to_msg
+    pool = [registry.task_spec(paper).text, 'grasp the lid', 'put it on the towel', 'lift', 'juggle']
+    client = ros.client(ProposePrompts, '/sarl/propose_prompts')
+    reply = ros.call(client, ProposePrompts.Request(
+        task=registry.task_spec(paper).text, task_name=paper, state_features=[float(x) for x in observation.features],
+        scene_view=[seen_object_to_msg(o) for o in observation.info['scene_view']], max_candidates=4, pool=pool))
+    assert reply.success and not reply.from_cache
+    prompts = [c.prompt for c in reply.candidates]
+    assert set(prompts) <= set(pool) and len(prompts) == 4  # the task and three chosen from the pool

@@ -44,6 +44,7 @@ class PaperSarlPolicy(Policy):
         self._text = None if self.config.prompt_input == 'one_hot' else _TextRows(encoder, self.config.pool_capacity)
         self._step = 0
         self._counts: dict[tuple[int, int], int] = {}
+        self._last_ended_episode = False  # the last stored step ended its episode (a verdict may relabel it)
 
     # -- the episode's budget --------------------------------------------------------------------
     def begin_episode(self, task: str, max_decisions: int = 0) -> None:
@@ -141,7 +142,23 @@ class PaperSarlPolicy(Policy):
             raise ValueError('a non-terminal transition needs next candidates in the instruction pool')
         learner = self._ensure_learner(state.shape[0])
         learner.add(self._stored(state, step), prompt_id, reward, self._stored(next_state, step + 1), next_ids, done)
+        self._last_ended_episode = bool(transition.terminal or transition.truncated)
         self._counts[(step, prompt_id)] = self._counts.get((step, prompt_id), 0) + 1
+
+    def relabel_last_transition(self, reward: float) -> bool:
+        """Give the episode that just ended another verdict: its last stored step gets `reward`, as a terminal one.
+
+        ValueError when the last stored step did not end an episode (a verdict ends one: by success,
+        failure, or the budget running out).
+        """
+        with self._lock:
+            if self.learner is None or not len(self.learner.replay) or not self._last_ended_episode:
+                raise ValueError('the last stored transition is not terminal: nothing to relabel')
+            replay = self.learner.replay
+            last = (replay.cursor - 1) % replay.capacity
+            replay.rewards[last] = float(reward)
+            replay.terminal[last] = True
+            return True
 
     def update(self, n_updates: int) -> dict:
         super().update(n_updates)
