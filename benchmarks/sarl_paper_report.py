@@ -59,8 +59,10 @@ def verdicts(a: dict, c: dict, coverage: dict) -> list[str]:
     met = [t for t in tasks if at(a, t, 'sarl', 100) >= 0.8 and at(a, t, 'sarl', 60) >= 0.7]
     eligible = [t for t in tasks if applies(t)]
     lines.append(f'1. sarl >= 0.8 at 100 and >= 0.7 at 60: met on {len(met)} of {len(tasks)} paper tasks '
-                 f'({", ".join(met) or "none"}); target applies on {len(eligible)} (coverage >= 0.85); '
-                 f'needs 3 of 4 -> {"SUPPORTED" if len(met) >= 3 else "NOT MET"}')
+                 f'({", ".join(met) or "none"}) -> {"SUPPORTED" if len(met) >= 3 else "NOT MET"} (needs 3 of 4)')
+    best = ', '.join(f'{t} {coverage.get(t, float("nan")):.2f}' for t in tasks)
+    lines.append(f'   rule 5: the one-step coverage puts best-possible success >= 0.85 on {len(eligible)} of '
+                 f'{len(tasks)} ({best})')
     held = sorted({t for t, _ in c})
     if held:
         ok = [t for t in held if at(c, t, 'sarl', 100) >= 0.7]
@@ -85,9 +87,9 @@ def main(argv=None) -> int:
     coverage_file = args.results / 'coverage.json'
     coverage = {}
     if coverage_file.exists():
-        for entry in json.loads(coverage_file.read_text()).get('rows', []):
+        for entry in json.loads(coverage_file.read_text()).get('summary', []):
             if entry.get('reset') == 'paper_like' and entry.get('regime') == 'pool':
-                coverage[entry['task']] = entry.get('best_possible_success')
+                coverage[entry['task']] = entry.get('best_success')
     summary, tables = {}, {}
     for part in PARTS:
         rows = load_rows(args.results, part)

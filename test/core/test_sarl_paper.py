@@ -101,13 +101,16 @@ def test_gamma_is_one_minus_one_over_the_budget_and_truncation_does_not_bootstra
     assert policy.discount == pytest.approx(1 - 1 / 6)
     rng = np.random.default_rng(1)
     policy.record(Transition(_state(rng), 'a', 0.0, _state(rng), ('b',), False, step=5, truncated=True))
-    assert bool(policy.learner.replay.terminal[0])  # the budget ran out: the finite-horizon value is 0
+    policy.record(Transition(_state(rng), 'a', 0.0, _state(rng), ('b',), False, step=4))
+    # The budget ran out at step 5: the finite-horizon value is 0 there; the replay keeps the driver's flag.
+    assert list(policy.learner.done(np.array([0, 1]))) == [True, False] and not policy.learner.replay.terminal[0]
+    assert policy.stored_transitions()[0].state.shape == (OBSERVABLE_DIM,)
     # The budget left is the state's last value, as the learner stores it.
     assert policy._stored(_state(rng), 0)[-1] == 1.0 and policy._stored(_state(rng), 3)[-1] == pytest.approx(0.5)
     no_budget = make_policy('sarl_nobudget', seed=0)
     no_budget.begin_episode('task', max_decisions=6)
     no_budget.record(Transition(_state(rng), 'a', 0.0, _state(rng), ('b',), False, step=5, truncated=True))
-    assert not bool(no_budget.learner.replay.terminal[0]) and no_budget._stored(_state(rng), 0)[-1] == 0.0
+    assert not no_budget.learner.done(np.array([0]))[0] and no_budget._stored(_state(rng), 0)[-1] == 0.0
 
 
 def test_optimistic_start_and_the_image_reaches_q():

@@ -33,7 +33,7 @@ def ament_prefix(root, *packages, ros2_command=False):
     ({'robot': 'widowx', 'vla': 'remote', 'task': ' '}, 'task:= is empty'),
     ({'robot': 'widowx', 'vla': 'remote', 'task': 'put the sushi in the pot'}, 'detector:=sim reads the simulator'),
     ({'method': 'dqn'},
-     'method:=dqn is not known; choose one of: sarl, fixed, icl, random, sarl_blind, sarl_oracle, ucb'),
+     'method:=dqn is not known; choose one of: sarl, sarl_nodemo, sarl_blind, sarl_oracle, '),
     ({'record': 'yes'}, 'record:=yes must be true or false'),
     ({'console_port': '-1'}, 'console_port:=-1 must be between 0 and 65535'),
     ({'console_port': '65536'}, 'console_port:=65536 must be between 0 and 65535'),

@@ -113,10 +113,8 @@ class Graph:
 
 
 def _replay_keys(checkpoint: Path) -> list[tuple]:
-    learner = load_checkpoint(checkpoint).learner
-    replay, prompts = learner.replay, learner.vocab.prompts
-    return [(replay.states[i].tobytes(), prompts[replay.prompt_ids[i]], float(replay.rewards[i]),
-             replay.next_states[i].tobytes()) for i in range(len(replay))]
+    return [(t.state.tobytes(), t.prompt, float(t.reward), t.next_state.tobytes())
+            for t in load_checkpoint(checkpoint).stored_transitions()]
 
 
 def _message_key(msg) -> tuple:

@@ -27,14 +27,8 @@ EPISODES = 3
 
 def replay_transitions(policy) -> list[Transition]:
     """Return what the learner stored, oldest first (the replay keeps no episode or step numbers)."""
-    learner = policy.learner
-    replay, prompts = learner.replay, learner.vocab.prompts
-    assert replay.added == replay.size, 'the replay wrapped around: use fewer episodes'
-    return [Transition(state=replay.states[i], prompt=prompts[replay.prompt_ids[i]], reward=float(replay.rewards[i]),
-                       next_state=replay.next_states[i],
-                       next_prompts=tuple(prompts[j] for j in replay.next_ids[i] if j >= 0),
-                       terminal=bool(replay.terminal[i]), control_steps=int(replay.control_steps[i]))
-            for i in range(replay.size)]
+    assert policy.learner.replay.added == policy.learner.replay.size, 'the replay wrapped around: use fewer episodes'
+    return policy.stored_transitions()
 
 
 def test_recorded_graph_run_equals_what_the_learner_saw(tmp_path, graph_config):

@@ -10,8 +10,9 @@ networks reduced by a min (the paper's pessimism against over-estimated prompts)
     y             = r + gamma * (1 - done) * sum_{l' in A'} pi(l' | s') Qbar(s', l')
 
 Every member regresses to the same y on the same batch (Huber loss); the members differ by their
-initialisation. With budget_feature on, a step at which the decision budget ran out is `done`: the
-state carries the decisions left, so the finite-horizon value is 0 there (no bootstrap).
+initialisation. With budget_feature on, a step at which the decision budget ran out is `done` too:
+the state carries the decisions left (its last value), so the finite-horizon value is 0 where the
+next state has none left. The replay keeps the driver's own terminal flag; `done` is derived.
 """
 from __future__ import annotations
 
@@ -88,10 +89,17 @@ class SarlLearner:
 
     # -- learning --------------------------------------------------------------------------------
     def add(self, state: np.ndarray, prompt_id: int, reward: float, next_state: np.ndarray, next_ids: list[int],
-            done: bool) -> None:
-        self.replay.add(state, prompt_id, reward, next_state, next_ids, done, 1)
+            terminal: bool, control_steps: int = 1) -> None:
+        self.replay.add(state, prompt_id, reward, next_state, next_ids, terminal, control_steps)
         for stored in (state, next_state):
             self.normaliser.add(self.layout.split(stored[None, :])[0][0].astype(np.float64))
+
+    def done(self, idx: np.ndarray) -> np.ndarray:
+        """Return which replayed steps end their episode for the TD target: terminal, or no decision left."""
+        terminal = self.replay.terminal[idx]
+        if not self.config.budget_feature:
+            return terminal
+        return terminal | (self.replay.next_states[idx, -1] <= 1e-6)
 
     def update(self, temperature: float, gamma: float) -> tuple[float, float]:
         """One TD step on a replayed batch; return (loss, mean Q of the chosen prompts)."""
@@ -100,7 +108,7 @@ class SarlLearner:
         next_ids = replay.next_ids[idx]
         has_next = torch.as_tensor(next_ids != PAD)
         rewards = torch.as_tensor(replay.rewards[idx])
-        done = torch.as_tensor(replay.terminal[idx])
+        done = torch.as_tensor(self.done(idx))
         with torch.no_grad():
             next_q = self.target(*self._inputs(replay.next_states[idx]), self._prompts(next_ids))  # (E, B, C)
             pessimistic = next_q.min(0).values if cfg.target_reduction == 'min' else next_q.mean(0)

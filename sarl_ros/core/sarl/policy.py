@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sarl_ros.core.mdp import Transition
 from sarl_ros.core.observable_features import OBSERVABLE_DIM, PIXEL_SIDE, PROPRIO_DIM
 from sarl_ros.core.policies import Policy, TemperatureSchedule, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
@@ -137,11 +138,11 @@ class PaperSarlPolicy(Policy):
         prompt_id = self.pool.require(prompt, 'a stored transition')
         next_ids = [i for i in self._pool_ids(next_prompts) if i is not None]
         step = int(transition.step)
-        done = bool(transition.terminal) or (self.config.budget_feature and bool(transition.truncated))
-        if not done and not next_ids:
+        if not transition.terminal and not next_ids and not (self.config.budget_feature and transition.truncated):
             raise ValueError('a non-terminal transition needs next candidates in the instruction pool')
         learner = self._ensure_learner(state.shape[0])
-        learner.add(self._stored(state, step), prompt_id, reward, self._stored(next_state, step + 1), next_ids, done)
+        learner.add(self._stored(state, step), prompt_id, reward, self._stored(next_state, step + 1), next_ids,
+                    bool(transition.terminal), int(transition.control_steps))
         self._last_ended_episode = bool(transition.terminal or transition.truncated)
         self._counts[(step, prompt_id)] = self._counts.get((step, prompt_id), 0) + 1
 
@@ -159,6 +160,20 @@ class PaperSarlPolicy(Policy):
             replay.rewards[last] = float(reward)
             replay.terminal[last] = True
             return True
+
+    def stored_transitions(self) -> list[Transition]:
+        """Return what the replay holds, oldest first, in the driver's terms (states without the budget value)."""
+        with self._lock:
+            if self.learner is None:
+                return []
+            replay, prompts = self.learner.replay, self.pool.prompts
+            order = [(replay.cursor + i) % replay.capacity for i in range(replay.size)] \
+                if replay.size == replay.capacity else range(replay.size)
+            return [Transition(state=replay.states[i][:-1], prompt=prompts[replay.prompt_ids[i]],
+                               reward=float(replay.rewards[i]), next_state=replay.next_states[i][:-1],
+                               next_prompts=tuple(prompts[j] for j in replay.next_ids[i] if j >= 0),
+                               terminal=bool(replay.terminal[i]), control_steps=int(replay.control_steps[i]))
+                    for i in order]
 
     def update(self, n_updates: int) -> dict:
         super().update(n_updates)
