@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_TASK = 'pot_lid_on_towel'
+DEFAULT_TASK = 'hammer_plate_mushroom'  # the paper's own example: the task prompt never succeeds
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--demonstrations', type=int, default=None,
                         help="language-guided demonstrations before online learning (default: the method's own, "
                              'sarl: 3; 0: none); the simulated person follows the task\'s grounded solution')
+    parser.add_argument('--pool-file', type=Path, default=None,
+                        help='seed the instruction pool with the prompts of a JSON list before anything else joins it')
     parser.add_argument('--reset', default='paper_like', choices=('paper_like', 'repaint'),
                         help='paper_like: the scene is kept between episodes (colours, layout), positions jittered; '
                              'repaint: new colours and positions every episode (harder)')
@@ -86,7 +88,7 @@ def main(argv=None) -> int:
     from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import SARL_METHODS, make_policy
     from sarl_ros.core.sarl.demonstrations import Demonstrated
-    from sarl_ros.core.sarl.pool import PooledProposer
+    from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
     from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
     from sarl_ros.sim.state import OBSERVABLE_GROUPS
@@ -112,6 +114,8 @@ def main(argv=None) -> int:
             options = {} if args.demonstrations is None or args.method not in SARL_METHODS else {
                 'demonstrations': args.demonstrations}
             policy = make_policy(args.method, seed=args.seed, encoder=args.encoder, **options)
+            if args.pool_file is not None:
+                seed_pool(policy, args.pool_file)
         state = policy.state_mode if spec.group in OBSERVABLE_GROUPS else None
         scene = {'scene_seed': args.seed} if args.reset == 'paper_like' and spec.group in OBSERVABLE_GROUPS else {}
         env = registry.make_env(args.task, seed=args.seed, state=state, **scene)

@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                              'scene kept across episodes, positions jittered (as a person resets it)')
     parser.add_argument('--baseline-pool', type=int, default=0,
                         help='instruction pool size for methods without their own (fixed, random, icl, ucb); 0: none')
+    parser.add_argument('--pool-file', default='', help='JSON list of prompts that seed every instruction pool first')
     parser.add_argument('--jobs', type=int, default=1, help='parallel worker processes (default 1)')
     parser.add_argument('--out', type=Path, default=None,
                         help='output directory (default results/bench-<time>); an existing one is resumed')
@@ -88,7 +89,8 @@ def main(argv=None) -> int:
                              eval_at=[int(e) for e in args.eval_at.split(',')] if args.eval_at else None,
                              max_candidates=args.max_candidates, updates_per_step=args.updates_per_step,
                              encoder=args.encoder, sarl_options=dict(args.sarl_option), proposal_cache=cache,
-                             jobs=args.jobs, reset=args.reset, baseline_pool=args.baseline_pool)
+                             jobs=args.jobs, reset=args.reset, baseline_pool=args.baseline_pool,
+                             pool_file=args.pool_file)
     except ValueError as exc:
         print(f'sarl-bench: {exc}', file=sys.stderr)
         return 2

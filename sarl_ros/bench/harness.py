@@ -54,6 +54,7 @@ class BenchConfig:
     # Instruction pool of the methods that have none of their own (fixed, random, icl, ucb), so every
     # method chooses from the same kind of candidates; 0: they get the VLM's fresh proposals.
     baseline_pool: int = 0
+    pool_file: str = ''  # seed every run's instruction pool with this JSON list of prompts first
 
     def __post_init__(self):
         if self.episodes < 0 or self.eval_every <= 0 or self.eval_episodes < 0:
@@ -64,6 +65,9 @@ class BenchConfig:
             raise ValueError(f'unknown reset {self.reset!r}; choose one of {", ".join(RESETS)}')
         if self.baseline_pool < 0:
             raise ValueError(f'baseline_pool must be >= 0, got {self.baseline_pool}')
+        if self.pool_file:
+            from sarl_ros.core.sarl.pool import load_pool_file
+            load_pool_file(self.pool_file, 4096)  # a malformed file stops the benchmark before any run
         if self.eval_at is not None:
             self.eval_at = sorted({int(e) for e in self.eval_at})
             if not self.eval_at or self.eval_at[0] < 0 or self.eval_at[-1] > self.episodes:
@@ -116,7 +120,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     from sarl_ros.core.methods import make_policy
     from sarl_ros.core.proposals import CachedProposer
     from sarl_ros.core.sarl.demonstrations import Demonstrated
-    from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer
+    from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer, load_pool_file
 
     torch.set_num_threads(1)
     cfg = job.config
@@ -130,6 +134,8 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     pool = getattr(policy, 'pool', None)
     if pool is None and cfg.baseline_pool and job.method != 'sarl_text':
         pool = InstructionPool(cfg.baseline_pool)
+    if pool is not None and cfg.pool_file:
+        pool.add_all(load_pool_file(cfg.pool_file, pool.capacity))
     proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
     if pool is not None:
         proposer = PooledProposer(proposer, pool)

@@ -26,6 +26,7 @@ from sarl_ros.core.events import CORRECTED_BY_OPERATOR, END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
 from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.relabel import relabel_last_transition
+from sarl_ros.core.sarl.pool import seed_pool
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.text_encoding import preload_minilm
 from sarl_ros.core.wal import SYNC_MODES
@@ -57,6 +58,8 @@ PARAMS = (
     Param('max_decisions', 0, "Decision budget H the SARL learner plans for (0: the task's, as the episode manager "
           'resolves it; set both nodes alike when overriding)'),
     Param('pool_capacity', SARL['pool_capacity'], 'Instruction pool size K (sarl variants)'),
+    Param('pool_file', '', 'JSON list of prompts that seed a fresh instruction pool first (sarl variants; '
+          'empty: none)'),
     Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
     Param('warm_start', '', 'Checkpoint to start from when output_dir has none (empty: a fresh learner)'),
@@ -98,6 +101,9 @@ class PolicyNode(Node):
             warm_start=self.p.warm_start, sync=self.p.wal_sync)
         self.policy = self.durable.policy
         report = self.durable.report
+        if self.p.pool_file and report.source == 'fresh':
+            joined = seed_pool(self.policy, self.p.pool_file)
+            self.get_logger().info(f'instruction pool seeded with {joined} prompts from {self.p.pool_file}')
         if report.source != 'fresh':
             origin = self.checkpoint_path if report.source == 'resumed' else self.p.warm_start
             self.get_logger().info(f'{report.source} from {origin}: {report.episodes} episodes, '

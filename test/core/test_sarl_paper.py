@@ -213,3 +213,18 @@ def test_demonstrations_seed_pool_and_replay_and_sarl_learns_the_order():
         run_episode(env, proposer, policy, updates_per_step=4, seed=episode, episode=episode)
     greedy = run_episode(env, proposer, policy, greedy=True, learn=False, seed=99)
     assert greedy.success and greedy.prompts == ['turn the key', 'open the door']
+
+
+def test_a_pool_file_seeds_the_pool_first_and_a_bad_one_stops_the_benchmark(tmp_path):
+    from sarl_ros.bench.harness import BenchConfig
+    from sarl_ros.core.sarl.pool import seed_pool
+    good = tmp_path / 'pool.json'
+    good.write_text(json.dumps(['grasp the lid', 'put it on the towel']))
+    policy = make_policy('sarl', seed=0)
+    assert seed_pool(policy, good) == 2 and policy.pool.prompts == ['grasp the lid', 'put it on the towel']
+    with pytest.raises(ValueError, match='no instruction pool'):
+        seed_pool(make_policy('fixed'), good)
+    bad = tmp_path / 'bad.json'
+    bad.write_text('grasp the lid')
+    with pytest.raises(ValueError, match='is not JSON'):
+        BenchConfig(methods=['sarl'], tasks=['toy_chain'], seeds=[0], pool_file=str(bad))

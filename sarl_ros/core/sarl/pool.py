@@ -105,6 +105,15 @@ def load_pool_file(path: str | Path, capacity: int) -> list[str]:
     return unique
 
 
+def seed_pool(policy, path: str | Path) -> int:
+    """Put a pool file's prompts first in a policy's instruction pool; return how many joined (ValueError: the fix)."""
+    pool = getattr(policy, 'pool', None)
+    if pool is None:
+        raise ValueError(f'method {policy.name!r} has no instruction pool to seed')
+    prompts = load_pool_file(path, pool.capacity - len(pool))
+    return sum(index is not None for index in pool.add_all(prompts))
+
+
 class PooledProposer:
     """Serve candidates through an instruction pool (a PromptProposer wrapper).
 
