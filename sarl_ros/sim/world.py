@@ -166,15 +166,21 @@ class TabletopWorld:
             else:
                 xy, yaw = layout[name]
                 z = obj.rest_height + 0.001
-            if obj.movable:
-                adr = self._free_qpos[name]
-                self.data.qpos[adr:adr + 3] = (xy[0], xy[1], z)
-                self.data.qpos[adr + 3:adr + 7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
-            else:
-                mocap = self.model.body_mocapid[self.model.body(name).id]
-                self.data.mocap_pos[mocap] = (xy[0], xy[1], obj.rest_height)
-                self.data.mocap_quat[mocap] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
-            mujoco.mj_kinematics(self.model, self.data)
+            self._put(name, xy, z, yaw)
+
+    def _put(self, name: str, xy, z: float, yaw: float) -> None:
+        """Place one object (a free body, or a fixed one through its mocap) and update the kinematics."""
+        obj = OBJECTS[name]
+        turn = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
+        if obj.movable:
+            adr = self._free_qpos[name]
+            self.data.qpos[adr:adr + 3] = (xy[0], xy[1], z)
+            self.data.qpos[adr + 3:adr + 7] = turn
+        else:
+            mocap = self.model.body_mocapid[self.model.body(name).id]
+            self.data.mocap_pos[mocap] = (xy[0], xy[1], obj.rest_height)
+            self.data.mocap_quat[mocap] = turn
+        mujoco.mj_kinematics(self.model, self.data)
 
     def _place_objects(self, rng: np.random.Generator) -> bool:
         placed: list[tuple[np.ndarray, float]] = []
@@ -192,15 +198,7 @@ class TabletopWorld:
                 z = obj.rest_height + 0.001
                 placed.append((xy, footprint))
             yaw = rng.uniform(-0.6, 0.6) if name in ('hammer', 'spoon', 'carrot') else rng.uniform(-0.3, 0.3)
-            if obj.movable:
-                adr = self._free_qpos[name]
-                self.data.qpos[adr:adr + 3] = (xy[0], xy[1], z)
-                self.data.qpos[adr + 3:adr + 7] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
-            else:
-                mocap = self.model.body_mocapid[self.model.body(name).id]
-                self.data.mocap_pos[mocap] = (xy[0], xy[1], obj.rest_height)
-                self.data.mocap_quat[mocap] = (np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2))
-            mujoco.mj_kinematics(self.model, self.data)
+            self._put(name, xy, z, yaw)
         return True
 
     def _paint(self, rng: np.random.Generator) -> None:
