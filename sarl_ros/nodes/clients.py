@@ -15,7 +15,9 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from sarl_ros.action import ExecutePrompt
-from sarl_ros.core.mdp import Candidate, Decision, EpisodeAborted, Observation, StepOutcome, StepSkipped, judge_step
+from sarl_ros.core.mdp import (SOURCE_OPERATOR, Candidate, Decision, EpisodeAborted, Observation, StepOutcome,
+                               StepSkipped, judge_step)
+from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
 from sarl_ros.graph import description as g
 from sarl_ros.rosutil.convert import (candidate_to_msg, candidates_from_msgs, features_array, seen_objects_from_msgs,
@@ -105,6 +107,10 @@ class PolicyClient:
         self.task_name = ''  # the task's name in stored transitions (the episode manager sets it)
         self._step = 0
         self._sources: dict[str, str] = {}
+        # Language-guided demonstrations: the operator's prompt for (episode, decision step), used instead
+        # of the policy's choice for that one decision (the policy still scores it, so its counters move on).
+        self._operator: dict[tuple[int, int], str] = {}
+        self._operator_lock = threading.Lock()
         self._select = caller.client(SelectPrompt, g.SRV_SELECT)
         self._store = caller.client(StoreTransition, g.SRV_STORE_TRANSITION)
 
@@ -112,14 +118,28 @@ class PolicyClient:
         # The node begins its own episode at decision step 0, with the budget it resolves for the task.
         self._step = 0
 
+    def demonstrate(self, episode: int, step: int, prompt: str) -> str:
+        """Take the operator's prompt for the next decision of the running episode; return '' or why not."""
+        text = normalize_prompt(prompt)
+        if not text:
+            return 'the demonstration prompt is blank'
+        with self._operator_lock:
+            if episode != self.episode or step != self._step:
+                return (f'the next decision is episode {self.episode} step {self._step}, not episode {episode} '
+                        f'step {step}')
+            self._operator[(episode, step)] = text
+        return ''
+
     def select(self, observation: Observation, candidates: list[Candidate], task: str,
                greedy: bool = False) -> Decision:
-        request = SelectPrompt.Request(
-            episode=self.episode, decision_step=self._step, task=task,
-            state_features=[float(x) for x in observation.features],
-            candidates=[candidate_to_msg(c) for c in candidates],
-            vlm_scores=[float(c.vlm_score) for c in candidates], greedy=greedy)
-        self._step += 1
+        with self._operator_lock:
+            step = self._step
+            request = SelectPrompt.Request(
+                episode=self.episode, decision_step=self._step, task=task,
+                state_features=[float(x) for x in observation.features],
+                candidates=[candidate_to_msg(c) for c in candidates],
+                vlm_scores=[float(c.vlm_score) for c in candidates], greedy=greedy)
+            self._step += 1
         # Safe to retry: the node answers an identical request with the decision it already sampled.
         reply = self.caller.retrying('choosing a prompt', lambda: self.caller.call(self._select, request))
         if not reply.success:
@@ -127,6 +147,17 @@ class PolicyClient:
         msg = reply.decision
         if not 0 <= msg.chosen_index < len(candidates):
             raise ServiceFailure(f'the policy chose index {msg.chosen_index} of {len(candidates)} candidates')
+        with self._operator_lock:
+            demonstrated = self._operator.pop((self.episode, step), None)
+        if demonstrated is not None:
+            prompts = [normalize_prompt(c.prompt) for c in candidates]
+            index = prompts.index(demonstrated) if demonstrated in prompts else -1  # -1: typed, not offered
+            self._sources[demonstrated] = SOURCE_OPERATOR  # the transition (and the bag) say who chose
+            self.caller.node.get_logger().info(f'decision {step}: the operator demonstrates {demonstrated!r}')
+            chosen_only = tuple(float(i == index) for i in range(len(candidates)))
+            return Decision(index=index, prompt=candidates[index].prompt if index >= 0 else demonstrated,
+                            q_values=tuple(msg.q_values), probabilities=chosen_only,
+                            temperature=float(msg.temperature), greedy=True)
         chosen = candidates[msg.chosen_index]
         self._sources[chosen.prompt] = chosen.source
         return Decision(index=int(msg.chosen_index), prompt=chosen.prompt, q_values=tuple(msg.q_values),

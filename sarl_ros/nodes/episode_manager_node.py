@@ -26,6 +26,7 @@ from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_
                                   WAITING_FOR_RESET, EventKind)
 from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
+from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
@@ -34,7 +35,7 @@ from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, 
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
-from sarl_ros.srv import PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
+from sarl_ros.srv import DemonstratePrompt, PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
 
 # outcome: success, failure, timeout or aborted (an aborted episode has success 0 but is no failure);
 # decided_by: person or detector (empty when nobody decided: a timeout or an abort).
@@ -108,6 +109,8 @@ class EpisodeManager(Node):
         self._correction = threading.Lock()  # a correction and the next start do not interleave
         self._relabel_client = caller.client(ReportOutcome, g.SRV_RELABEL_EPISODE)
         self.create_service(ReportOutcome, g.SRV_CORRECT_OUTCOME, self._on_correct, callback_group=group)
+        # Language-guided demonstrations from the console (or any client): a prompt for the next decision.
+        self.create_service(DemonstratePrompt, g.SRV_DEMONSTRATE, self._on_demonstrate, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = finished_episodes(self.out_dir / RECORD_NAME)
@@ -119,6 +122,15 @@ class EpisodeManager(Node):
         self._loop.start()
 
     # --- operator services ---------------------------------------------------------------
+    def _on_demonstrate(self, request, response):
+        refused = self.policy.demonstrate(int(request.episode), int(request.decision_step), request.prompt)
+        response.accepted = not refused
+        response.message = refused or (f'episode {request.episode} decision {request.decision_step} will run '
+                                       f'{normalize_prompt(request.prompt)!r}')
+        if refused:
+            self.get_logger().warning(f'demonstration refused: {refused}')
+        return response
+
     def _on_start(self, request, response):
         if request.task:
             try:

@@ -1,17 +1,17 @@
 """The operator console in a real browser (headless Chromium) against the simulated graph.
 
-The nodes run in this process; the executor paces the simulator in real time (5 Hz control),
-the reward comes only from the operator, and resets wait for the operator. Through the page:
-it loads and live updates arrive; the page says what the run needs from the operator (the reset,
-the release), with its key and since when, and only the buttons that apply are enabled; "confirm
-reset" starts an episode; "failure" ends it with a terminal, zero-reward transition stored by the
-Q-policy, and "correct the last verdict" turns it into a success before the next episode starts
-(the curve, the history and episodes.csv follow); the next episode starts after the next "confirm
-reset"; the emergency stop halts the arm within one control step and latches until an explicit
-release; demonstrate mode offers the candidates and a typed command for the next decision (the
-service contract, served by nobody yet: 503 on the page); when the console goes away the page says
-CONNECTION LOST, greys its data and its e-stop button is visibly inert; on a phone-sized window the
-page is one column. CI installs Chromium (SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
+The nodes run in this process; the executor paces the simulator in real time (5 Hz control), the reward
+comes only from the operator, and resets wait for the operator. Through the page: it loads and live
+updates arrive; the page says what the run needs from the operator (the reset, the release), with its key
+and since when, and only the buttons that apply are enabled; "confirm reset" starts an episode; "failure"
+ends it with a terminal, zero-reward transition stored by the Q-policy, and "correct the last verdict"
+turns it into a success before the next episode starts (the curve, the history and episodes.csv follow);
+the next episode starts after the next "confirm reset"; the emergency stop halts the arm within one
+control step and latches until an explicit release; demonstrate mode offers the candidates and a typed
+command for the next decision, which the episode manager takes for that decision (or refuses, naming the
+decision it expects); when the console goes away the page says CONNECTION LOST, greys its data and its
+e-stop button is visibly inert; on a phone-sized window the page is one column. CI installs Chromium
+(SARL_REQUIRE_BROWSER=1 turns a skip into a failure).
 """
 import csv
 import os
@@ -209,14 +209,15 @@ def test_operator_console_drives_the_simulated_graph(graph, browser, ros):
     browser.find_element(By.ID, 'btn-reset').click()  # the graph goes on once released
     ros.wait_for(lambda: EpisodeEvent.START in probe.kinds(3), timeout=30, what='episode 3 to start')
 
-    # Demonstrate mode: each candidate can be chosen, or a command typed, for the next decision. No node
-    # serves the contract yet (the learner side), which the page says.
+    # Demonstrate mode: each candidate can be chosen, or a command typed, for the next decision; the
+    # episode manager answers (it runs the prompt at that decision, or names the decision it expects).
     wait.until(lambda d: 'btn-demo' in enabled(d, 'btn-demo'))
     browser.find_element(By.TAG_NAME, 'body').send_keys('d')
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#candidates button.use')
                and d.find_element(By.ID, 'demo-prompt').is_displayed())
     browser.find_element(By.ID, 'demo-prompt').send_keys('open the gripper\n')
-    wait.until(lambda d: 'no node serves /sarl/demonstrate_prompt' in text(d, 'message'))
+    answered = ("will run 'open the gripper'", 'the next decision is')
+    wait.until(lambda d: any(words in text(d, 'message') for words in answered))
     assert ros.call(probe.node.create_client(Trigger, '/sarl/stop'), Trigger.Request()).success
 
     # The console goes away: the page says so loudly, greys its data, and its e-stop is visibly inert.
