@@ -34,8 +34,8 @@ def table(rows: list[dict]) -> dict:
     """Return {(task, method): {episodes: (mean, seeds)}}, a learner-free method's one point at every column."""
     cells: dict = {}
     for entry in summarize(rows):
-        cells.setdefault((entry['task'], entry['method']), {})[entry['episodes']] = (entry['eval_success_mean'],
-                                                                                     entry['seeds'])
+        cells.setdefault((entry['task'], entry['method']), {})[entry['episodes']] = (
+            entry['eval_success_mean'], entry['seeds'], entry['eval_success_se'])
     for key, points in cells.items():
         if len(points) == 1:  # fixed, random: evaluated once
             only = next(iter(points.values()))
@@ -44,7 +44,7 @@ def table(rows: list[dict]) -> dict:
 
 
 def at(cells, task, method, episodes):
-    return cells.get((task, method), {}).get(episodes, (float('nan'), 0))[0]
+    return cells.get((task, method), {}).get(episodes, (float('nan'), 0, 0.0))[0]
 
 
 def verdicts(a: dict, c: dict, coverage: dict) -> list[str]:
@@ -100,10 +100,13 @@ def main(argv=None) -> int:
         for task, method in sorted(cells):
             points = cells[(task, method)]
             values = '  '.join(f'{points[p][0]:.2f}' if p in points else '  - ' for p in POINTS)
-            seeds = max(n for _, n in points.values())
+            seeds = max(v[1] for v in points.values())
+            last = points.get(POINTS[-1])
+            values += f'   (100: {last[0]:.2f} ± {last[2]:.2f})' if last else ''
             print(f'  {task:24s} {method:16s} {values}   ({seeds} seeds)')
         summary[part] = [{'task': t, 'method': m, **{str(p): v[0] for p, v in pts.items()},
-                          'seeds': max(n for _, n in pts.values())} for (t, m), pts in sorted(cells.items())]
+                          **{f'{p}_se': v[2] for p, v in pts.items()},
+                          'seeds': max(v[1] for v in pts.values())} for (t, m), pts in sorted(cells.items())]
         plot_learning_curves(summarize(rows), args.results / f'{part}_curves.png')
     if 'A' in tables:
         print('\nrule for support (on the runs finished):')
