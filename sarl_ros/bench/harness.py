@@ -139,12 +139,13 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     proposer = CachedProposer(inner, **cfg.proposal_cache) if cfg.proposal_cache is not None else inner
     if pool is not None:
         proposer = PooledProposer(proposer, pool)
-    # Evaluation has its own environment and proposer, so it never disturbs the online ones; it
-    # offers only prompts already in the pool (evaluation must not fill it).
+    # Evaluation has its own environment and proposer, so it never disturbs the online ones; a learner's
+    # evaluation offers only prompts already in its pool (evaluation must not fill it). A method that
+    # learns nothing runs no online episode: its evaluation fills its pool, as online episodes would.
     eval_env = task.env_for(job.seed + 10_000, policy.state_mode, **scene)
     eval_proposer = task.make_proposer(job.seed + 10_000)
     if pool is not None:
-        eval_proposer = PooledProposer(eval_proposer, pool, admit=False)
+        eval_proposer = PooledProposer(eval_proposer, pool, admit=not policy.learns)
     if getattr(policy, 'steers_actions', False):
         attach_steering(job, policy, env, eval_env)
     updates = getattr(policy, 'updates_per_decision', cfg.updates_per_step)

@@ -133,3 +133,24 @@ def test_the_held_out_paper_group_resolves_with_a_state_choice():
     assert task.env_for(0, 'oracle').state_mode == 'oracle'
     assert task.env_for(0, 'observable').state_mode == 'observable'
     assert type(task.make_proposer(0)).__name__ == 'PaperVLMProposer'
+
+
+def test_a_method_that_learns_nothing_still_chooses_among_pooled_candidates(tmp_path):
+    """random with a baseline pool: its evaluation fills the pool, so it is not the fixed prompt in disguise."""
+    from sarl_ros.bench.harness import Job, run_job
+    config = BenchConfig(methods=['random'], tasks=['toy_decoy'], seeds=[0], episodes=2, eval_episodes=6,
+                         encoder='hashing', baseline_pool=32)
+    decisions = []
+    import sarl_ros.core.baselines as baselines
+    original = baselines.RandomPolicy._choose
+
+    def spy(self, features, candidates, prompts, task, greedy):
+        decisions.append(len(prompts))
+        return original(self, features, candidates, prompts, task, greedy)
+
+    baselines.RandomPolicy._choose = spy
+    try:
+        run_job(Job('random', 'toy_decoy', 0, config), progress=None)
+    finally:
+        baselines.RandomPolicy._choose = original
+    assert decisions and max(decisions) > 1
