@@ -82,19 +82,25 @@ def execute_prompt(robot: Robot, camera: Camera | None, vla: VLA, prompt: str, m
         if action.shape != (ACTION_DIM,) or not np.all(np.isfinite(action)):
             # A VLA (or a correction) emitting NaN must never reach the arm.
             raise ValueError(f'VLA returned an invalid action {action!r} for prompt {prompt!r}')
-        applied = robot.apply(action)
-        result.control_steps = step + 1
-        result.actions.append(action)
-        result.clipped_steps += int(applied.clipped)
-        if not applied.ok:
-            result.skipped_steps += 1
-            result.messages.append(applied.message)
-        if on_step is not None:
-            on_step(step + 1, action)
+        _apply(robot, action, step, result, on_step)
         if vla.skill_done():
             result.outcome = SKILL_DONE
             return result
     return result
+
+
+def _apply(robot: Robot, action: np.ndarray, step: int, result: ExecutionResult,
+           on_step: Callable[[int, np.ndarray], None] | None) -> None:
+    """Send one control step's action to the arm and account for it (a VLA's or the arm's own controller's)."""
+    applied = robot.apply(action)
+    result.control_steps = step + 1
+    result.actions.append(action)
+    result.clipped_steps += int(applied.clipped)
+    if not applied.ok:
+        result.skipped_steps += 1
+        result.messages.append(applied.message)
+    if on_step is not None:
+        on_step(step + 1, action)
 
 
 def is_return_to_start(prompt: str) -> bool:
@@ -129,15 +135,7 @@ def return_to_start(robot: Robot, max_steps: int, should_stop: Callable[[], bool
             result.outcome = SKILL_DONE
             return result
         action = np.asarray(action, dtype=np.float64)
-        applied = robot.apply(action)
-        result.control_steps = step + 1
-        result.actions.append(action)
-        result.clipped_steps += int(applied.clipped)
-        if not applied.ok:
-            result.skipped_steps += 1
-            result.messages.append(applied.message)
-        if on_step is not None:
-            on_step(step + 1, action)
+        _apply(robot, action, step, result, on_step)
     if next_action() is None:
         result.outcome = SKILL_DONE
     return result
