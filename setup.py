@@ -20,7 +20,7 @@ NODES = {
 
 COMMANDS = {
     'sarl-demo': 'sarl_ros.apps.demo',
-    'sarl-bench': 'sarl_ros.bench.cli',
+    'sarl-bench': 'sarl_ros.harness.cli',
     'sarl-graph': 'sarl_ros.graph.launcher',
     'sarl-replay': 'sarl_ros.recording.cli',
     'sarl-vla-server': 'sarl_ros.backends.vla_server',

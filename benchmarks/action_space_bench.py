@@ -1,6 +1,6 @@
 """Action-space RL baselines (dsrl, residual) on the paper tasks, with a per-task episode budget.
 
-The same harness as `sarl-bench` (sarl_ros.bench.harness.run_job: online episodes, greedy evaluation of
+The same harness as `sarl-bench` (sarl_ros.harness.harness.run_job: online episodes, greedy evaluation of
 the protocol's evaluation scenes), but jobs are ordered by priority and every evaluation point is
 appended to rows.jsonl the moment it is measured, so a run cut short by the clock keeps what it has.
 A job's first 100 episodes are the same whether it runs 100 or 300 (same seeds), so one 300-episode
@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-from sarl_ros.bench.harness import BenchConfig, Job, run_job, write_results
+from sarl_ros.harness.harness import BenchConfig, Job, run_job, write_results
 
 EVAL_POINTS = (0, 50, 100, 300)
 

@@ -26,7 +26,7 @@ could do better still).
 Reset settings: paper_like (SimTabletopEnv(..., scene_seed=<run seed>): colours and base layout kept
 across resets, positions jittered) and repaint (scene_seed None: colours re-painted, layout re-sampled).
 Candidate regimes: pool (an InstructionPool of capacity 32 between the VLM and the chooser, seeded by 3
-language-guided demonstration episodes first, as sarl_ros.bench.harness.run_job does for `sarl`: same
+language-guided demonstration episodes first, as sarl_ros.harness.harness.run_job does for `sarl`: same
 env, proposer and seeds: demos job.seed*100000+90000+i, episodes job.seed*100000+episode) and fresh
 (the VLM's fresh proposals every decision, no pool, no demonstrations).
 
@@ -60,7 +60,7 @@ DEFAULT_OUT = ROOT / 'docs' / 'results' / 'sarl_paper' / 'coverage.json'
 
 
 def _lookahead_policy_class():
-    from sarl_ros.core.policies import Policy
+    from sarl_ros.core.policy import Policy
     from sarl_ros.core.proposals import normalize_prompt
     from sarl_ros.sim.snapshot import save, try_prompt
 

@@ -53,7 +53,7 @@ def measure_select(encoder: str, state_dim: int, repeats: int, new_per_call: int
 
 def measure_select_in_a_run(encoder: str, episodes: int) -> tuple[str, float, float, float]:
     """Return (task, median ms, 90th percentile ms, share of calls encoding a new prompt) of a learning run."""
-    from sarl_ros.bench.tasks import available_tasks
+    from sarl_ros.harness.task_table import available_tasks
     from sarl_ros.core.episode_loop import run_episode
 
     tasks = available_tasks()
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     parser.add_argument('--threads', type=int, default=1, help='torch threads (default 1)')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from sarl_ros.core.text_encoding import make_encoder
+    from sarl_ros.core.perception.text_encoding import make_encoder
     encoder_name = make_encoder(args.encoder).name
     cached_ms = measure_select(args.encoder, args.state_dim, args.repeats, 0)
     select_ms = measure_select(args.encoder, args.state_dim, args.repeats, NEW_PER_CALL)

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sarl_ros.core.checkpoint import save_checkpoint
+from sarl_ros.core.durability.checkpoint import save_checkpoint
 from sarl_ros.core.mdp import Transition
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.wal import TransitionLog
+from sarl_ros.core.durability.wal import TransitionLog
 
 STATE_DIM = 25
 PROMPTS = [f'move the gripper over object number {i}' for i in range(40)]

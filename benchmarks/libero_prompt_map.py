@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from sarl_ros.libero.client import LiberoWorker
-from sarl_ros.libero.proposer import LOW_LEVEL, _variants, task_steps
+from sarl_ros.libero.libero_vlm import LOW_LEVEL, _variants, task_steps
 from sarl_ros.libero.repertoire import Libero90Repertoire
 
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from sarl_ros.core.baselines import RandomPolicy
+from sarl_ros.core.baselines.simple import RandomPolicy
 from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.sim import registry
 

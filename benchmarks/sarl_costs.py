@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from sarl_ros.core.mdp import Candidate, Observation, Transition
-from sarl_ros.core.observable_features import OBSERVABLE_DIM
+from sarl_ros.core.perception.observable_features import OBSERVABLE_DIM
 from sarl_ros.core.sarl.config import SarlConfig
 from sarl_ros.core.sarl.policy import PaperSarlPolicy
 

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 
-from sarl_ros.bench.harness import summarize
-from sarl_ros.bench.plots import plot_learning_curves
+from sarl_ros.harness.harness import summarize
+from sarl_ros.harness.plots import plot_learning_curves
 
 PARTS = {'A': ('A1', 'A2'), 'B': ('B',), 'C': ('C',), 'D': ('D',), 'E': ('E',)}
 POINTS = (0, 30, 60, 100)

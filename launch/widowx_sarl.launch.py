@@ -27,7 +27,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from sarl_ros.core.resume import set_aside
+from sarl_ros.core.durability.resume import set_aside
 from sarl_ros.graph.description import LAUNCH_ARGUMENTS
 from sarl_ros.graph.launch_plan import (INTERBOTIX_PACKAGE, ROS2_LAUNCH, arguments_from_launch, plan_graph,
                                         tcp_port_in_use)

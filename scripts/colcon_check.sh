@@ -136,7 +136,7 @@ unset MUJOCO_GL PYOPENGL_PLATFORM
 say "a $episodes-episode graph (the default task, seed 0), one process per node, headless, no MUJOCO_GL set; twice"
 run_graph "$scratch/run" graph.txt
 run_graph "$scratch/run_again" graph_again.txt
-python3 -m sarl_ros.core.run_compare "$scratch/run" "$scratch/run_again" > compare.txt 2>&1 \
+python3 -m sarl_ros.core.durability.run_compare "$scratch/run" "$scratch/run_again" > compare.txt 2>&1 \
   || { cat compare.txt >&2; die "the same launch twice gave two different runs"; }
 say "$(cat compare.txt)"
 say "passed: colcon build ${symlink[*]}, interfaces, $(wc -l < executables.txt) executables, \

@@ -84,12 +84,12 @@ def main(argv=None) -> int:
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     import torch
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
-    from sarl_ros.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from sarl_ros.core.durability.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import SARL_METHODS, make_policy
     from sarl_ros.core.sarl.demonstrations import Demonstrated
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
-    from sarl_ros.core.resume import finished_episodes, set_aside, trim_record
+    from sarl_ros.core.durability.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
     from sarl_ros.sim.state import OBSERVABLE_GROUPS
 

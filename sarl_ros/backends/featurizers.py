@@ -1,6 +1,6 @@
 """State features of a real robot for Q_sem, chosen by the executor's `state_featurizer` parameter.
 
-The default (auto) is 'observable' (sarl_ros.core.observable_features): the featurizer the simulated
+The default (auto) is 'observable' (sarl_ros.core.perception.observable_features): the featurizer the simulated
 paper benchmark trains with, so a simulated checkpoint loads on the robot. The older choices stay:
 proprioception alone (which cannot tell a grasped object from an empty gripper at the same width),
 or proprioception with a coarse colour thumbnail of the camera frame. Privileged simulator state
@@ -58,13 +58,13 @@ class ThumbnailFeaturizer(ProprioFeaturizer):
 def make_featurizer(name: str, proprio_dim: int, image_model: str | None = None):
     """Return the featurizer called name (see FEATURIZERS).
 
-    'observable' is the one the simulated paper benchmark trains with (sarl_ros.core.observable_features),
+    'observable' is the one the simulated paper benchmark trains with (sarl_ros.core.perception.observable_features),
     so a simulated checkpoint loads here; image_model (a transformers vision model name or directory)
     swaps its offline colour-layout image code for a pretrained encoder (a different `dim`: retrain).
     """
     if name == 'observable':
-        from sarl_ros.core.image_encoders import PretrainedImageEncoder
-        from sarl_ros.core.observable_features import ObservableFeaturizer
+        from sarl_ros.core.perception.image_encoders import PretrainedImageEncoder
+        from sarl_ros.core.perception.observable_features import ObservableFeaturizer
         encoder = PretrainedImageEncoder(image_model) if image_model else None
         return ObservableFeaturizer(proprio_dim, image_encoder=encoder)
     if name == 'proprio':

@@ -128,7 +128,7 @@ class SimProposerOptions:
 
 @dataclass(frozen=True)
 class OpenAIProposerOptions:
-    """vlm:=openai: an OpenAI-compatible chat endpoint (sarl_ros.backends.proposer.make_openai_proposer)."""
+    """vlm:=openai: an OpenAI-compatible chat endpoint (sarl_ros.backends.vlm_proposer.make_openai_proposer)."""
 
     model: str = option('gpt-4o', 'VLM model name, or a local model path')
     base_url: str = option('http://127.0.0.1:8000/v1', 'OpenAI-compatible endpoint')
@@ -142,7 +142,7 @@ class OpenAIProposerOptions:
 
 @dataclass(frozen=True)
 class HFProposerOptions:
-    """vlm:=hf_vlm: a local transformers VLM (sarl_ros.backends.proposer.make_hf_proposer)."""
+    """vlm:=hf_vlm: a local transformers VLM (sarl_ros.backends.vlm_proposer.make_hf_proposer)."""
 
     model: str = option('gpt-4o', 'VLM model name, or a local model path')
 

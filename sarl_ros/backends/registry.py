@@ -29,12 +29,12 @@ def _widowx(**kw):
 
 
 def _openai_proposer(**kw):
-    from sarl_ros.backends.proposer import make_openai_proposer
+    from sarl_ros.backends.vlm_proposer import make_openai_proposer
     return make_openai_proposer(**kw)
 
 
 def _hf_proposer(**kw):
-    from sarl_ros.backends.proposer import make_hf_proposer
+    from sarl_ros.backends.vlm_proposer import make_hf_proposer
     return make_hf_proposer(**kw)
 
 
@@ -56,8 +56,7 @@ def _opencv_camera(**kw):
 ROBOTS: dict[str, Callable[..., Any]] = {'widowx': _widowx}
 VLAS: dict[str, Callable[..., Any]] = {'openvla': _openvla, 'remote': _remote_vla, 'openpi': _openpi}
 PROPOSERS: dict[str, Callable[..., Any]] = {'openai': _openai_proposer, 'hf_vlm': _hf_proposer, 'sim': _sim_proposer}
-# 'vlm_detector' is the name the reward node used first; 'vlm' is the contract's.
-DETECTORS: dict[str, Callable[..., Any]] = {'vlm': _vlm_detector, 'vlm_detector': _vlm_detector}
+DETECTORS: dict[str, Callable[..., Any]] = {'vlm': _vlm_detector}
 CAMERAS: dict[str, Callable[..., Any]] = {'opencv': _opencv_camera}
 
 

@@ -16,7 +16,7 @@ CANCELLED = 'cancelled'  # should_stop() asked to stop (cancel or emergency stop
 
 
 class ActionSteering(Protocol):
-    """Action-space RL acting inside a prompt's execution (sarl_ros.core.action_rl: DSRL, residual RL).
+    """Action-space RL acting inside a prompt's execution (sarl_ros.core.baselines.action_rl: DSRL, residual RL).
 
     needs_noise: it steers the VLA's latent noise, so the VLA must accept one (vla_accepts_noise).
     """

@@ -2,7 +2,7 @@
 
 SARL variants are one typed SarlConfig each (sarl_ros.core.sarl.config.SARL_VARIANTS): options
 given here are checked against its fields (name, type, range) and change a copy. The baselines keep
-their keyword options. The action-space RL baselines (dsrl, residual: sarl_ros.core.action_rl) are
+their keyword options. The action-space RL baselines (dsrl, residual: sarl_ros.core.baselines.action_rl) are
 Policies too; they keep the task prompt fixed and steer the VLA's execution (the simulator).
 """
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import inspect
 from typing import Callable
 
-from sarl_ros.core.action_rl import DsrlPolicy, ResidualPolicy
-from sarl_ros.core.baselines import FixedPolicy, IclPolicy, RandomPolicy, UcbPolicy
-from sarl_ros.core.policies import Policy, SarlPolicy
+from sarl_ros.core.baselines.action_rl import DsrlPolicy, ResidualPolicy
+from sarl_ros.core.baselines.simple import FixedPolicy, IclPolicy, RandomPolicy, UcbPolicy
+from sarl_ros.core.policy import Policy
+from sarl_ros.core.baselines.sarl_text import SarlPolicy
 from sarl_ros.core.sarl.config import SARL_VARIANTS, SarlConfig
 from sarl_ros.core.sarl.policy import PaperSarlPolicy
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from sarl_ros.core.resume import fresh_bag_path
+from sarl_ros.core.durability.resume import fresh_bag_path
 from sarl_ros.graph.description import (LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS, LaunchArgumentError,
                                         NodeDescription, node_overrides, resolve_arguments,
                                         unknown_arguments_message)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from sarl_ros.core.resume import RECORD_NAME, next_episode, set_aside
+from sarl_ros.core.durability.resume import RECORD_NAME, next_episode, set_aside
 from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, describe_arguments, enabled_nodes,
                                         node_overrides)
 from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph, tcp_port_in_use

@@ -5,7 +5,7 @@ import numpy as np
 
 from sarl_ros.core.mdp import Observation, StepOutcome
 from sarl_ros.libero.client import LiberoWorker, niceness_from_env
-from sarl_ros.libero.features import state_features
+from sarl_ros.libero.observable_state import state_features
 from sarl_ros.libero.repertoire import Libero90Repertoire
 
 CONTROL_STEPS = 400  # per prompt (20 s at 20 Hz): a full pick-and-place takes ~285

@@ -26,7 +26,7 @@ def make_env(name: str, seed: int = 0, **kwargs):
 
 
 def make_proposer(seed: int = 0):
-    from sarl_ros.libero.proposer import LiberoVLMProposer
+    from sarl_ros.libero.libero_vlm import LiberoVLMProposer
     return LiberoVLMProposer(seed=seed)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sarl_ros.core.proposals import normalize_prompt
-from sarl_ros.core.text_encoding import make_encoder
+from sarl_ros.core.perception.text_encoding import make_encoder
 
 
 @dataclass(frozen=True)

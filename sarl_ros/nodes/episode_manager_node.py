@@ -27,7 +27,7 @@ from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_
 from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.proposals import normalize_prompt
-from sarl_ros.core.resume import RECORD_NAME, finished_episodes
+from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal

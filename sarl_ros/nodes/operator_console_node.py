@@ -23,7 +23,7 @@ from std_srvs.srv import Trigger
 
 from sarl_ros.console.state import END_EVENTS, EVENT_NAMES, Candidate, ConsoleState
 from sarl_ros.core.log_text import printable
-from sarl_ros.core.resume import RECORD_NAME, finished_episodes
+from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes
 from sarl_ros.console.web import FRAME_NAME, CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
 from sarl_ros.core.events import CORRECTED_BY_OPERATOR
 from sarl_ros.graph import description as g

@@ -20,7 +20,7 @@ from pathlib import Path
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
-from sarl_ros.core.durable import DurablePolicy
+from sarl_ros.core.durability.durable import DurablePolicy
 from sarl_ros.backends.registry import task_catalogs
 from sarl_ros.core.events import CORRECTED_BY_OPERATOR, END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
@@ -28,8 +28,8 @@ from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.relabel import relabel_last_transition
 from sarl_ros.core.sarl.pool import seed_pool
 from sarl_ros.core.tasks import resolve_task
-from sarl_ros.core.text_encoding import preload_minilm
-from sarl_ros.core.wal import SYNC_MODES
+from sarl_ros.core.perception.text_encoding import preload_minilm
+from sarl_ros.core.durability.wal import SYNC_MODES
 from sarl_ros.graph import description as g
 from sarl_ros.msg import CandidateSet, EpisodeEvent, InstructionPool, LearnerStats, Transition as TransitionMsg
 from sarl_ros.nodes.runner import run_node

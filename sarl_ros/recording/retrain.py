@@ -3,7 +3,7 @@
 The recorded transitions are fed to a fresh policy episode by episode, as the online learner
 saw them (record, then `updates_per_transition` TD updates), followed by `extra_updates`
 updates over the whole replay. The checkpoint is the core format
-(sarl_ros.core.checkpoint), so the Q-policy node starts from it with
+(sarl_ros.core.durability.checkpoint), so the Q-policy node starts from it with
 `warm_start:=<checkpoint>`.
 
 Evaluation joins each logged decision (CandidateSet) with the transition of the same episode
@@ -150,7 +150,7 @@ def retrain(recordings: Sequence[Recording], checkpoint: str | Path, *, method: 
             updates_per_transition: int = 8, extra_updates: int = 0, evaluate_on: Sequence[Recording] | None = None,
             progress: Progress | None = None, **policy_kwargs) -> RetrainResult:
     """Train from recordings, save the checkpoint, and evaluate against logged choices."""
-    from sarl_ros.core.checkpoint import save_checkpoint
+    from sarl_ros.core.durability.checkpoint import save_checkpoint
 
     policy, updates, td_loss = train_policy(recordings, method=method, seed=seed,
                                             updates_per_transition=updates_per_transition,

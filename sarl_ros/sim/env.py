@@ -3,7 +3,7 @@
 State modes (Observation.features):
   'observable'  what the real robot has (ObservableFeaturizer over joint states, the gripper, a small
                 camera render per decision, the prompts executed this episode): the paper tasks' default;
-  'oracle'      privileged simulator state (sarl_ros.sim.features: positions, held flags, subgoal
+  'oracle'      privileged simulator state (sarl_ros.sim.privileged_features: positions, held flags, subgoal
                 flags): the legacy tasks' default, and the labelled `sarl_oracle` ablation.
 observation.info['scene_view'] is what the camera shows (objects, their colours and image positions,
 what is held or inside what): the simulated VLM reads it only through its perception stand-in.
@@ -17,7 +17,7 @@ from sarl_ros.core.mdp import Observation, StepOutcome, judge_step
 from sarl_ros.sim.robot import SimRobot
 from sarl_ros.sim.state import FEATURE_IMAGE_SIDE, STATE_MODES, StateCamera, check_state_mode, default_state_mode
 from sarl_ros.sim.state import make_state_featurizer
-from sarl_ros.sim.tasks import TaskSpec
+from sarl_ros.sim.task_scenes import TaskSpec
 from sarl_ros.sim.view import scene_view
 from sarl_ros.sim.vla import SimVLA
 from sarl_ros.sim.world import TabletopWorld

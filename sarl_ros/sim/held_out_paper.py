@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sarl_ros.sim.tasks import (TaskSpec, _all, in_container, held, lifted, on_surface)
+from sarl_ros.sim.task_scenes import (TaskSpec, _all, in_container, held, lifted, on_surface)
 from sarl_ros.sim.world import Placement, SceneSpec, TabletopWorld
 
 GROUP = 'held_out_paper'

@@ -5,12 +5,12 @@ from typing import Callable
 
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
-from sarl_ros.sim.features import FEATURE_DIM
+from sarl_ros.sim.privileged_features import FEATURE_DIM
 from sarl_ros.sim.held_out_paper import GROUP as HELD_OUT_PAPER_GROUP
 from sarl_ros.sim.held_out_paper import HELD_OUT_PAPER, load_held_out_protocol
 from sarl_ros.sim.state import OBSERVABLE_GROUPS
-from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, TaskSpec
-from sarl_ros.sim.tasks import TASKS as _CALIBRATED_TASKS
+from sarl_ros.sim.task_scenes import HELD_OUT, PAPER, SUITE, TaskSpec
+from sarl_ros.sim.task_scenes import TASKS as _CALIBRATED_TASKS
 
 PAPER_TASKS = tuple(spec.name for spec in PAPER)
 SUITE_TASKS = tuple(spec.name for spec in SUITE)
@@ -46,12 +46,12 @@ def make_proposer(seed: int = 0, task: str | None = None):
     """
     group = task_spec(task).group if task is not None else None
     if group == 'paper':
-        from sarl_ros.sim.vlm import PaperVLMProposer
+        from sarl_ros.sim.paper_vlm import PaperVLMProposer
         return PaperVLMProposer(seed=seed)
     if group == HELD_OUT_PAPER_GROUP:
-        from sarl_ros.sim.vlm import PaperVLMProposer
+        from sarl_ros.sim.paper_vlm import PaperVLMProposer
         return PaperVLMProposer(seed=seed, protocol=load_held_out_protocol())
-    from sarl_ros.sim.proposer import SimVLMProposer
+    from sarl_ros.sim.suite_vlm import SimVLMProposer
     return SimVLMProposer(seed=seed)
 
 

@@ -14,7 +14,7 @@ from sarl_ros.sim.env import reset_task_scene
 from sarl_ros.sim.registry import task_spec
 from sarl_ros.sim.robot import SimRobot
 from sarl_ros.sim.state import StateCamera, default_state_mode, make_state_featurizer
-from sarl_ros.sim.tasks import TaskSpec
+from sarl_ros.sim.task_scenes import TaskSpec
 from sarl_ros.sim.view import SeenObject, scene_view
 from sarl_ros.sim.vla import SimVLA
 from sarl_ros.sim.world import TabletopWorld

@@ -3,7 +3,7 @@
 Modes:
   'observable'  what the real robot has: ObservableFeaturizer (the class the WidowX executor builds) over
                 the joint state, a small plain render of the camera and the prompts executed this episode;
-  'oracle'      privileged simulator state (sarl_ros.sim.features: positions, held flags, subgoal flags):
+  'oracle'      privileged simulator state (sarl_ros.sim.privileged_features: positions, held flags, subgoal flags):
                 the legacy tasks' default (their simulated VLM reads it) and the labelled oracle ablation.
 A task's default is observable for the paper and held-out paper-style tasks, oracle for the legacy set.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sarl_ros.core.observable_features import ObservableFeaturizer
-from sarl_ros.sim.features import SimFeaturizer
-from sarl_ros.sim.tasks import TaskSpec
+from sarl_ros.core.perception.observable_features import ObservableFeaturizer
+from sarl_ros.sim.privileged_features import SimFeaturizer
+from sarl_ros.sim.task_scenes import TaskSpec
 from sarl_ros.sim.world import TabletopWorld
 
 STATE_MODES = ('observable', 'oracle')

@@ -47,7 +47,7 @@ def test_demo_writes_progress_curve_strip_log_and_checkpoint(uninterrupted):
 
 
 def test_demonstrations_come_first_chosen_by_the_person_and_seed_the_pool(tmp_path):
-    from sarl_ros.core.checkpoint import load_checkpoint
+    from sarl_ros.core.durability.checkpoint import load_checkpoint
     out = tmp_path / 'demo'
     result = run_demo('--episodes', '1', '--demonstrations', '2', '--task', 'hammer_plate_mushroom', '--output-dir',
                       str(out), cwd=tmp_path)
@@ -99,8 +99,8 @@ def test_a_killed_run_resumes_bit_identical_to_an_uninterrupted_one_and_fresh_ke
     The reference ran in another process, so nothing a resumed run draws may depend on the process either.
     """
     from sarl_ros.apps.demo import main
-    from sarl_ros.core import checkpoint as checkpoints
-    from sarl_ros.core.checkpoint import read_checkpoint
+    from sarl_ros.core.durability import checkpoint as checkpoints
+    from sarl_ros.core.durability.checkpoint import read_checkpoint
     from sarl_ros.sim.env import SimTabletopEnv
 
     reference, _ = uninterrupted

@@ -34,12 +34,12 @@ def test_text_answers_become_verdicts(serve, rgb_image, reply, expected):
 
 
 def test_reward_node_call_shape_and_no_image():
-    detector = make_detector('vlm_detector', base_url='http://127.0.0.1:9/v1', api_key_env='')
+    detector = make_detector('vlm', base_url='http://127.0.0.1:9/v1', api_key_env='')
     assert detector.evaluate(None, TASK, object()) == (None, 0.0)  # nothing to judge: no VLM call
 
 
 def test_unknown_detector_and_vlm_backend_list_choices():
-    with pytest.raises(ValueError, match="choose one of \\['vlm', 'vlm_detector'\\]"):
+    with pytest.raises(ValueError, match="choose one of \\['vlm'\\]"):
         make_detector('clip')
     with pytest.raises(ValueError, match='hf_vlm'):
         make_detector('vlm', backend='gemini')

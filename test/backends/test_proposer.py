@@ -102,7 +102,7 @@ def test_slow_vlm_times_out(serve, monkeypatch, observation):
 
 def test_one_candidate_is_the_task_without_calling_the_vlm(observation):
     client = OpenAIChatClient(base_url='http://127.0.0.1:9/v1', api_key_env='')  # would fail if called
-    from sarl_ros.backends.proposer import VLMProposer
+    from sarl_ros.backends.vlm_proposer import VLMProposer
     candidates = VLMProposer(client).propose(observation, TASK, [], 1)
     assert [(c.prompt, c.source) for c in candidates] == [(TASK, SOURCE_TASK)]
 

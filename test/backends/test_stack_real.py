@@ -11,7 +11,7 @@ from sarl_ros.backends.stack import build_stack
 from sarl_ros.backends.vla_client import RemoteVLA
 from sarl_ros.backends.vla_server import make_server
 from sarl_ros.backends.widowx import WidowXRobot
-from sarl_ros.core.observable_features import ObservableFeaturizer
+from sarl_ros.core.perception.observable_features import ObservableFeaturizer
 from sarl_ros.core.executor import SKILL_DONE, execute_prompt
 
 BASE_PARAMS = {'vla_model': 'openvla/openvla-7b', 'vla_device': 'cuda:0', 'vla_unnorm_key': 'bridge_orig',
@@ -48,7 +48,7 @@ def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
 
 def test_a_checkpoint_trained_in_simulation_loads_on_the_default_real_stack(monkeypatch, tmp_path, rgb_image):
     pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
-    from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+    from sarl_ros.core.durability.checkpoint import load_checkpoint, save_checkpoint
     from sarl_ros.core.episode_loop import run_episode
     from sarl_ros.core.methods import make_policy
     from sarl_ros.sim.registry import make_env, make_proposer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sarl_ros.backends.base import ApplyResult
+from sarl_ros.core.interfaces import ApplyResult
 from sarl_ros.core.executor import execute_prompt
 from sarl_ros.core.mdp import Observation, StepOutcome
 

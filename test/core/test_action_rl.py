@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 from action_rl_toys import PointReachEnv, TaskOnlyProposer
 
-from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from sarl_ros.core.durability.checkpoint import load_checkpoint, save_checkpoint
 from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.executor import execute_prompt
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.sac import SAC, SacConfig
+from sarl_ros.core.baselines.sac import SAC, SacConfig
 
 SMALL = {'hidden': (64, 64), 'batch_size': 64, 'lr': 1e-3, 'learning_starts': 32, 'init_alpha': 0.1}
 EVAL_SEEDS = range(5000, 5040)

@@ -3,8 +3,9 @@ import os
 import pytest
 import torch
 
-from sarl_ros.bench.toy_mdps import make_toy_env, make_toy_proposer
-from sarl_ros.core.checkpoint import FORMAT, CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
+from sarl_ros.harness.toy_mdps import make_toy_env, make_toy_proposer
+from sarl_ros.core.durability.checkpoint import (FORMAT, CheckpointError, load_checkpoint, read_checkpoint,
+                                                 save_checkpoint)
 from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.methods import METHODS, make_policy
 

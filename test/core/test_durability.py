@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from core_helpers import transition
 
-from sarl_ros.core.durable import DurablePolicy
+from sarl_ros.core.durability.durable import DurablePolicy
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.resume import finished_episodes, next_episode, set_aside, trim_record
-from sarl_ros.core.wal import TransitionLog, WalError, read_transitions
+from sarl_ros.core.durability.resume import finished_episodes, next_episode, set_aside, trim_record
+from sarl_ros.core.durability.wal import TransitionLog, WalError, read_transitions
 
 
 def _transitions(n, seed=0):

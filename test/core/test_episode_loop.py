@@ -1,6 +1,6 @@
 import numpy as np
 
-from sarl_ros.bench.toy_mdps import make_toy_env, make_toy_proposer, toy_spec
+from sarl_ros.harness.toy_mdps import make_toy_env, make_toy_proposer, toy_spec
 from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.mdp import SOURCE_TASK
 from sarl_ros.core.methods import make_policy

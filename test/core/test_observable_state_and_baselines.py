@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from sarl_ros.core.image_encoders import ColourLayoutEncoder, PretrainedImageEncoder
+from sarl_ros.core.perception.image_encoders import ColourLayoutEncoder, PretrainedImageEncoder
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation, Transition
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.observable_features import (HISTORY_BUCKETS, OBSERVABLE_DIM, PIXEL_SIDE, ObservableFeaturizer,
-                                               prompt_bucket)
+from sarl_ros.core.perception.observable_features import (HISTORY_BUCKETS, OBSERVABLE_DIM, PIXEL_SIDE,
+                                                          ObservableFeaturizer, prompt_bucket)
 
 
 def _frame(colour, side=40, where=slice(None)):
@@ -47,7 +47,7 @@ def test_observable_features_layout_and_bad_input():
 
 def test_a_simulated_checkpoint_runs_on_the_real_robot_featurizer(tmp_path):
     from sarl_ros.backends.featurizers import make_featurizer
-    from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+    from sarl_ros.core.durability.checkpoint import load_checkpoint, save_checkpoint
     sim = ObservableFeaturizer()
     policy = make_policy('sarl', seed=0, encoder='hashing')
     state = sim.features(_frame((200, 40, 40)), np.zeros(7), [])

@@ -1,7 +1,7 @@
 """The rules the one SARL loop decides for every runner: reward, termination, skipped and aborted steps, tasks."""
 import pytest
 
-from sarl_ros.bench.toy_mdps import make_toy_env, make_toy_proposer
+from sarl_ros.harness.toy_mdps import make_toy_env, make_toy_proposer
 from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.mdp import EpisodeAborted, StepOutcome, StepSkipped, judge_step
 from sarl_ros.core.methods import make_policy

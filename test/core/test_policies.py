@@ -6,7 +6,7 @@ from core_helpers import transition
 
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation
 from sarl_ros.core.methods import METHOD_FACTORIES, METHODS, make_policy, register_method
-from sarl_ros.core.policies import TemperatureSchedule, softmax
+from sarl_ros.core.policy import TemperatureSchedule, softmax
 
 OBS = Observation(features=np.array([1.0, 0.0], dtype=np.float32))
 CANDS = [Candidate('pick up the sushi', SOURCE_VLM, 0.3), Candidate('drop it', SOURCE_VLM, 0.9),
@@ -20,7 +20,7 @@ def test_make_policy_knows_the_graph_methods_and_lists_them_for_unknown_names():
         make_policy('ppo')
     with pytest.raises(ValueError, match='does not take'):
         make_policy('sarl_text', encoder='hashing', learning_rate=1)
-    with pytest.raises(ValueError, match='SARL has no option learning_rate'):
+    with pytest.raises(ValueError, match='sarl has no option learning_rate'):
         make_policy('sarl', encoder='hashing', learning_rate=1)
 
 

@@ -2,7 +2,7 @@
 import pytest
 from core_helpers import transition
 
-from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from sarl_ros.core.durability.checkpoint import load_checkpoint, save_checkpoint
 from sarl_ros.core.methods import make_policy
 from sarl_ros.core.relabel import relabel_last_transition, replay_buffers
 

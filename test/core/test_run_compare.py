@@ -2,8 +2,8 @@
 import numpy as np
 
 from sarl_ros.core.mdp import Transition
-from sarl_ros.core.run_compare import main, run_differences
-from sarl_ros.core.wal import TransitionLog
+from sarl_ros.core.durability.run_compare import main, run_differences
+from sarl_ros.core.durability.wal import TransitionLog
 
 
 def write_run(out, prompts=('grasp the lid', 'put it on the towel'), seconds=('1.20', '0.80'), reward=1.0):

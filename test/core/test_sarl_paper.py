@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from sarl_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from sarl_ros.core.durability.checkpoint import load_checkpoint, save_checkpoint
 from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation, StepOutcome, Transition
 from sarl_ros.core.methods import make_policy, method_defaults
-from sarl_ros.core.observable_features import OBSERVABLE_DIM, PIXEL_SIDE
+from sarl_ros.core.perception.observable_features import OBSERVABLE_DIM, PIXEL_SIDE
 from sarl_ros.core.sarl.config import SarlConfig, config_fields
 from sarl_ros.core.sarl.demonstrations import Demonstrated
 from sarl_ros.core.sarl.pool import InstructionPool, PoolFull, PooledProposer, load_pool_file
@@ -130,9 +130,9 @@ def test_optimistic_start_and_the_image_reaches_q():
 
 
 def test_bad_input_is_named_and_nothing_stored_is_lost(tmp_path):
-    with pytest.raises(ValueError, match='pool_capacity=1 is outside'):
+    with pytest.raises(ValueError, match='pool_capacity=1 is below its minimum 2'):
         make_policy('sarl', pool_capacity=1)
-    with pytest.raises(ValueError, match='SARL has no option temprature'):
+    with pytest.raises(ValueError, match='sarl has no option temprature'):
         make_policy('sarl', temprature=0.1)
     with pytest.raises(ValueError, match='ensemble must be an integer'):
         make_policy('sarl', ensemble=2.5)
@@ -216,7 +216,7 @@ def test_demonstrations_seed_pool_and_replay_and_sarl_learns_the_order():
 
 
 def test_a_pool_file_seeds_the_pool_first_and_a_bad_one_stops_the_benchmark(tmp_path):
-    from sarl_ros.bench.harness import BenchConfig
+    from sarl_ros.harness.harness import BenchConfig
     from sarl_ros.core.sarl.pool import seed_pool
     good = tmp_path / 'pool.json'
     good.write_text(json.dumps(['grasp the lid', 'put it on the towel']))

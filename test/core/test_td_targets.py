@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from sarl_ros.core.replay import ReplayBuffer
-from sarl_ros.core.td_learner import LearnerConfig, TDLearner, td_targets
-from sarl_ros.core.text_encoding import make_encoder
+from sarl_ros.core.baselines.td_learner import LearnerConfig, TDLearner, td_targets
+from sarl_ros.core.perception.text_encoding import make_encoder
 
 NEXT_Q = torch.tensor([[0.2, 0.8, 0.0], [0.5, 0.5, 0.0], [0.4, 0.1, 0.3]])
 MASK = torch.tensor([[True, True, False], [True, True, False], [True, True, True]])

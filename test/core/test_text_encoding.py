@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from sarl_ros.core.text_encoding import CachedEncoder, HashingEncoder, make_encoder, minilm_available
+from sarl_ros.core.perception.text_encoding import CachedEncoder, HashingEncoder, make_encoder, minilm_available
 
 PROMPTS = ['pick up the sushi', 'grasp the sushi', 'open the drawer', 'pick up the sushi']
 
@@ -23,7 +23,7 @@ def test_hashing_encoder_places_paraphrases_closer_than_unrelated_commands():
 
 
 def test_hashing_encoder_is_identical_across_processes():
-    code = ('import sys; from sarl_ros.core.text_encoding import HashingEncoder; '
+    code = ('import sys; from sarl_ros.core.perception.text_encoding import HashingEncoder; '
             'sys.stdout.write(HashingEncoder().encode(["pick up the sushi"]).tobytes().hex())')
     outputs = set()
     for seed in ('1', '2'):
@@ -95,7 +95,7 @@ class GatedMiniLM:
 def gated(monkeypatch):
     import threading
 
-    from sarl_ros.core import text_encoding
+    from sarl_ros.core.perception import text_encoding
     monkeypatch.setattr(text_encoding, '_SHARED', {})
     monkeypatch.setattr(text_encoding, 'MiniLMEncoder', GatedMiniLM)
     monkeypatch.setattr(text_encoding, 'minilm_available', lambda: True)

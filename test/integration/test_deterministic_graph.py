@@ -29,10 +29,10 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
 from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode  # noqa: E402
 from sarl_ros.core.methods import make_policy  # noqa: E402
-from sarl_ros.core.observable_features import ObservableFeaturizer  # noqa: E402
-from sarl_ros.core.resume import finished_episodes  # noqa: E402
-from sarl_ros.core.run_compare import run_record  # noqa: E402
-from sarl_ros.core.wal import transition_record  # noqa: E402
+from sarl_ros.core.perception.observable_features import ObservableFeaturizer  # noqa: E402
+from sarl_ros.core.durability.resume import finished_episodes  # noqa: E402
+from sarl_ros.core.durability.run_compare import run_record  # noqa: E402
+from sarl_ros.core.durability.wal import transition_record  # noqa: E402
 from sarl_ros.graph import description as g  # noqa: E402
 from sarl_ros.msg import CandidateSet, EpisodeEvent  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402

@@ -23,9 +23,9 @@ rclpy = pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl 
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
-from sarl_ros.core.checkpoint import load_checkpoint  # noqa: E402
+from sarl_ros.core.durability.checkpoint import load_checkpoint  # noqa: E402
 from sarl_ros.core.proposals import normalize_prompt  # noqa: E402
-from sarl_ros.core.resume import finished_episodes  # noqa: E402
+from sarl_ros.core.durability.resume import finished_episodes  # noqa: E402
 from sarl_ros.graph import description as g  # noqa: E402
 from sarl_ros.msg import Transition as TransitionMsg  # noqa: E402
 from sarl_ros.recording.reader import read_recording  # noqa: E402

@@ -10,8 +10,8 @@ import pytest
 from sarl_ros.core.mdp import SOURCE_TASK, Observation
 from sarl_ros.libero import protocol
 from sarl_ros.libero.client import LiberoWorker, WorkerError
-from sarl_ros.libero.features import FEATURE_DIM, state_features, thumbnail
-from sarl_ros.libero.proposer import LiberoVLMProposer, task_steps
+from sarl_ros.libero.observable_state import FEATURE_DIM, state_features, thumbnail
+from sarl_ros.libero.libero_vlm import LiberoVLMProposer, task_steps
 from sarl_ros.libero.repertoire import Libero90Repertoire
 from sarl_ros.libero.skills import ground_name
 
@@ -160,7 +160,7 @@ def test_an_unreferenced_worker_process_is_reaped():
 
 
 def test_bench_registration_group_and_exclusion_from_all():
-    from sarl_ros.bench.tasks import BenchTask, resolve_tasks
+    from sarl_ros.harness.task_table import BenchTask, resolve_tasks
     make = lambda seed: None  # noqa: E731  (never called: resolution only)
     tasks = {'toy_a': BenchTask('toy_a', make, make, 'toy'),
              'libero10_book_caddy': BenchTask('libero10_book_caddy', make, make, 'libero10')}

@@ -11,7 +11,7 @@ from std_srvs.srv import Trigger
 
 from sarl_ros.backends.vla_client import RemoteVLA
 from sarl_ros.backends.vla_server import make_server
-from sarl_ros.core.wal import read_transitions
+from sarl_ros.core.durability.wal import read_transitions
 from sarl_ros.msg import EpisodeEvent, ExecutedAction
 from sarl_ros.nodes.episode_manager_node import EpisodeManager
 from sarl_ros.nodes.policy_node import PolicyNode
@@ -113,7 +113,7 @@ def test_a_rerun_continues_at_the_next_episode_of_the_record(ros, tmp_path):
 
 
 def test_a_start_with_another_task_makes_the_simulator_build_it_on_observable_state(ros, tmp_path):
-    from sarl_ros.core.observable_features import ObservableFeaturizer
+    from sarl_ros.core.perception.observable_features import ObservableFeaturizer
     from sarl_ros.msg import Transition
     from sarl_ros.srv import StartEpisode
 

@@ -128,7 +128,7 @@ def test_reset_restores_the_scene_and_the_detector_judges_it(ros, executor):
 
 
 def test_a_reset_builds_the_named_task_and_its_observable_state_equals_the_env(ros, executor):
-    from sarl_ros.core.observable_features import ObservableFeaturizer
+    from sarl_ros.core.perception.observable_features import ObservableFeaturizer
     from sarl_ros.rosutil.convert import seen_objects_from_msgs
 
     node, client = executor

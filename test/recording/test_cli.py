@@ -45,7 +45,7 @@ def test_plot_and_export_default_beside_the_bag(bag, capsys):
 
 
 def test_retrain_reports_the_evaluation(bag, tmp_path, capsys):
-    pytest.importorskip('sarl_ros.core.checkpoint', reason='the core learner is not in this checkout yet')
+    pytest.importorskip('sarl_ros.core.durability.checkpoint', reason='the core learner is not in this checkout yet')
     _, path = bag
     out_file = tmp_path / 'ckpt' / 'sarl.pt'
     assert main(['retrain', str(path), '-o', str(out_file), '--encoder', 'hashing', '--threads', '1',

@@ -17,7 +17,7 @@ pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl test')
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
 torch = pytest.importorskip('torch', reason='the learner needs torch')
 
-from sarl_ros.core.checkpoint import load_checkpoint  # noqa: E402
+from sarl_ros.core.durability.checkpoint import load_checkpoint  # noqa: E402
 from sarl_ros.core.mdp import Transition  # noqa: E402
 from sarl_ros.recording.compare import record_and_compare  # noqa: E402
 from sarl_ros.recording.plots import plot_all  # noqa: E402

@@ -3,7 +3,8 @@ import pytest
 from recording_helpers import synthetic_run, write_bag
 
 torch = pytest.importorskip('torch', reason='the core learner needs torch')
-checkpoint = pytest.importorskip('sarl_ros.core.checkpoint', reason='the core learner is not in this checkout yet')
+checkpoint = pytest.importorskip('sarl_ros.core.durability.checkpoint',
+                                 reason='the core learner is not in this checkout yet')
 
 from sarl_ros.recording.reader import read_recording  # noqa: E402
 from sarl_ros.recording.retrain import evaluate_policy, retrain  # noqa: E402

@@ -7,8 +7,8 @@ from sim_test_helpers import seed_where
 from sarl_ros.core.mdp import SOURCE_TASK
 from sarl_ros.sim.held_out_paper import build_tasks, load_held_out_protocol
 from sarl_ros.sim.registry import HELD_OUT_PAPER_TASKS, PAPER_TASKS, make_env, make_proposer, scripted_solution
-from sarl_ros.sim.tasks import HELD_OUT, PAPER, SUITE, in_container, load_protocol, on_surface
-from sarl_ros.sim.vlm import PaperVLMProposer
+from sarl_ros.sim.task_scenes import HELD_OUT, PAPER, SUITE, in_container, load_protocol, on_surface
+from sarl_ros.sim.paper_vlm import PaperVLMProposer
 
 
 def _run(env, prompts):

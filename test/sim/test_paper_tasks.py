@@ -6,7 +6,7 @@ import pytest
 from sim_test_helpers import seed_where
 
 from sarl_ros.core.mdp import Observation
-from sarl_ros.core.observable_features import ObservableFeaturizer
+from sarl_ros.core.perception.observable_features import ObservableFeaturizer
 from sarl_ros.sim.env import FEATURE_IMAGE_SIDE
 from sarl_ros.sim.perception import Perception, PerceptionNoise
 from sarl_ros.sim.registry import (PAPER_TASKS, fixed_prompt_success_rate, make_env, make_proposer,
@@ -34,7 +34,7 @@ def test_the_same_prompt_helps_in_one_layout_and_hurts_in_another():
         env.step('grasp the banana')
         env.step('put it in the red pot')
         right, left = env.world.roles['right_pot'], env.world.roles['left_pot']
-        from sarl_ros.sim.tasks import in_container
+        from sarl_ros.sim.task_scenes import in_container
         assert in_container(env.world, 'banana', right if expect_right else left)
 
 
@@ -56,7 +56,7 @@ def test_put_it_in_the_bowl_while_holding_the_wrong_object_hurts():
     env.reset(seed=4)
     env.step('grasp the banana')
     outcome = env.step('put it in the bowl')  # the banana, not the sushi, ends in the bowl
-    from sarl_ros.sim.tasks import in_container
+    from sarl_ros.sim.task_scenes import in_container
     assert in_container(env.world, 'banana', 'bowl_large') and not outcome.success
 
 

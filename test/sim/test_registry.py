@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from sarl_ros.core.mdp import SOURCE_TASK, Observation
-from sarl_ros.sim.features import FEATURE_DIM
-from sarl_ros.sim.proposer import mentioned_objects
+from sarl_ros.sim.privileged_features import FEATURE_DIM
+from sarl_ros.sim.suite_vlm import mentioned_objects
 from sarl_ros.sim.registry import (HELD_OUT_PAPER_TASKS, HELD_OUT_TASKS, PAPER_TASKS, SUITE_TASKS, env_factories,
                                    fixed_task_prompt, make_env, make_proposer, scripted_solution, task_spec)
 

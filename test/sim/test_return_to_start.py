@@ -14,7 +14,7 @@ from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.executor import (CANCELLED, COMPLETED, RETURN_TO_START_PROMPT, SKILL_DONE, execute_prompt,
                                     is_return_to_start)
 from sarl_ros.core.mdp import SOURCE_CONTROLLER, Candidate
-from sarl_ros.core.policies import SarlPolicy
+from sarl_ros.core.baselines.sarl_text import SarlPolicy
 from sarl_ros.core.proposals import WithReturnToStart
 from sarl_ros.sim import registry
 

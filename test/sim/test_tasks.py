@@ -3,7 +3,7 @@ import pytest
 
 from sarl_ros.sim.registry import (HELD_OUT_TASKS, SUITE_TASKS, fixed_prompt_success_rate, make_env, scripted_solution,
                                    task_spec)
-from sarl_ros.sim.tasks import in_pot, on_surface
+from sarl_ros.sim.task_scenes import in_pot, on_surface
 
 SEEDS = range(100, 116)
 

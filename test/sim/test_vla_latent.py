@@ -55,7 +55,7 @@ def test_a_latent_of_the_wrong_size_is_refused():
 
 @pytest.mark.parametrize('method', ['dsrl', 'residual'])
 def test_action_space_methods_run_on_a_paper_task_through_the_harness(method):
-    from sarl_ros.bench.harness import BenchConfig, Job, run_job
+    from sarl_ros.harness.harness import BenchConfig, Job, run_job
     config = BenchConfig(methods=[method], tasks=['pot_lid_on_towel'], seeds=[0], episodes=2, eval_at=[0, 2],
                          eval_episodes=2, encoder='hashing')
     rows = run_job(Job(method, 'pot_lid_on_towel', 0, config), progress=None)

@@ -8,105 +8,67 @@ does not, or where this CPU cannot afford it, the field's help says what was cho
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import dataclass
+
+from sarl_ros.core.config import Config, register_config, setting
 
 PROMPT_INPUTS = ('one_hot', 'text')
 STATE_INPUTS = ('auto', 'camera', 'vector')
 TARGET_REDUCTIONS = ('min', 'mean')
 
 
-def _f(default, help: str, *, low=None, high=None, choices=None):
-    meta = {'help': help, 'low': low, 'high': high, 'choices': choices}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
+@register_config('method', 'sarl')
 @dataclass(frozen=True)
-class SarlConfig:
+class SarlConfig(Config):
     # --- what Q_sem sees -------------------------------------------------------------------------
-    prompt_input: str = _f('one_hot', 'prompt identity in the instruction pool (paper) or its text embedding',
-                           choices=PROMPT_INPUTS)
-    pool_capacity: int = _f(32, 'instruction pool size K: new VLM proposals join until full, then it is frozen '
-                            '(paper: sim 32; real 64 / 100 / 32 / 32)', low=2, high=4096)
-    state_input: str = _f('auto', "camera: proprioception + the frame's pixels through a CNN; vector: the whole "
-                          'feature vector through the MLP (privileged or toy states); auto: camera when the '
-                          'features have the observable layout', choices=STATE_INPUTS)
-    budget_feature: bool = _f(True, 'decisions left / budget as an input, with finite-horizon targets '
-                              '(a truncated step does not bootstrap)')
+    prompt_input: str = setting('one_hot', 'prompt identity in the instruction pool (paper) or its text embedding',
+                                choices=PROMPT_INPUTS)
+    pool_capacity: int = setting(32, 'instruction pool size K: new VLM proposals join until full, then it is frozen '
+                                 '(paper: sim 32; real 64 / 100 / 32 / 32)', low=2, high=4096)
+    state_input: str = setting('auto', "camera: proprioception + the frame's pixels through a CNN; vector: the whole "
+                               'feature vector through the MLP (privileged or toy states); auto: camera when the '
+                               'features have the observable layout', choices=STATE_INPUTS)
+    budget_feature: bool = setting(True, 'decisions left / budget as an input, with finite-horizon targets '
+                                   '(a truncated step does not bootstrap)')
     # --- network ----------------------------------------------------------------------------------
-    ensemble: int = _f(10, 'Q networks in the ensemble (paper: 10)', low=1, high=64)
-    shared_encoder: bool = _f(True, 'one CNN shared by the ensemble heads (7x cheaper per update on this CPU '
-                              'than 10 CNNs; the ablation runs 10)')
-    hidden: int = _f(128, 'width of the 3-layer MLP head (paper: 128)', low=8, high=4096)
-    image_features: int = _f(64, 'size of the CNN image code', low=4, high=4096)
-    q_init: float = _f(1.0, 'initial Q of every prompt (optimistic: untried prompts get tried; 0 turns it off)',
-                       low=0.0, high=10.0)
+    ensemble: int = setting(10, 'Q networks in the ensemble (paper: 10)', low=1, high=64)
+    shared_encoder: bool = setting(True, 'one CNN shared by the ensemble heads (7x cheaper per update on this CPU '
+                                   'than 10 CNNs; the ablation runs 10)')
+    hidden: int = setting(128, 'width of the 3-layer MLP head (paper: 128)', low=8, high=4096)
+    image_features: int = setting(64, 'size of the CNN image code', low=4, high=4096)
+    q_init: float = setting(1.0, 'initial Q of every prompt (optimistic: untried prompts get tried; 0 turns it off)',
+                            low=0.0, high=10.0)
     # --- learning ---------------------------------------------------------------------------------
-    gamma: float = _f(0.0, 'discount; 0: 1 - 1/H with H the episode decision budget (paper)', low=0.0, high=1.0)
-    target_reduction: str = _f('min', 'how the ensemble of target nets is combined (paper: min)',
-                               choices=TARGET_REDUCTIONS)
-    lr: float = _f(1e-3, 'Adam learning rate', low=1e-6, high=1.0)
-    batch_size: int = _f(64, 'TD batch (64: ~4x cheaper than 256 on this CPU)', low=1, high=4096)
-    tau: float = _f(0.05, 'Polyak factor of the target nets', low=1e-4, high=1.0)
-    updates_per_decision: int = _f(4, 'TD updates after every stored transition', low=0, high=256)
-    replay_capacity: int = _f(50_000, 'replay size in transitions', low=1, high=10_000_000)
+    gamma: float = setting(0.0, 'discount; 0: 1 - 1/H with H the episode decision budget (paper)', low=0.0, high=1.0)
+    target_reduction: str = setting('min', 'how the ensemble of target nets is combined (paper: min)',
+                                    choices=TARGET_REDUCTIONS)
+    lr: float = setting(1e-3, 'Adam learning rate', low=1e-6, high=1.0)
+    batch_size: int = setting(64, 'TD batch (64: ~4x cheaper than 256 on this CPU)', low=1, high=4096)
+    tau: float = setting(0.05, 'Polyak factor of the target nets', low=1e-4, high=1.0)
+    updates_per_decision: int = setting(4, 'TD updates after every stored transition', low=0, high=256)
+    replay_capacity: int = setting(50_000, 'replay size in transitions', low=1, high=10_000_000)
     # --- acting -----------------------------------------------------------------------------------
-    temperature: float = _f(0.2, 'softmax temperature T at the start', low=1e-4, high=100.0)
-    temperature_final: float = _f(0.01, 'temperature the schedule decays to', low=1e-4, high=100.0)
-    temperature_halflife: float = _f(10.0, 'half-life of the temperature decay, in learning episodes (0: final at '
-                                     'once)', low=0.0, high=1e6)
-    count_bonus: float = _f(0.0, 'exploration bonus c / sqrt(1 + n) per (decision step, prompt) tried n times '
-                            '(0: off)', low=0.0, high=10.0)
+    temperature: float = setting(0.2, 'softmax temperature T at the start', low=1e-4, high=100.0)
+    temperature_final: float = setting(0.01, 'temperature the schedule decays to', low=1e-4, high=100.0)
+    temperature_halflife: float = setting(10.0, 'half-life of the temperature decay, in learning episodes (0: final at '
+                                          'once)', low=0.0, high=1e6)
+    count_bonus: float = setting(0.0, 'exploration bonus c / sqrt(1 + n) per (decision step, prompt) tried n times '
+                                 '(0: off)', low=0.0, high=10.0)
     # --- prior experience --------------------------------------------------------------------------
-    demonstrations: int = _f(3, 'language-guided demonstration episodes before online learning (paper: 3)',
-                             low=0, high=1000)
+    demonstrations: int = setting(3, 'language-guided demonstration episodes before online learning (paper: 3)',
+                                  low=0, high=1000)
     # --- which states the policy is given (an ablation knob, not a learner setting) ------------------
-    blind: bool = _f(False, 'zero every state feature (a state-blind bandit over prompts: an ablation)')
+    blind: bool = setting(False, 'zero every state feature (a state-blind bandit over prompts: an ablation)')
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            meta = f.metadata
-            if meta.get('choices') and value not in meta['choices']:
-                raise ValueError(f'{f.name}={value!r}: choose one of {", ".join(meta["choices"])}')
-            if meta.get('low') is not None and not (meta['low'] <= value <= meta['high']):
-                raise ValueError(f'{f.name}={value!r} is outside [{meta["low"]}, {meta["high"]}]')
+        super().__post_init__()
         if self.temperature_final > self.temperature:
             raise ValueError(f'temperature_final {self.temperature_final} exceeds temperature {self.temperature}')
-
-    def with_options(self, **options) -> 'SarlConfig':
-        """Return a copy with some fields changed; unknown names and wrong types raise ValueError."""
-        known = {f.name: f for f in fields(self)}
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise ValueError(f'SARL has no option {", ".join(unknown)}; it has {", ".join(known)}')
-        converted = {name: _converted(name, value, known[name].default) for name, value in options.items()}
-        return replace(self, **converted)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _converted(name: str, value, default):
-    kind = type(default)
-    if kind is bool:
-        if isinstance(value, str) and value.lower() in ('true', 'false', '1', '0'):
-            return value.lower() in ('true', '1')
-        if not isinstance(value, bool):
-            raise ValueError(f'{name} must be true or false, got {value!r}')
-        return value
-    if kind is int and (isinstance(value, bool) or not float(value).is_integer()):
-        raise ValueError(f'{name} must be an integer, got {value!r}')
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f'{name} must be a {kind.__name__}, got {value!r}') from None
 
 
 def config_fields() -> list[tuple[str, object, str]]:
     """Return (name, default, help) of every SarlConfig field, for --help texts and parameter tables."""
-    return [(f.name, f.default if f.default is not MISSING else None, f.metadata['help']) for f in fields(SarlConfig)]
+    return [(spec.name, spec.default, spec.help) for spec in SarlConfig.settings()]
 
 
 # The method names of the paper build and its ablations, each one SarlConfig (pre-registered in

@@ -23,7 +23,7 @@ from torch import nn
 from sarl_ros.core.replay import PAD, ReplayBuffer
 from sarl_ros.core.sarl.config import SarlConfig
 from sarl_ros.core.sarl.network import EnsembleQ
-from sarl_ros.core.td_learner import RunningNormaliser
+from sarl_ros.core.baselines.td_learner import RunningNormaliser
 
 
 class StateLayout:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from sarl_ros.core.mdp import Transition
-from sarl_ros.core.observable_features import OBSERVABLE_DIM, PIXEL_SIDE, PROPRIO_DIM
-from sarl_ros.core.policies import Policy, TemperatureSchedule, one_hot, softmax
+from sarl_ros.core.perception.observable_features import OBSERVABLE_DIM, PIXEL_SIDE, PROPRIO_DIM
+from sarl_ros.core.policy import Policy, TemperatureSchedule, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.sarl.config import SARL_VARIANTS, SarlConfig
 from sarl_ros.core.sarl.learner import SarlLearner, StateLayout
@@ -228,7 +228,7 @@ class _TextRows:
     """The text-embedding ablation: a fixed embedding per pool slot, filled as prompts join."""
 
     def __init__(self, encoder: str, capacity: int):
-        from sarl_ros.core.text_encoding import make_encoder
+        from sarl_ros.core.perception.text_encoding import make_encoder
         self.encoder = make_encoder(encoder)
         self.rows = np.zeros((capacity, self.encoder.dim), dtype=np.float32)
         self.filled = 0
