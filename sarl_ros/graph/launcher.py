@@ -16,7 +16,6 @@ replayed); fresh:=true moves the old directory aside to <output_dir>.old-N first
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import subprocess
@@ -33,6 +32,9 @@ from sarl_ros.graph.description import (LaunchArgumentError, NodeDescription, de
 from sarl_ros.graph.launch_plan import SARL_GRAPH, find_package_prefix, plan_graph, tcp_port_in_use
 from sarl_ros.graph.supervision import judge_exit
 
+# sarl-graph --single-process: how long running callbacks get to finish before the nodes close (no launch
+# grace period bounds this process, unlike a node process: sarl_ros.nodes.runner.CALLBACK_GRACE_S).
+SINGLE_PROCESS_GRACE_S = 5.0
 SOURCE_CONFIG = Path(__file__).resolve().parents[2] / 'config' / 'widowx_sarl.yaml'
 
 
@@ -248,7 +250,7 @@ def run_single_process(nodes, params_file: Path, end_process: bool = False) -> i
     from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
-    from sarl_ros.rosutil.spin import spin_until_shutdown
+    from sarl_ros.rosutil.spin import exit_now, spin_until_shutdown, stop_graph_part
     from sarl_ros.rosutil.imports import require_ros
     from sarl_ros.rosutil.params import ParameterError
     require_ros()
@@ -274,28 +276,15 @@ def run_single_process(nodes, params_file: Path, end_process: bool = False) -> i
         if rclpy.ok():
             raise
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        # Running callbacks must end before their nodes are destroyed ("cannot use Destroyable");
-        # no launch grace period bounds this process, so wait longer than a node process does.
-        executor.shutdown(timeout_sec=5.0)
-        for _, instance in reversed(built):
-            close = getattr(instance, 'close', None)
-            if close is not None:
-                close()  # checkpoints, bags and logs are written here
-        if not end_process:
-            for _, instance in reversed(built):
-                instance.destroy_node()
-        rclpy.try_shutdown()
+        # No launch grace period bounds this process: wait longer for running callbacks than a node
+        # process does. With end_process the nodes are not destroyed: the process ends right after.
+        stop_graph_part(executor, [instance for _, instance in built], SINGLE_PROCESS_GRACE_S,
+                        destroy=not end_process)
     if code is None:
         final = [inst for desc, inst in built if desc.ends_graph]
         code = getattr(final[0], 'exit_code', 0) if final else 1
     if end_process:
-        # As a node process does (nodes/runner.py): once every node has closed, end at once. Destroying
-        # nodes whose callbacks may still run on executor threads raced ("cannot use Destroyable").
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        exit_now(code)  # as a node process does (nodes/runner.py)
     return code
 
 

@@ -9,15 +9,12 @@ then lets the node close (checkpoints), destroys it, and only then shuts rclpy d
 """
 from __future__ import annotations
 
-import logging
-import os
 import signal
 import sys
-import threading
 from typing import Callable, Sequence
 
 from sarl_ros.rosutil.imports import RosUnavailable, require_ros
-from sarl_ros.rosutil.spin import spin_until_shutdown
+from sarl_ros.rosutil.spin import exit_now, spin_until_shutdown, stop_graph_part
 
 # How long a stopping node waits for running callbacks before it closes anyway: the whole
 # shutdown must fit in ros2 launch's SIGINT grace period (5 s) with room to spare.
@@ -94,43 +91,7 @@ def run_node(executable: str, summary: str, params: Sequence, factory: Callable[
         if not _stopped_while_starting(executable, node):
             raise
     finally:
-        _stop(node, executor)
+        stop_graph_part(executor, [node] if node is not None else [], CALLBACK_GRACE_S)
     if program:
-        _exit_now(code)
+        exit_now(code)
     return code
-
-
-def _stop(node, executor):
-    """Stop callbacks, close the node (it may save state), destroy it, shut rclpy down."""
-    import rclpy
-
-    # A second Ctrl-C while closing must not cut a checkpoint write in half.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if executor is not None:
-        # Every callback already queued must run (or fail) before the node is destroyed,
-        # or it fails later on a destroyed entity ("cannot use Destroyable"). A callback
-        # blocked in a backend must not hold the exit up, hence the bounded wait.
-        stopper = threading.Thread(target=executor.shutdown, kwargs={'timeout_sec': CALLBACK_GRACE_S},
-                                   name='executor-shutdown', daemon=True)
-        stopper.start()
-        stopper.join(CALLBACK_GRACE_S + 0.5)
-    if node is not None:
-        close = getattr(node, 'close', None)
-        if close is not None:
-            close()
-        node.destroy_node()
-    rclpy.try_shutdown()
-
-
-def _exit_now(code: int) -> None:
-    """End the node process at once: the node has closed and saved what it owns.
-
-    The interpreter's own teardown (torch and friends, garbage collection) took 3 s on a
-    loaded machine, which with the node's own stop runs past ros2 launch's SIGINT grace;
-    and a callback still blocked in a backend would keep it alive.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

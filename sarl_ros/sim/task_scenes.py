@@ -125,17 +125,24 @@ def _all(*checks: Check) -> Check:
     return lambda world: all(check(world) for check in checks)
 
 
+def _place_then_lift(name: str, text: str, scene, obj: str, target: str, then: str, scripted: tuple[str, ...],
+                     max_decisions: int) -> TaskSpec:
+    """A task 'put obj in/on target, then grasp then': three subgoals (held, placed, lifted)."""
+    if target == 'pot':
+        relation, placed = 'in', (lambda w: in_pot(w, obj))
+    else:
+        relation, placed = 'on', (lambda w: on_surface(w, obj, target))
+    return TaskSpec(name=name, text=text, scene=scene, success=_all(placed, lambda w: lifted(w, then)),
+                    subgoals=((f'{obj}_held', lambda w: held(w, obj)), (f'{obj}_{relation}_{target}', placed),
+                              (f'{then}_lifted', lambda w: lifted(w, then))),
+                    scripted=scripted, max_decisions=max_decisions, feature_objects=(obj, target, then),
+                    required=(obj, then))
+
+
 SUITE = (
-    TaskSpec(
-        name='legacy_hammer_plate_mushroom',
-        text='move the hammer to the plate, then grasp the mushroom',
-        scene=_scene(plate=_LEFT, hammer=_RIGHT, mushroom=_ANY, spoon=_ANY),
-        success=_all(lambda w: on_surface(w, 'hammer', 'plate'), lambda w: lifted(w, 'mushroom')),
-        subgoals=(('hammer_held', lambda w: held(w, 'hammer')),
-                  ('hammer_on_plate', lambda w: on_surface(w, 'hammer', 'plate')),
-                  ('mushroom_lifted', lambda w: lifted(w, 'mushroom'))),
-        scripted=('pick up the brown handle', 'put it on the plate', 'grasp the mushroom'),
-        max_decisions=10, feature_objects=('hammer', 'plate', 'mushroom'), required=('hammer', 'mushroom')),
+    _place_then_lift('legacy_hammer_plate_mushroom', 'move the hammer to the plate, then grasp the mushroom',
+                     _scene(plate=_LEFT, hammer=_RIGHT, mushroom=_ANY, spoon=_ANY), 'hammer', 'plate', 'mushroom',
+                     ('pick up the brown handle', 'put it on the plate', 'grasp the mushroom'), max_decisions=10),
     TaskSpec(
         name='sushi_to_pot',
         text='put the sushi in the pot',
@@ -166,26 +173,12 @@ SUITE = (
 )
 
 HELD_OUT = (
-    TaskSpec(
-        name='mushroom_pot_carrot',
-        text='put the mushroom in the pot, then grasp the carrot',
-        scene=_scene(pot=_RIGHT, mushroom=_LEFT, carrot=_ANY, sushi=_ANY),
-        success=_all(lambda w: in_pot(w, 'mushroom'), lambda w: lifted(w, 'carrot')),
-        subgoals=(('mushroom_held', lambda w: held(w, 'mushroom')),
-                  ('mushroom_in_pot', lambda w: in_pot(w, 'mushroom')),
-                  ('carrot_lifted', lambda w: lifted(w, 'carrot'))),
-        scripted=('grasp the mushroom', 'put it in the pot', 'grasp the carrot'),
-        max_decisions=8, feature_objects=('mushroom', 'pot', 'carrot'), required=('mushroom', 'carrot')),
-    TaskSpec(
-        name='spoon_towel_cube',
-        text='move the spoon to the towel, then grasp the cube',
-        scene=_scene(towel=_LEFT, spoon=_RIGHT, cube=_ANY, hammer=_ANY),
-        success=_all(lambda w: on_surface(w, 'spoon', 'towel'), lambda w: lifted(w, 'cube')),
-        subgoals=(('spoon_held', lambda w: held(w, 'spoon')),
-                  ('spoon_on_towel', lambda w: on_surface(w, 'spoon', 'towel')),
-                  ('cube_lifted', lambda w: lifted(w, 'cube'))),
-        scripted=('grasp the silver spoon', 'put it on the towel', 'grasp the red cube'),
-        max_decisions=8, feature_objects=('spoon', 'towel', 'cube'), required=('spoon', 'cube')),
+    _place_then_lift('mushroom_pot_carrot', 'put the mushroom in the pot, then grasp the carrot',
+                     _scene(pot=_RIGHT, mushroom=_LEFT, carrot=_ANY, sushi=_ANY), 'mushroom', 'pot', 'carrot',
+                     ('grasp the mushroom', 'put it in the pot', 'grasp the carrot'), max_decisions=8),
+    _place_then_lift('spoon_towel_cube', 'move the spoon to the towel, then grasp the cube',
+                     _scene(towel=_LEFT, spoon=_RIGHT, cube=_ANY, hammer=_ANY), 'spoon', 'towel', 'cube',
+                     ('grasp the silver spoon', 'put it on the towel', 'grasp the red cube'), max_decisions=8),
     TaskSpec(
         name='sushi_to_towel',
         text='put the sushi on the towel',
