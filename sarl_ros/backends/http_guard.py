@@ -10,6 +10,7 @@ Bearer checks a token in constant time. Both are plain ASGI: no framework needed
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 from typing import Awaitable, Callable
 
@@ -84,6 +85,16 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         status, body, headers = self.answer(self.max_bytes)
         await send_json(send, status, body, headers)
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether a listening host is this machine only (servers elsewhere must ask for a token)."""
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
 
 
 def bearer_matches(authorization: str | None, token: str) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import ipaddress
 import json
 import logging
 import os
@@ -39,7 +38,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from sarl_ros.backends import wire
-from sarl_ros.backends.http_guard import BodyLimit, bearer_matches
+from sarl_ros.backends.http_guard import BodyLimit, bearer_matches, is_loopback
 from sarl_ros.core.log_text import printable
 
 log = logging.getLogger('sarl-vla-server')
@@ -238,15 +237,6 @@ class PolicyServer:
     def server_close(self) -> None:
         """Release the listening socket."""
         self.socket.close()
-
-
-def is_loopback(host: str) -> bool:
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host.strip('[]')).is_loopback
-    except ValueError:
-        return False
 
 
 def make_server(vla: Any, host: str = '127.0.0.1', port: int = 8777, description: str = '',

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
-import ipaddress
 import json
 import secrets
 import socket
@@ -29,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from sarl_ros.backends.http_guard import BodyLimit, bearer_matches
+from sarl_ros.backends.http_guard import BodyLimit, bearer_matches, is_loopback
 from sarl_ros.console.state import ConsoleState
 
 STATIC = Path(__file__).resolve().parent / 'static'
@@ -66,15 +65,6 @@ class Operator(Protocol):
     def correct_outcome(self, episode: int, success: bool) -> str: ...
     def correct_last(self) -> str: ...
     def demonstrate(self, prompt: str, typed: bool) -> str: ...
-
-
-def is_loopback(host: str) -> bool:
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host.strip('[]')).is_loopback
-    except ValueError:
-        return False
 
 
 class Command(BaseModel):

@@ -125,13 +125,27 @@ def _all(*checks: Check) -> Check:
     return lambda world: all(check(world) for check in checks)
 
 
+def _placed(obj: str, target: str) -> tuple[str, Check]:
+    """Return ('in', check) for the pot, ('on', check) for a surface: whether obj lies there."""
+    if target == 'pot':
+        return 'in', (lambda w: in_pot(w, obj))
+    return 'on', (lambda w: on_surface(w, obj, target))
+
+
+def _put(name: str, text: str, scene, obj: str, target: str, scripted: tuple[str, ...], max_decisions: int,
+         feature_objects: tuple[str, ...]) -> TaskSpec:
+    """A task 'put obj in/on target': two subgoals (held, placed)."""
+    relation, placed = _placed(obj, target)
+    return TaskSpec(name=name, text=text, scene=scene, success=placed,
+                    subgoals=((f'{obj}_held', lambda w: held(w, obj)), (f'{obj}_{relation}_{target}', placed)),
+                    scripted=scripted, max_decisions=max_decisions, feature_objects=feature_objects,
+                    required=(obj,))
+
+
 def _place_then_lift(name: str, text: str, scene, obj: str, target: str, then: str, scripted: tuple[str, ...],
                      max_decisions: int) -> TaskSpec:
     """A task 'put obj in/on target, then grasp then': three subgoals (held, placed, lifted)."""
-    if target == 'pot':
-        relation, placed = 'in', (lambda w: in_pot(w, obj))
-    else:
-        relation, placed = 'on', (lambda w: on_surface(w, obj, target))
+    relation, placed = _placed(obj, target)
     return TaskSpec(name=name, text=text, scene=scene, success=_all(placed, lambda w: lifted(w, then)),
                     subgoals=((f'{obj}_held', lambda w: held(w, obj)), (f'{obj}_{relation}_{target}', placed),
                               (f'{then}_lifted', lambda w: lifted(w, then))),
@@ -143,15 +157,9 @@ SUITE = (
     _place_then_lift('legacy_hammer_plate_mushroom', 'move the hammer to the plate, then grasp the mushroom',
                      _scene(plate=_LEFT, hammer=_RIGHT, mushroom=_ANY, spoon=_ANY), 'hammer', 'plate', 'mushroom',
                      ('pick up the brown handle', 'put it on the plate', 'grasp the mushroom'), max_decisions=10),
-    TaskSpec(
-        name='sushi_to_pot',
-        text='put the sushi in the pot',
-        scene=_scene(pot=_LEFT, sushi=_RIGHT, mushroom=_ANY, spoon=_ANY),
-        success=lambda w: in_pot(w, 'sushi'),
-        subgoals=(('sushi_held', lambda w: held(w, 'sushi')),
-                  ('sushi_in_pot', lambda w: in_pot(w, 'sushi'))),
-        scripted=('grasp the white and orange sushi', 'put it in the pot'),
-        max_decisions=8, feature_objects=('sushi', 'pot'), required=('sushi',)),
+    _put('sushi_to_pot', 'put the sushi in the pot', _scene(pot=_LEFT, sushi=_RIGHT, mushroom=_ANY, spoon=_ANY),
+         'sushi', 'pot', ('grasp the white and orange sushi', 'put it in the pot'), max_decisions=8,
+         feature_objects=('sushi', 'pot')),
     TaskSpec(
         name='carrot_towel_cube_plate',
         text='put the carrot on the towel, then put the cube on the plate',
@@ -161,15 +169,10 @@ SUITE = (
                   ('cube_on_plate', lambda w: on_surface(w, 'cube', 'plate'))),
         scripted=('grasp the carrot', 'put it on the towel', 'grasp the cube', 'put it on the plate'),
         max_decisions=10, feature_objects=('carrot', 'towel', 'cube', 'plate'), required=('carrot', 'cube')),
-    TaskSpec(
-        name='mushroom_pot_to_towel',
-        text='take the mushroom out of the pot and put it on the towel',
-        scene=_scene(pot=_LEFT, towel=_RIGHT, mushroom=Placement(inside='pot'), carrot=_ANY),
-        success=lambda w: on_surface(w, 'mushroom', 'towel'),
-        subgoals=(('mushroom_held', lambda w: held(w, 'mushroom')),
-                  ('mushroom_on_towel', lambda w: on_surface(w, 'mushroom', 'towel'))),
-        scripted=('grasp the mushroom', 'put it on the towel'),
-        max_decisions=5, feature_objects=('mushroom', 'pot', 'towel'), required=('mushroom',)),
+    _put('mushroom_pot_to_towel', 'take the mushroom out of the pot and put it on the towel',
+         _scene(pot=_LEFT, towel=_RIGHT, mushroom=Placement(inside='pot'), carrot=_ANY),
+         'mushroom', 'towel', ('grasp the mushroom', 'put it on the towel'), max_decisions=5,
+         feature_objects=('mushroom', 'pot', 'towel')),
 )
 
 HELD_OUT = (
@@ -179,24 +182,13 @@ HELD_OUT = (
     _place_then_lift('spoon_towel_cube', 'move the spoon to the towel, then grasp the cube',
                      _scene(towel=_LEFT, spoon=_RIGHT, cube=_ANY, hammer=_ANY), 'spoon', 'towel', 'cube',
                      ('grasp the silver spoon', 'put it on the towel', 'grasp the red cube'), max_decisions=8),
-    TaskSpec(
-        name='sushi_to_towel',
-        text='put the sushi on the towel',
-        scene=_scene(towel=_LEFT, sushi=_RIGHT, mushroom=_ANY, cube=_ANY),
-        success=lambda w: on_surface(w, 'sushi', 'towel'),
-        subgoals=(('sushi_held', lambda w: held(w, 'sushi')),
-                  ('sushi_on_towel', lambda w: on_surface(w, 'sushi', 'towel'))),
-        scripted=('grasp the white and orange sushi', 'put it on the towel'),
-        max_decisions=6, feature_objects=('sushi', 'towel'), required=('sushi',)),
-    TaskSpec(
-        name='cube_pot_to_plate',
-        text='take the cube out of the pot and put it on the plate',
-        scene=_scene(pot=_RIGHT, plate=_LEFT, cube=Placement(inside='pot'), carrot=_ANY),
-        success=lambda w: on_surface(w, 'cube', 'plate'),
-        subgoals=(('cube_held', lambda w: held(w, 'cube')),
-                  ('cube_on_plate', lambda w: on_surface(w, 'cube', 'plate'))),
-        scripted=('grasp the red cube', 'put it on the plate'),
-        max_decisions=6, feature_objects=('cube', 'pot', 'plate'), required=('cube',)),
+    _put('sushi_to_towel', 'put the sushi on the towel', _scene(towel=_LEFT, sushi=_RIGHT, mushroom=_ANY, cube=_ANY),
+         'sushi', 'towel', ('grasp the white and orange sushi', 'put it on the towel'), max_decisions=6,
+         feature_objects=('sushi', 'towel')),
+    _put('cube_pot_to_plate', 'take the cube out of the pot and put it on the plate',
+         _scene(pot=_RIGHT, plate=_LEFT, cube=Placement(inside='pot'), carrot=_ANY),
+         'cube', 'plate', ('grasp the red cube', 'put it on the plate'), max_decisions=6,
+         feature_objects=('cube', 'pot', 'plate')),
 )
 
 PROTOCOL_FILE = Path(__file__).with_name('paper_protocol.json')
