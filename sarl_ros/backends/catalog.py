@@ -30,11 +30,12 @@ class Backend:
     # Called with the options' kwargs(); None: the node that takes the role serves it itself (see `served_by`).
     factory: Callable[..., Any] | None = None
     served_by: str = ''  # how a backend without a factory is served
+    # A robot whose factory builds the executor's whole stack (robot, VLA, camera, judge over one world).
+    builds_stack: bool = False
     drives_sim_arm: bool = False  # a VLA that may drive the simulated arm (robot:=sim)
 
 
 def _sim_stack(**kw):
-    # robot:=sim is the whole simulated stack: robot, VLA, camera and judge share one world.
     from sarl_ros.sim.ros_stack import make_sim_stack
     return make_sim_stack(**kw)
 
@@ -86,7 +87,7 @@ def _opencv_camera(**kw):
 
 # The order within a role is the order of the choices in --help and in error messages.
 BACKENDS: tuple[Backend, ...] = (
-    Backend(ROBOT, 'sim', SimOptions, 'sim_', _sim_stack),
+    Backend(ROBOT, 'sim', SimOptions, 'sim_', _sim_stack, builds_stack=True),
     Backend(ROBOT, 'widowx', WidowXOptions, 'widowx_', _widowx),
     Backend(VLA, 'sim', served_by='the simulated stack of robot:=sim', drives_sim_arm=True),
     Backend(VLA, 'openvla', OpenVLAOptions, 'vla_', _openvla),
@@ -126,7 +127,8 @@ def backend(role: str, name: str) -> Backend:
 EXECUTOR_BACKENDS = of(ROBOT, VLA)
 PROPOSER_BACKENDS = of(VLM)
 DETECTOR_BACKENDS = of(DETECTOR)
-# The VLAs robot:=sim accepts.
+# The robots that come with their own world, VLA and camera, and the VLAs that may drive the simulated arm.
+STACK_ROBOTS = tuple(b.name for b in of(ROBOT) if b.builds_stack)
 SIM_ARM_VLAS = tuple(b.name for b in of(VLA) if b.drives_sim_arm)
 
 
@@ -141,17 +143,26 @@ def task_catalogs() -> list[Any]:
 
 def make(role: str, name: str, **kw) -> Any:
     """Build the backend of a role called name from its factory's keyword arguments."""
-    made = [b.name for b in of(role) if b.factory is not None]
-    if name not in made:
-        raise ValueError(f'unknown {_KIND[role]} backend {name!r}; choose one of {sorted(made)}')
-    return backend(role, name).factory(**kw)
+    return _factory(role, name, stack=False)(**kw)
+
+
+def make_stack(robot: str, **kw) -> Any:
+    """Return the executor's whole stack that a robot backend builds around its own world (`sim`)."""
+    return _factory(ROBOT, robot, stack=True)(**kw)
+
+
+def _factory(role: str, name: str, stack: bool) -> Callable[..., Any]:
+    built = {b.name: b.factory for b in of(role) if b.factory is not None and b.builds_stack == stack}
+    if name not in built:
+        raise ValueError(f'unknown {_KIND[role]} backend {name!r}; choose one of {sorted(built)}')
+    return built[name]
 
 
 _KIND = {ROBOT: 'robot', VLA: 'VLA', VLM: 'proposer', DETECTOR: 'detector', CAMERA: 'camera'}
 
 
 def make_robot(name: str, **kw) -> Any:
-    """Return the robot backend called name (`widowx`; `sim` gives the simulated stack, see _sim_stack)."""
+    """Return the robot backend called name (`widowx`; `sim` is a whole stack: make_stack)."""
     return make(ROBOT, name, **kw)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sarl_ros.backends.catalog import EXECUTOR_BACKENDS, ROBOT, SIM_ARM_VLAS, VLA, make, make_robot, make_vla
+from sarl_ros.backends.catalog import (EXECUTOR_BACKENDS, ROBOT, SIM_ARM_VLAS, STACK_ROBOTS, VLA, make_robot,
+                                       make_stack, make_vla)
 from sarl_ros.backends.featurizers import make_featurizer
 from sarl_ros.backends.options import options_for
 from sarl_ros.core.interfaces import Camera, Stack
@@ -21,14 +22,14 @@ def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | N
     one, the `sim_task` parameter's, shown until the first reset). A real stack serves any task.
     """
     state = params.get('state_featurizer', 'auto')
-    if robot == 'sim':
+    if robot in STACK_ROBOTS:
         if vla not in SIM_ARM_VLAS:
             raise ValueError(f'vla:={vla} needs camera images of a real scene; with robot:=sim use vla:=sim')
-        options = _kwargs(ROBOT, 'sim', params)
+        options = _kwargs(ROBOT, robot, params)
         if task:
             options['task'] = task
-        # The simulated robot's factory makes the whole stack: robot, VLA, camera and judge share one world.
-        stack = make(ROBOT, 'sim', seed=params['seed'], state_featurizer=state, **options)
+        # The simulator builds robot, VLA, camera and judge together: they share one world.
+        stack = make_stack(robot, seed=params['seed'], state_featurizer=state, **options)
         if vla != 'sim':  # a policy server drives the simulated arm, looking at the simulator's camera
             stack.vla = _bound(make_vla(vla, **_kwargs(VLA, vla, params)), stack.robot)
             stack.camera = stack.view

@@ -61,6 +61,12 @@ def test_an_unknown_or_unbuilt_backend_names_the_choices():
     with pytest.raises(ValueError, match=r"unknown detector backend 'x'; choose one of \['none', 'sim', 'vlm'\]"):
         catalog.backend('detector', 'x')
     assert catalog.backend('detector', 'none').served_by
+    # The simulated robot is a whole stack around its world, not a robot to combine with another VLA.
+    assert catalog.STACK_ROBOTS == ('sim',)
+    with pytest.raises(ValueError, match=r"unknown robot backend 'sim'; choose one of \['widowx'\]"):
+        catalog.make_robot('sim')
+    with pytest.raises(ValueError, match=r"unknown robot backend 'widowx'; choose one of \['sim'\]"):
+        catalog.make_stack('widowx')
 
 
 def test_the_table_and_the_simulator_import_no_model_library():
