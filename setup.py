@@ -6,7 +6,8 @@ installs the same Python package and the `ros2 run` executables; this file is fo
 """
 from setuptools import find_packages, setup
 
-# ROS node executables: name -> module with a main(); mirrored by scripts/ros2_run/.
+# ROS node executables: name -> module with a main(); the node list is sarl_ros.graph.description.NODES, and
+# test/package/test_entry_points.py checks this table and scripts/ros2_run/ against it.
 NODES = {
     'camera': 'sarl_ros.nodes.camera_node',
     'vlm_proposer': 'sarl_ros.nodes.proposer_node',

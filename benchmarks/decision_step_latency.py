@@ -81,7 +81,7 @@ def graph_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
     from rclpy.executors import SingleThreadedExecutor
 
     from sarl_ros.action import ExecutePrompt
-    from sarl_ros.graph import description as g
+    from sarl_ros import names
     from sarl_ros.srv import GetState, ProposePrompts, ResetScene, SelectPrompt
 
     rclpy.init()
@@ -97,11 +97,11 @@ def graph_steps(task: str, steps: int, control_steps: int) -> np.ndarray:
             executor.spin_once(timeout_sec=0.001)
         return future.result()
 
-    propose = node.create_client(ProposePrompts, g.SRV_PROPOSE)
-    select = node.create_client(SelectPrompt, g.SRV_SELECT)
-    state = node.create_client(GetState, g.SRV_GET_STATE)
-    reset = node.create_client(ResetScene, g.SRV_RESET_SCENE)
-    act = ActionClient(node, ExecutePrompt, g.ACTION_EXECUTE)
+    propose = node.create_client(ProposePrompts, names.SRV_PROPOSE)
+    select = node.create_client(SelectPrompt, names.SRV_SELECT)
+    state = node.create_client(GetState, names.SRV_GET_STATE)
+    reset = node.create_client(ResetScene, names.SRV_RESET_SCENE)
+    act = ActionClient(node, ExecutePrompt, names.ACTION_EXECUTE)
     for client in (propose, select, state, reset):
         if not client.wait_for_service(timeout_sec=180):
             raise RuntimeError(f'{client.srv_name} did not come up within 180 s')

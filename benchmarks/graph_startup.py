@@ -33,14 +33,14 @@ def one_run(out_dir: Path, timeout_s: float, encoder: str | None = None) -> dict
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    from sarl_ros.graph import description as g
+    from sarl_ros import names
     from sarl_ros.msg import CandidateSet
     from sarl_ros.rosutil.qos import RECORD
 
     rclpy.init()
     node = rclpy.create_node('startup_probe')
     decisions = []
-    node.create_subscription(CandidateSet, g.TOPIC_CANDIDATES, lambda m: decisions.append(time.monotonic()), RECORD)
+    node.create_subscription(CandidateSet, names.TOPIC_CANDIDATES, lambda m: decisions.append(time.monotonic()), RECORD)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     marks: dict[str, float] = {}

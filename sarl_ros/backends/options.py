@@ -166,26 +166,8 @@ class VLMDetectorOptions:
                 'api_key_env': self.api_key_env, 'timeout_s': self.timeout_s, 'min_confidence': self.min_confidence}
 
 
-class BackendOptions(NamedTuple):
-    argument: str  # the launch argument / node parameter that chooses the backend
-    name: str  # the backend's name
-    prefix: str  # node parameter = prefix + field name
-    options: type
-
-
-ROBOT_OPTIONS = (BackendOptions('robot', 'sim', 'sim_', SimOptions),
-                 BackendOptions('robot', 'widowx', 'widowx_', WidowXOptions))
-VLA_OPTIONS = (BackendOptions('vla', 'openvla', 'vla_', OpenVLAOptions),
-               BackendOptions('vla', 'remote', 'vla_', RemoteVLAOptions),
-               BackendOptions('vla', 'openpi', 'vla_', OpenPIOptions))
-EXECUTOR_BACKENDS = ROBOT_OPTIONS + VLA_OPTIONS
-PROPOSER_BACKENDS = (BackendOptions('vlm', 'sim', '', SimProposerOptions),
-                     BackendOptions('vlm', 'openai', '', OpenAIProposerOptions),
-                     BackendOptions('vlm', 'hf_vlm', '', HFProposerOptions))
-DETECTOR_BACKENDS = (BackendOptions('detector', 'vlm', 'detector_', VLMDetectorOptions),)
-
-
-def parameter_name(backend: BackendOptions, f) -> str:
+def parameter_name(backend, f) -> str:
+    # backend: a sarl_ros.backends.catalog.Backend (not imported: the catalog imports this module).
     return f.metadata.get('parameter') or backend.prefix + f.name
 
 
@@ -196,12 +178,12 @@ class ParameterSpec(NamedTuple):
     choices: tuple[str, ...]
 
 
-def parameter_specs(backends=EXECUTOR_BACKENDS) -> list[ParameterSpec]:
-    """Return one node parameter per option; an option several backends share appears once."""
+def parameter_specs(backends) -> list[ParameterSpec]:
+    """Return one node parameter per option of the backends (sarl_ros.backends.catalog); a shared one appears once."""
     specs: dict[str, ParameterSpec] = {}
     users: dict[str, list[str]] = {}
     for backend in backends:
-        for f in fields(backend.options):
+        for f in fields(backend.options) if backend.options is not None else ():
             name = parameter_name(backend, f)
             users.setdefault(name, []).append(f'{backend.argument}:={backend.name}')
             spec = ParameterSpec(name, f.default, f.metadata['description'], f.metadata['choices'])
@@ -212,10 +194,13 @@ def parameter_specs(backends=EXECUTOR_BACKENDS) -> list[ParameterSpec]:
             for spec in specs.values()]
 
 
-def options_for(argument: str, name: str, values: dict[str, Any], backends=EXECUTOR_BACKENDS):
-    """Return the options object of a backend from node values (a missing value keeps the field default)."""
+def options_for(argument: str, name: str, values: dict[str, Any], backends):
+    """Return the options object of a backend from node values (a missing value keeps the field default).
+
+    None: the backend has no options, or is not one of backends (sarl_ros.backends.catalog).
+    """
     for backend in backends:
-        if (backend.argument, backend.name) == (argument, name):
+        if (backend.argument, backend.name) == (argument, name) and backend.options is not None:
             given = {}
             for f in fields(backend.options):
                 key = parameter_name(backend, f)

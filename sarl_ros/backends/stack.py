@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sarl_ros.backends.catalog import (EXECUTOR_BACKENDS, ROBOT, SIM_ARM_VLAS, STACK_ROBOTS, VLA, make_robot,
+                                       make_stack, make_vla)
 from sarl_ros.backends.featurizers import make_featurizer
 from sarl_ros.backends.options import options_for
 from sarl_ros.core.interfaces import Camera, Stack
-
-# VLAs that may drive the simulated arm: its own, and openpi's policy server (a dry run of the real path
-# against a local server; the simulated arm executes whatever the served policy returns).
-SIM_ARM_VLAS = ('sim', 'openpi')
 
 
 def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | None = None,
@@ -24,22 +22,20 @@ def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | N
     one, the `sim_task` parameter's, shown until the first reset). A real stack serves any task.
     """
     state = params.get('state_featurizer', 'auto')
-    if robot == 'sim':
+    if robot in STACK_ROBOTS:
         if vla not in SIM_ARM_VLAS:
             raise ValueError(f'vla:={vla} needs camera images of a real scene; with robot:=sim use vla:=sim')
-        from sarl_ros.sim.ros_stack import make_sim_stack
-        options = options_for('robot', 'sim', params).kwargs()
+        options = _kwargs(ROBOT, robot, params)
         if task:
             options['task'] = task
-        stack = make_sim_stack(seed=params['seed'], state_featurizer=state, **options)
+        # The simulator builds robot, VLA, camera and judge together: they share one world.
+        stack = make_stack(robot, seed=params['seed'], state_featurizer=state, **options)
         if vla != 'sim':  # a policy server drives the simulated arm, looking at the simulator's camera
-            from sarl_ros.backends.registry import make_vla
-            stack.vla = _bound(make_vla(vla, **_kwargs('vla', vla, params)), stack.robot)
+            stack.vla = _bound(make_vla(vla, **_kwargs(VLA, vla, params)), stack.robot)
             stack.camera = stack.view
         return stack
-    from sarl_ros.backends.registry import make_robot, make_vla
-    arm = make_robot(robot, **_kwargs('robot', robot, params))
-    policy = _bound(make_vla(vla, **_kwargs('vla', vla, params)), arm)
+    arm = make_robot(robot, **_kwargs(ROBOT, robot, params))
+    policy = _bound(make_vla(vla, **_kwargs(VLA, vla, params)), arm)
     # auto: the observable state the simulated benchmark trains on, so a simulated checkpoint loads here.
     featurizer = make_featurizer('observable' if state == 'auto' else state, len(arm.joint_state()))
     return Stack(robot=arm, vla=policy, camera=camera, featurizer=featurizer)
@@ -53,5 +49,5 @@ def _bound(policy: Any, robot: Any) -> Any:
 
 
 def _kwargs(argument: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    options = options_for(argument, name, params)
+    options = options_for(argument, name, params, EXECUTOR_BACKENDS)
     return options.kwargs() if options is not None else {}

@@ -262,7 +262,7 @@ def build_backend(args: argparse.Namespace) -> Any:
     """Return the VLA the command line asks for."""
     if args.factory:
         return _factory(args.factory)()
-    from sarl_ros.backends.registry import make_vla
+    from sarl_ros.backends.catalog import make_vla
     if args.backend == 'remote':
         raise ValueError('the server serves a local backend; --backend remote would only relay')
     return make_vla(args.backend, model=args.model, device=args.device, dtype=args.dtype,
@@ -273,7 +273,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(prog='sarl-vla-server', description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--backend', default='openvla', help='Local VLA backend (sarl_ros.backends.registry)')
+    parser.add_argument('--backend', default='openvla', help='Local VLA backend (sarl_ros.backends.catalog)')
     parser.add_argument('--factory', default='', help='Instead of --backend: module:callable returning a VLA')
     parser.add_argument('--model', default='openvla/openvla-7b', help='Checkpoint id or directory')
     parser.add_argument('--device', default='auto', help='Torch device (auto: cuda:0 when available)')

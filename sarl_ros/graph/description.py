@@ -1,14 +1,19 @@
-"""One description of the SARL node graph.
+"""One description of the SARL node graph: which nodes, started how, with which launch arguments.
 
 launch/widowx_sarl.launch.py (ros2 launch) and sarl_ros.graph.launcher (sarl-graph, for
 machines without ros2 launch) both build the graph from these tables, so they cannot drift.
+The graph only composes: the names the nodes share (topics, services, node names) are
+sarl_ros.names, the backends sarl_ros.backends.catalog, and no node imports this module.
 Pure data and string handling: importable without ROS.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sarl_ros import names
+from sarl_ros.backends import catalog
 from sarl_ros.core.method_names import METHODS
+from sarl_ros.names import RESET_MODES
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,12 @@ class NodeDescription:
     renamed_by_launcher: bool = True
 
 
-ROBOT_BACKENDS = ('sim', 'widowx')
-VLA_BACKENDS = ('sim', 'openvla', 'remote', 'openpi')
-VLM_BACKENDS = ('sim', 'openai', 'hf_vlm')
-DETECTOR_BACKENDS = ('sim', 'vlm', 'none')
-CAMERA_BACKENDS = ('relay', 'opencv')
-RESET_MODES = ('auto', 'operator')
+# The launch arguments' choices of backends, read from the one table of them.
+ROBOT_BACKENDS = catalog.names(catalog.ROBOT)
+VLA_BACKENDS = catalog.names(catalog.VLA)
+VLM_BACKENDS = catalog.names(catalog.VLM)
+DETECTOR_BACKENDS = catalog.names(catalog.DETECTOR)
+CAMERA_BACKENDS = catalog.names(catalog.CAMERA)
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     # The episode manager resolves the task once; the executor's simulator gets it with every scene reset.
@@ -93,17 +98,19 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
 # Arguments read by the launch file itself rather than passed to a node.
 LAUNCH_ONLY_ARGUMENTS = ('record', 'widowx_use_sim', 'fresh', 'console')
 
+# The node list: setup.py's entry points and scripts/ros2_run/ are checked against it
+# (test/package/test_entry_points.py).
 NODES: tuple[NodeDescription, ...] = (
-    NodeDescription('vla_executor', 'vla_executor', 'sarl_ros.nodes.executor_node', renamed_by_launcher=False),
-    NodeDescription('camera', 'camera', 'sarl_ros.nodes.camera_node'),
-    NodeDescription('vlm_proposer', 'vlm_proposer', 'sarl_ros.nodes.proposer_node'),
-    NodeDescription('q_policy', 'q_policy', 'sarl_ros.nodes.policy_node'),
-    NodeDescription('reward', 'reward', 'sarl_ros.nodes.reward_node'),
-    NodeDescription('episode_manager', 'episode_manager', 'sarl_ros.nodes.episode_manager_node',
+    NodeDescription(names.NODE_EXECUTOR, 'vla_executor', 'sarl_ros.nodes.executor_node', renamed_by_launcher=False),
+    NodeDescription(names.NODE_CAMERA, 'camera', 'sarl_ros.nodes.camera_node'),
+    NodeDescription(names.NODE_PROPOSER, 'vlm_proposer', 'sarl_ros.nodes.proposer_node'),
+    NodeDescription(names.NODE_POLICY, 'q_policy', 'sarl_ros.nodes.policy_node'),
+    NodeDescription(names.NODE_REWARD, 'reward', 'sarl_ros.nodes.reward_node'),
+    NodeDescription(names.NODE_EPISODE_MANAGER, 'episode_manager', 'sarl_ros.nodes.episode_manager_node',
                     ends_graph=True),
-    NodeDescription('recorder', 'recorder', 'sarl_ros.nodes.recorder_node', enabled_by='record',
+    NodeDescription(names.NODE_RECORDER, 'recorder', 'sarl_ros.nodes.recorder_node', enabled_by='record',
                     without_ros2_launch_only=True),
-    NodeDescription('operator_console', 'operator_console', 'sarl_ros.nodes.operator_console_node',
+    NodeDescription(names.NODE_OPERATOR_CONSOLE, 'operator_console', 'sarl_ros.nodes.operator_console_node',
                     enabled_by='console'),
 )
 
@@ -175,48 +182,3 @@ def node_overrides(node: str, values: dict[str, object]) -> dict[str, object]:
 
 def enabled_nodes(values: dict[str, object]) -> list[NodeDescription]:
     return [n for n in NODES if n.enabled_by is None or values.get(n.enabled_by)]
-
-
-# Topics (absolute names) the experiment record consists of; `ros2 bag record` and the
-# built-in recorder both take this list.
-TOPIC_CANDIDATES = '/sarl/candidates'
-TOPIC_TRANSITIONS = '/sarl/transitions'
-TOPIC_REWARDS = '/sarl/rewards'
-TOPIC_EVENTS = '/sarl/episode_events'
-TOPIC_LEARNER_STATS = '/sarl/learner_stats'
-TOPIC_INSTRUCTION_POOL = '/sarl/instruction_pool'  # InstructionPool, latched: the Q-policy's pool
-TOPIC_EXECUTED_ACTIONS = '/sarl/executed_actions'
-TOPIC_CAMERA = '/camera/image_raw'
-TOPIC_SIM_CAMERA = '/sim/camera/image_raw'
-# Latched std_msgs/Bool from the executor: whether the emergency stop is engaged (not recorded).
-TOPIC_ESTOP_STATE = '/sarl/emergency_stop_engaged'
-RECORDED_TOPICS = (TOPIC_CANDIDATES, TOPIC_TRANSITIONS, TOPIC_REWARDS, TOPIC_EVENTS,
-                   TOPIC_LEARNER_STATS, TOPIC_EXECUTED_ACTIONS, TOPIC_CAMERA)
-
-# Services and the action (absolute names).
-SRV_PROPOSE = '/sarl/propose_prompts'
-SRV_SELECT = '/sarl/select_prompt'
-SRV_STORE_TRANSITION = '/sarl/store_transition'
-SRV_GET_STATE = '/sarl/get_state'
-SRV_RESET_SCENE = '/sarl/reset_scene'
-SRV_EMERGENCY_STOP = '/sarl/emergency_stop'
-SRV_EVALUATE = '/sarl/evaluate_episode'
-SRV_REPORT_OUTCOME = '/sarl/report_outcome'
-SRV_SIM_SUCCESS = '/sim/check_success'
-SRV_START_EPISODE = '/sarl/start_episode'
-SRV_STOP = '/sarl/stop'
-SRV_CONFIRM_RESET = '/sarl/confirm_reset'
-SRV_PAUSE = '/sarl/pause'
-SRV_CORRECT_OUTCOME = '/sarl/correct_outcome'  # ReportOutcome: relabel the episode that just ended
-SRV_RELABEL_EPISODE = '/sarl/relabel_episode'  # ReportOutcome: the learner's side of a correction
-SRV_DEMONSTRATE = '/sarl/demonstrate_prompt'  # DemonstratePrompt: the operator's prompt for a decision
-ACTION_EXECUTE = '/sarl/execute_prompt'
-
-# What the episode manager calls, by the node that serves it: it waits for all of it to be ready
-# before the first episode (sarl_ros.core.readiness), one line per node it has to wait for.
-EPISODE_MANAGER_NEEDS = (
-    ('vla_executor', (SRV_RESET_SCENE, SRV_GET_STATE, ACTION_EXECUTE)),
-    ('vlm_proposer', (SRV_PROPOSE,)),
-    ('q_policy', (SRV_SELECT, SRV_STORE_TRANSITION)),
-    ('reward', (SRV_EVALUATE,)),
-)

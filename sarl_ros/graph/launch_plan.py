@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from sarl_ros.backends.catalog import SIM_ARM_VLAS
 from sarl_ros.core.durability.resume import fresh_bag_path
-from sarl_ros.graph.description import (LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS, LaunchArgumentError,
-                                        NodeDescription, node_overrides, resolve_arguments,
-                                        unknown_arguments_message)
+from sarl_ros.graph.description import (LAUNCH_ARGUMENTS, NODES, LaunchArgumentError, NodeDescription,
+                                        node_overrides, resolve_arguments, unknown_arguments_message)
+from sarl_ros.names import RECORDED_TOPICS
 
 ROS2_LAUNCH = 'ros2 launch'
 SARL_GRAPH = 'sarl-graph'
@@ -91,7 +92,7 @@ def check_arguments(given: Mapping[str, str]) -> dict[str, object]:
     values = resolve_arguments(dict(given))
     robot, task = values['robot'], str(values['task'])
     if robot == 'sim':
-        if values['vla'] not in ('sim', 'openpi'):  # backends.stack.SIM_ARM_VLAS (openpi: a server drives the sim)
+        if values['vla'] not in SIM_ARM_VLAS:  # openpi: a policy server drives the simulated arm
             raise LaunchArgumentError(f'vla:={values["vla"]} needs camera images of a real scene; '
                                       'with robot:=sim use vla:=sim')
         from sarl_ros.sim.registry import task_spec

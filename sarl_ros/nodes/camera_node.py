@@ -10,16 +10,17 @@ import threading
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
-from sarl_ros.graph import description as g
+from sarl_ros import names
+from sarl_ros.backends import catalog
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import to_image_msg
 from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import SENSOR
 
 PARAMS = (
-    Param('backend', 'relay', 'Image source', g.CAMERA_BACKENDS),
+    Param('backend', 'relay', 'Image source', catalog.names(catalog.CAMERA)),
     Param('rate_hz', 10.0, 'Publishing rate'),
-    Param('source_topic', g.TOPIC_SIM_CAMERA, 'Topic to relay (backend:=relay)'),
+    Param('source_topic', names.TOPIC_SIM_CAMERA, 'Topic to relay (backend:=relay)'),
     Param('device', '0', 'OpenCV device index or video path (backend:=opencv)'),
     Param('width', 640, 'Requested width [px] (backend:=opencv)'),
     Param('height', 480, 'Requested height [px] (backend:=opencv)'),
@@ -47,8 +48,8 @@ class CameraNode(Node):
         self.p = declare_parameters(self, PARAMS)
         if self.p.rate_hz <= 0:
             raise ValueError(f'camera.rate_hz must be positive, got {self.p.rate_hz}')
-        self.image_pub = self.create_publisher(Image, g.TOPIC_CAMERA, SENSOR)
-        self.info_pub = self.create_publisher(CameraInfo, '/camera/camera_info', SENSOR)
+        self.image_pub = self.create_publisher(Image, names.TOPIC_CAMERA, SENSOR)
+        self.info_pub = self.create_publisher(CameraInfo, names.TOPIC_CAMERA_INFO, SENSOR)
         self._latest = None
         self._lock = threading.Lock()
         self._warned = False
@@ -56,10 +57,9 @@ class CameraNode(Node):
         if self.p.backend == 'relay':
             self.create_subscription(Image, self.p.source_topic, self._on_source, SENSOR)
         else:
-            from sarl_ros.backends.registry import make_camera
             device = int(self.p.device) if self.p.device.isdigit() else self.p.device
-            self.device = make_camera('opencv', source=device, width=self.p.width, height=self.p.height,
-                                      fps=self.p.rate_hz, fourcc=self.p.fourcc or None)
+            self.device = catalog.make_camera('opencv', source=device, width=self.p.width, height=self.p.height,
+                                              fps=self.p.rate_hz, fourcc=self.p.fourcc or None)
         self.create_timer(1.0 / self.p.rate_hz, self._tick)
         self.published = 0
         self.get_logger().info(f'ready: backend={self.p.backend} rate={self.p.rate_hz} Hz')

@@ -19,7 +19,7 @@ from sarl_ros.core.mdp import (SOURCE_OPERATOR, Candidate, Decision, EpisodeAbor
                                StepSkipped, judge_step)
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.rosutil.convert import (candidate_to_msg, candidates_from_msgs, features_array, seen_objects_from_msgs,
                                       transition_to_msg)
 from sarl_ros.msg import InstructionPool
@@ -75,10 +75,10 @@ class ProposerClient:
     def __init__(self, caller: GraphCaller):
         self.caller = caller
         self.episode = 0
-        self._client = caller.client(ProposePrompts, g.SRV_PROPOSE)
+        self._client = caller.client(ProposePrompts, names.SRV_PROPOSE)
         # The Q-policy's instruction pool (latched): once frozen, the VLM is asked to choose from it.
         self.pool: list[str] = []
-        caller.node.create_subscription(InstructionPool, g.TOPIC_INSTRUCTION_POOL, self._on_pool, LATCHED,
+        caller.node.create_subscription(InstructionPool, names.TOPIC_INSTRUCTION_POOL, self._on_pool, LATCHED,
                                         callback_group=caller.group)
 
     def _on_pool(self, msg) -> None:
@@ -111,8 +111,8 @@ class PolicyClient:
         # of the policy's choice for that one decision (the policy still scores it, so its counters move on).
         self._operator: dict[tuple[int, int], str] = {}
         self._operator_lock = threading.Lock()
-        self._select = caller.client(SelectPrompt, g.SRV_SELECT)
-        self._store = caller.client(StoreTransition, g.SRV_STORE_TRANSITION)
+        self._select = caller.client(SelectPrompt, names.SRV_SELECT)
+        self._store = caller.client(StoreTransition, names.SRV_STORE_TRANSITION)
 
     def begin_episode(self, task: str, max_decisions: int = 0) -> None:
         # The node begins its own episode at decision step 0, with the budget it resolves for the task.
@@ -208,10 +208,10 @@ class GraphEnvironment:
         self.episode = 0
         self._steps = 0
         self.history: list[str] = []  # prompts that ran this episode, oldest first
-        self._state = caller.client(GetState, g.SRV_GET_STATE)
-        self._evaluate = caller.client(EvaluateEpisode, g.SRV_EVALUATE)
-        self._execute = ActionClient(node, ExecutePrompt, g.ACTION_EXECUTE, callback_group=callback_group)
-        caller.ready_checks[g.ACTION_EXECUTE] = self._execute.server_is_ready
+        self._state = caller.client(GetState, names.SRV_GET_STATE)
+        self._evaluate = caller.client(EvaluateEpisode, names.SRV_EVALUATE)
+        self._execute = ActionClient(node, ExecutePrompt, names.ACTION_EXECUTE, callback_group=callback_group)
+        caller.ready_checks[names.ACTION_EXECUTE] = self._execute.server_is_ready
         self.last_reward = None
 
     def reset(self, seed: int | None = None) -> Observation:
@@ -276,7 +276,7 @@ class GraphEnvironment:
     def _run(self, prompt: str, step: int) -> ExecutePrompt.Result:
         timeout = self.caller.timeout_s
         if not self._execute.wait_for_server(timeout_sec=timeout):
-            raise ServiceFailure(f'action {g.ACTION_EXECUTE} is not available')
+            raise ServiceFailure(f'action {names.ACTION_EXECUTE} is not available')
         goal = ExecutePrompt.Goal(prompt=prompt, max_control_steps=self.control_steps, episode=self.episode,
                                   decision_step=step, history=list(self.history))
         done = threading.Event()

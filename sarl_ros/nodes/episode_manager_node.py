@@ -20,7 +20,7 @@ from rclpy.node import Node
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
-from sarl_ros.backends.registry import task_catalogs
+from sarl_ros.backends.catalog import task_catalogs
 from sarl_ros.core.episode_loop import episode_seed, run_episode
 from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE,
                                   WAITING_FOR_RESET, EventKind)
@@ -29,7 +29,7 @@ from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.tasks import resolve_task
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal
 from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, ProposerClient, ServiceFailure
 from sarl_ros.nodes.runner import run_node
@@ -49,7 +49,7 @@ PARAMS = (
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
     Param('max_candidates', 8, 'Candidates requested from the proposer'),
     Param('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person',
-          g.RESET_MODES),
+          names.RESET_MODES),
     Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
     Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
     Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
@@ -75,7 +75,7 @@ class EpisodeManager(Node):
         self.task = resolve_task(self.p.task, task_catalogs(), self.p.max_decisions)
         group = ReentrantCallbackGroup()
         caller = GraphCaller(self, self.p.service_timeout_s, self.p.retries, group)
-        self._reset_client = caller.client(ResetScene, g.SRV_RESET_SCENE)
+        self._reset_client = caller.client(ResetScene, names.SRV_RESET_SCENE)
         self.caller = caller
         self.proposer = ProposerClient(caller)
         self.policy = PolicyClient(caller)
@@ -84,33 +84,33 @@ class EpisodeManager(Node):
                                     should_stop=lambda: self._stop.is_set(), callback_group=group,
                                     verdict_timeout_s=self.p.verdict_timeout_s,
                                     estop=self._estopped)
-        self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
+        self.events = self.create_publisher(EpisodeEvent, names.TOPIC_EVENTS, RECORD)
         # The learner answers each episode's end with its statistics (after its checkpoint):
         # the last episode is not over until then, or stopping the graph could lose it.
         self._learner_reports = 0  # LearnerStats received from this run's Q-policy
         self._learner_caught_up = threading.Condition()
-        self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD_LISTEN,
+        self.create_subscription(LearnerStats, names.TOPIC_LEARNER_STATS, self._on_learner_stats, RECORD_LISTEN,
                                  callback_group=group)
         self._start = threading.Event()
         self._reset_confirmed = threading.Event()
         self._awaiting_reset = False  # a reset was requested from the operator and not yet confirmed
         # The executor's latched e-stop state: no goal goes to a stopped arm, and a confirmation
         # given before the stop (or while it is engaged) does not count for the next reset.
-        self.create_subscription(Bool, g.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=group)
+        self.create_subscription(Bool, names.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=group)
         self._stop = threading.Event()
         self._resumed = threading.Event()  # cleared by an operator pause; checked between episodes
         self._resumed.set()
-        self.create_service(StartEpisode, g.SRV_START_EPISODE, self._on_start, callback_group=group)
-        self.create_service(Trigger, g.SRV_CONFIRM_RESET, self._on_confirm_reset, callback_group=group)
-        self.create_service(Trigger, g.SRV_STOP, self._on_stop, callback_group=group)
-        self.create_service(PauseEpisodes, g.SRV_PAUSE, self._on_pause, callback_group=group)
+        self.create_service(StartEpisode, names.SRV_START_EPISODE, self._on_start, callback_group=group)
+        self.create_service(Trigger, names.SRV_CONFIRM_RESET, self._on_confirm_reset, callback_group=group)
+        self.create_service(Trigger, names.SRV_STOP, self._on_stop, callback_group=group)
+        self.create_service(PauseEpisodes, names.SRV_PAUSE, self._on_pause, callback_group=group)
         # The verdict of the episode that just ended may be corrected until the next one starts.
         self._correctable: int | None = None
         self._correction = threading.Lock()  # a correction and the next start do not interleave
-        self._relabel_client = caller.client(ReportOutcome, g.SRV_RELABEL_EPISODE)
-        self.create_service(ReportOutcome, g.SRV_CORRECT_OUTCOME, self._on_correct, callback_group=group)
+        self._relabel_client = caller.client(ReportOutcome, names.SRV_RELABEL_EPISODE)
+        self.create_service(ReportOutcome, names.SRV_CORRECT_OUTCOME, self._on_correct, callback_group=group)
         # Language-guided demonstrations from the console (or any client): a prompt for the next decision.
-        self.create_service(DemonstratePrompt, g.SRV_DEMONSTRATE, self._on_demonstrate, callback_group=group)
+        self.create_service(DemonstratePrompt, names.SRV_DEMONSTRATE, self._on_demonstrate, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         previous = finished_episodes(self.out_dir / RECORD_NAME)
@@ -184,7 +184,7 @@ class EpisodeManager(Node):
         if self._resumed.is_set():
             return
         self._event(EventKind.PAUSED, episode, PAUSED_BY_OPERATOR)
-        self.get_logger().info(f'paused before episode {episode}: call {g.SRV_PAUSE} with paused=false')
+        self.get_logger().info(f'paused before episode {episode}: call {names.SRV_PAUSE} with paused=false')
         self._resumed.wait()
 
     def _on_learner_stats(self, msg):
@@ -221,7 +221,7 @@ class EpisodeManager(Node):
                 if self._stop.is_set():
                     break
                 if not self.p.autostart:
-                    self.get_logger().info(f'episode {episode}: waiting for {g.SRV_START_EPISODE}')
+                    self.get_logger().info(f'episode {episode}: waiting for {names.SRV_START_EPISODE}')
                     self._start.wait()
                     self._start.clear()
                 if not ready:  # once, before the first episode of this run
@@ -246,7 +246,7 @@ class EpisodeManager(Node):
 
     def _wait_until_ready(self):
         """Wait for every service and action the loop calls (readiness, not retries of a first call)."""
-        needs = [Dependency(node, endpoints) for node, endpoints in g.EPISODE_MANAGER_NEEDS]
+        needs = [Dependency(node, endpoints) for node, endpoints in names.EPISODE_MANAGER_NEEDS]
         waited = wait_until_ready(needs, self.caller.is_ready, self.p.ready_timeout_s, self.get_logger().info,
                                   should_stop=self._stop.is_set,
                                   deadline_hint='more time: ready_timeout_s under episode_manager in the parameter '
@@ -289,7 +289,7 @@ class EpisodeManager(Node):
                 waited += self.p.reset_reminder_s
                 self._event(EventKind.PAUSED, episode, f'{WAITING_FOR_RESET} for {waited:.0f} s')
                 self.get_logger().warning(f'episode {episode} paused: reset the scene, then call '
-                                          f'{g.SRV_CONFIRM_RESET} (std_srvs/srv/Trigger)')
+                                          f'{names.SRV_CONFIRM_RESET} (std_srvs/srv/Trigger)')
         finally:
             self._awaiting_reset = False
 

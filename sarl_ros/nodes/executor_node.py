@@ -19,11 +19,13 @@ from std_msgs.msg import Bool
 
 from sarl_ros.action import ExecutePrompt
 from sarl_ros.backends.featurizers import STATE_FEATURIZER_CHOICES
+from sarl_ros.backends import catalog
+from sarl_ros.backends.catalog import EXECUTOR_BACKENDS
 from sarl_ros.backends.options import parameter_specs
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.core.log_text import printable
 from sarl_ros.core.executor import CANCELLED, SKILL_DONE, execute_prompt
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.msg import ExecutedAction, RewardSignal
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import seen_object_to_msg
@@ -33,17 +35,17 @@ from sarl_ros.rosutil.qos import LATCHED, RECORD, SENSOR
 from sarl_ros.srv import EmergencyStop, EvaluateEpisode, GetState, ResetScene
 
 PARAMS = (
-    Param('robot', 'sim', 'Robot backend', g.ROBOT_BACKENDS),
-    Param('vla', 'sim', 'VLA backend', g.VLA_BACKENDS),
+    Param('robot', 'sim', 'Robot backend', catalog.names(catalog.ROBOT)),
+    Param('vla', 'sim', 'VLA backend', catalog.names(catalog.VLA)),
     Param('seed', 0, 'Random seed of the simulator'),
     Param('max_control_steps', 12, 'Control steps per prompt when a goal asks for 0 (a pick takes 9-12)'),
     Param('realtime', False, 'Pace the simulator at control_hz (a real arm paces itself)'),
-    Param('camera_topic', g.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
+    Param('camera_topic', names.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
     Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),
     Param('state_featurizer', 'auto', 'Q_sem state; auto: observable, on the simulator the task default '
           '(legacy tasks: oracle, privileged)', STATE_FEATURIZER_CHOICES),
     # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
-    *(Param(*spec) for spec in parameter_specs()),
+    *(Param(*spec) for spec in parameter_specs(EXECUTOR_BACKENDS)),
 )
 
 
@@ -87,25 +89,25 @@ class ExecutorNode(Node):
         self._episode = 0
         self._closing = threading.Event()
         reentrant = ReentrantCallbackGroup()
-        self.actions_pub = self.create_publisher(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, RECORD)
+        self.actions_pub = self.create_publisher(ExecutedAction, names.TOPIC_EXECUTED_ACTIONS, RECORD)
         # Latched: the episode manager sends no goal to a stopped arm, the console shows the truth.
-        self.estop_pub = self.create_publisher(Bool, g.TOPIC_ESTOP_STATE, LATCHED)
+        self.estop_pub = self.create_publisher(Bool, names.TOPIC_ESTOP_STATE, LATCHED)
         self.estop_pub.publish(Bool(data=False))
         self.server = ActionServer(
-            self, ExecutePrompt, g.ACTION_EXECUTE, execute_callback=self._execute,
+            self, ExecutePrompt, names.ACTION_EXECUTE, execute_callback=self._execute,
             goal_callback=self._on_goal, cancel_callback=lambda _: CancelResponse.ACCEPT,
             callback_group=reentrant)
         # Emergency stop has its own group so it is served while a goal executes.
-        self.create_service(EmergencyStop, g.SRV_EMERGENCY_STOP, self._on_estop,
+        self.create_service(EmergencyStop, names.SRV_EMERGENCY_STOP, self._on_estop,
                             callback_group=MutuallyExclusiveCallbackGroup())
-        self.create_service(ResetScene, g.SRV_RESET_SCENE, self._on_reset, callback_group=reentrant)
-        self.create_service(GetState, g.SRV_GET_STATE, self._on_get_state, callback_group=reentrant)
+        self.create_service(ResetScene, names.SRV_RESET_SCENE, self._on_reset, callback_group=reentrant)
+        self.create_service(GetState, names.SRV_GET_STATE, self._on_get_state, callback_group=reentrant)
         if self.stack.judge is not None:
-            self.create_service(EvaluateEpisode, g.SRV_SIM_SUCCESS, self._on_sim_success,
+            self.create_service(EvaluateEpisode, names.SRV_SIM_SUCCESS, self._on_sim_success,
                                 callback_group=reentrant)
         self.rendering = self.stack.view is not None and self.p.sim_camera_rate_hz > 0
         if self.rendering:
-            self.sim_image_pub = self.create_publisher(_image_type(), g.TOPIC_SIM_CAMERA, SENSOR)
+            self.sim_image_pub = self.create_publisher(_image_type(), names.TOPIC_SIM_CAMERA, SENSOR)
             self.create_timer(1.0 / self.p.sim_camera_rate_hz, self._publish_sim_image,
                               callback_group=MutuallyExclusiveCallbackGroup())
         self._announced_task: str | None = None  # the simulated task whose state was last logged

@@ -26,7 +26,7 @@ from sarl_ros.core.log_text import printable
 from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes
 from sarl_ros.console.web import FRAME_NAME, CommandRefused, ConsoleServer, PeerUnavailable, is_loopback
 from sarl_ros.core.events import CORRECTED_BY_OPERATOR
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.msg import CandidateSet, EpisodeEvent, ExecutedAction, LearnerStats
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
@@ -41,7 +41,7 @@ PARAMS = (
     Param('token_env', 'SARL_CONSOLE_TOKEN',
           'Environment variable holding the access token (off loopback without it: a random one is printed)'),
     Param('keyboard', True, 'Also read single keys on this terminal (when stdin is one)'),
-    Param('image_topic', g.TOPIC_CAMERA, 'Camera images to show'),
+    Param('image_topic', names.TOPIC_CAMERA, 'Camera images to show'),
     Param('image_rate_hz', 5.0, 'Encode at most this many images a second for the page'),
     Param('jpeg_quality', 80, 'JPEG quality of the page image (1-100)'),
     Param('service_timeout_s', 5.0, 'Wait this long for the node that owns a command'),
@@ -65,12 +65,12 @@ class RosOperator:
     def __init__(self, node: Node, state: ConsoleState, timeout_s: float):
         group = ReentrantCallbackGroup()
         self.node, self.state, self.timeout_s = node, state, timeout_s
-        self.report = node.create_client(ReportOutcome, g.SRV_REPORT_OUTCOME, callback_group=group)
-        self.reset = node.create_client(Trigger, g.SRV_CONFIRM_RESET, callback_group=group)
-        self.pause = node.create_client(PauseEpisodes, g.SRV_PAUSE, callback_group=group)
-        self.estop = node.create_client(EmergencyStop, g.SRV_EMERGENCY_STOP, callback_group=group)
-        self.correct = node.create_client(ReportOutcome, g.SRV_CORRECT_OUTCOME, callback_group=group)
-        self.demo = node.create_client(DemonstratePrompt, g.SRV_DEMONSTRATE, callback_group=group)
+        self.report = node.create_client(ReportOutcome, names.SRV_REPORT_OUTCOME, callback_group=group)
+        self.reset = node.create_client(Trigger, names.SRV_CONFIRM_RESET, callback_group=group)
+        self.pause = node.create_client(PauseEpisodes, names.SRV_PAUSE, callback_group=group)
+        self.estop = node.create_client(EmergencyStop, names.SRV_EMERGENCY_STOP, callback_group=group)
+        self.correct = node.create_client(ReportOutcome, names.SRV_CORRECT_OUTCOME, callback_group=group)
+        self.demo = node.create_client(DemonstratePrompt, names.SRV_DEMONSTRATE, callback_group=group)
 
     def _call(self, client, request, answer_within_s: float | None = None):
         if not client.wait_for_service(timeout_sec=self.timeout_s):
@@ -124,7 +124,7 @@ class RosOperator:
             raise CommandRefused('no episode is running')
         step = self.state.decisions_in_episode  # the next decision: the shown one is being executed
         if not self.demo.wait_for_service(timeout_sec=min(self.timeout_s, 1.0)):
-            raise PeerUnavailable(f'no node serves {g.SRV_DEMONSTRATE}: demonstrations need the learner side, '
+            raise PeerUnavailable(f'no node serves {names.SRV_DEMONSTRATE}: demonstrations need the learner side, '
                                   'which is not built yet')
         reply = self._call(self.demo, DemonstratePrompt.Request(episode=episode, decision_step=step, prompt=prompt,
                                                                 typed=typed))
@@ -181,13 +181,14 @@ class OperatorConsole(Node):
         self._last_image_ns = 0
         self.keys = None
         ordered = MutuallyExclusiveCallbackGroup()  # the view changes in the order the graph acted
-        self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD, callback_group=ordered)
-        self.create_subscription(CandidateSet, g.TOPIC_CANDIDATES, self._on_candidates, RECORD,
+        self.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, self._on_event, RECORD, callback_group=ordered)
+        self.create_subscription(CandidateSet, names.TOPIC_CANDIDATES, self._on_candidates, RECORD,
                                  callback_group=ordered)
-        self.create_subscription(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, self._on_action, RECORD,
+        self.create_subscription(ExecutedAction, names.TOPIC_EXECUTED_ACTIONS, self._on_action, RECORD,
                                  callback_group=ordered)
-        self.create_subscription(LearnerStats, g.TOPIC_LEARNER_STATS, self._on_stats, RECORD, callback_group=ordered)
-        self.create_subscription(Bool, g.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=ordered)
+        self.create_subscription(LearnerStats, names.TOPIC_LEARNER_STATS, self._on_stats, RECORD,
+                                 callback_group=ordered)
+        self.create_subscription(Bool, names.TOPIC_ESTOP_STATE, self._on_estop_state, LATCHED, callback_group=ordered)
         self.create_subscription(Image, self.p.image_topic, self._on_image, SENSOR,
                                  callback_group=MutuallyExclusiveCallbackGroup())
         self.server = self._start_web() if self.p.web else None
@@ -277,8 +278,8 @@ class OperatorConsole(Node):
         for path in sorted(self.frames_dir.glob('e*_*.jpg')):
             if FRAME_NAME.fullmatch(path.name):
                 by_episode.setdefault(int(path.name[1:6]), []).append(path.name)
-        for episode, names in by_episode.items():
-            self.state.add_frames(episode, names)
+        for episode, frames in by_episode.items():
+            self.state.add_frames(episode, frames)
 
     def _on_action(self, msg: ExecutedAction):
         self.state.on_control_step(msg.prompt, msg.decision_step, msg.control_step, list(msg.action))

@@ -21,16 +21,17 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 from sarl_ros.core.durability.durable import DurablePolicy
-from sarl_ros.backends.registry import task_catalogs
+from sarl_ros.backends.catalog import task_catalogs
 from sarl_ros.core.events import CORRECTED_BY_OPERATOR, END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
+from sarl_ros.core.method_names import METHODS
 from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.relabel import relabel_last_transition
 from sarl_ros.core.sarl.pool import seed_pool
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.perception.text_encoding import preload_minilm
 from sarl_ros.core.durability.wal import SYNC_MODES
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.msg import CandidateSet, EpisodeEvent, InstructionPool, LearnerStats, Transition as TransitionMsg
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, features_array, transition_from_msg
@@ -45,7 +46,7 @@ SARL = method_defaults('sarl')  # the learner's defaults live in its SarlConfig 
 LEARNER_OPTIONS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma', 'pool_capacity')
 
 PARAMS = (
-    Param('method', 'sarl', 'Prompt-selection method', g.METHODS),
+    Param('method', 'sarl', 'Prompt-selection method', METHODS),
     Param('seed', 0, 'Random seed'),
     Param('encoder', 'auto', 'Prompt encoder: minilm, hashing, or auto (minilm when installed)',
           ('auto', 'minilm', 'hashing')),
@@ -122,22 +123,22 @@ class PolicyNode(Node):
         self._learner = threading.Thread(target=self._learn_loop, name='td-learner', daemon=True)
         self._learner.start()
 
-        self.candidates_pub = self.create_publisher(CandidateSet, g.TOPIC_CANDIDATES, RECORD)
-        self.transitions_pub = self.create_publisher(TransitionMsg, g.TOPIC_TRANSITIONS, RECORD)
-        self.stats_pub = self.create_publisher(LearnerStats, g.TOPIC_LEARNER_STATS, RECORD)
+        self.candidates_pub = self.create_publisher(CandidateSet, names.TOPIC_CANDIDATES, RECORD)
+        self.transitions_pub = self.create_publisher(TransitionMsg, names.TOPIC_TRANSITIONS, RECORD)
+        self.stats_pub = self.create_publisher(LearnerStats, names.TOPIC_LEARNER_STATS, RECORD)
         # The instruction pool (SARL variants), latched: the episode manager passes it to the proposer once
         # frozen, the console and the bag show it. Published whenever it grows.
-        self.pool_pub = self.create_publisher(InstructionPool, g.TOPIC_INSTRUCTION_POOL, LATCHED)
+        self.pool_pub = self.create_publisher(InstructionPool, names.TOPIC_INSTRUCTION_POOL, LATCHED)
         self._pool_size = -1
         self._publish_pool()
         group = MutuallyExclusiveCallbackGroup()  # decisions, transitions and events in order
         # A retried request (its reply lost) must get the same prompt, not a second sample.
-        self.create_service(SelectPrompt, g.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
-        self.create_service(StoreTransition, g.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
-        self.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
+        self.create_service(SelectPrompt, names.SRV_SELECT, RepeatLastReply(self._on_select), callback_group=group)
+        self.create_service(StoreTransition, names.SRV_STORE_TRANSITION, self._on_store, callback_group=group)
+        self.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, self._on_event, RECORD_LISTEN, callback_group=group)
         # A corrected verdict: the episode that just ended gets the reward the operator gave.
         self._last_ended: tuple[int, int] | None = None  # (episode, transitions stored when it ended)
-        self.create_service(ReportOutcome, g.SRV_RELABEL_EPISODE, self._on_relabel, callback_group=group)
+        self.create_service(ReportOutcome, names.SRV_RELABEL_EPISODE, self._on_relabel, callback_group=group)
         # The encoder the learner really uses (encoder:=auto resolves to minilm or hashing).
         encoder = getattr(getattr(getattr(self.policy, 'learner', None), 'encoder', None), 'name', None)
         loading = f' encoder={encoder}' if encoder else ''

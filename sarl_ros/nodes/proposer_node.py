@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from rclpy.node import Node
 
-from sarl_ros.backends.options import PROPOSER_BACKENDS, options_for, parameter_specs
+from sarl_ros.backends import catalog
+from sarl_ros.backends.catalog import PROPOSER_BACKENDS
+from sarl_ros.backends.options import options_for, parameter_specs
 from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
 from sarl_ros.core.proposals import (CachedProposer, WithReturnToStart, normalize_candidates, normalize_prompt,
                                      with_task_prompt)
 from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array, seen_objects_from_msgs
 from sarl_ros.rosutil.images import from_image_msg
@@ -20,7 +22,7 @@ from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.srv import ProposePrompts
 
 PARAMS = (
-    Param('backend', 'sim', 'Proposer backend', g.VLM_BACKENDS),
+    Param('backend', 'sim', 'Proposer backend', catalog.names(catalog.VLM)),
     Param('max_candidates', 8, 'Candidates per call when a request asks for 0'),
     Param('cache_max_reuses', 0, 'Serve a state cluster\'s candidate set this many times before asking the VLM '
           'again (0: ask at every step)'),
@@ -35,8 +37,7 @@ PARAMS = (
 
 
 def make_proposer(p):
-    from sarl_ros.backends.registry import make_proposer as make_backend
-    return make_backend(p.backend, **options_for('vlm', p.backend, vars(p), PROPOSER_BACKENDS).kwargs())
+    return catalog.make_proposer(p.backend, **options_for(catalog.VLM, p.backend, vars(p), PROPOSER_BACKENDS).kwargs())
 
 
 class ProposerNode(Node):
@@ -54,7 +55,7 @@ class ProposerNode(Node):
         self.last_good: dict[str, list] = {}
         # The previous request (episode, observation, history): the cache learns which prompt moved the state.
         self._previous: tuple[int, Observation, list[str]] | None = None
-        self.create_service(ProposePrompts, g.SRV_PROPOSE, self._on_propose)
+        self.create_service(ProposePrompts, names.SRV_PROPOSE, self._on_propose)
         self.get_logger().info(f'ready: backend={self.p.backend}')
 
     def _on_propose(self, request, response):

@@ -16,7 +16,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from sarl_ros.core.durability.resume import fresh_bag_path
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.recording.bag.writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
 from sarl_ros.recording.bag.message_types import IMAGE_TYPE, TOPIC_TYPES
@@ -28,7 +28,7 @@ PARAMS = (
     Param('output_dir', 'runs/latest', 'The bag goes to <output_dir>/bag (bag_2, bag_3, ... when it exists)'),
     Param('storage', DEFAULT_STORAGE, 'rosbag2 storage format', STORAGES),
     Param('image_decimation', 5, 'Record every Nth camera image (1: all)'),
-    Param('topics', list(g.RECORDED_TOPICS), 'Topics to record (any of the SARL and camera topics)'),
+    Param('topics', list(names.RECORDED_TOPICS), 'Topics to record (any of the SARL and camera topics)'),
     Param('flush_period_s', 1.0, 'Write buffered messages to disk this often (what a crash can lose)'),
 )
 

@@ -20,9 +20,11 @@ import threading
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
-from sarl_ros.backends.options import DETECTOR_BACKENDS, options_for, parameter_specs
+from sarl_ros.backends import catalog
+from sarl_ros.backends.catalog import DETECTOR_BACKENDS
+from sarl_ros.backends.options import options_for, parameter_specs
 from sarl_ros.core.events import WAITING_FOR_VERDICT
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.msg import EpisodeEvent, RewardSignal
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
@@ -31,11 +33,11 @@ from sarl_ros.rosutil.qos import RECORD, SENSOR
 from sarl_ros.srv import EvaluateEpisode, ReportOutcome
 
 PARAMS = (
-    Param('detector', 'sim', 'Success detector backend', g.DETECTOR_BACKENDS),
+    Param('detector', 'sim', 'Success detector backend', catalog.names(catalog.DETECTOR)),
     Param('human', False, 'Ask a human at the end of each episode'),
     Param('keyboard', True, 'With human:=true, also prompt on this terminal (when it is one)'),
     Param('human_timeout_s', 120.0, 'Wait this long for a human verdict'),
-    Param('camera_topic', g.TOPIC_CAMERA, 'Frames the detector judges when a request carries no image'),
+    Param('camera_topic', names.TOPIC_CAMERA, 'Frames the detector judges when a request carries no image'),
     # Every detector option, from the backends' option dataclasses (sarl_ros.backends.options).
     *(Param(*spec) for spec in parameter_specs(DETECTOR_BACKENDS)),
 )
@@ -70,10 +72,10 @@ class RewardNode(Node):
         self.create_subscription(_image_type(), self.p.camera_topic, self._on_image, SENSOR, callback_group=group)
         self._verdicts: dict[int, int] = {}
         self._verdict_arrived = threading.Condition()
-        self.pub = self.create_publisher(RewardSignal, g.TOPIC_REWARDS, RECORD)
-        self.events = self.create_publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
-        self.create_service(EvaluateEpisode, g.SRV_EVALUATE, self._on_evaluate, callback_group=group)
-        self.create_service(ReportOutcome, g.SRV_REPORT_OUTCOME, self._on_report, callback_group=group)
+        self.pub = self.create_publisher(RewardSignal, names.TOPIC_REWARDS, RECORD)
+        self.events = self.create_publisher(EpisodeEvent, names.TOPIC_EVENTS, RECORD)
+        self.create_service(EvaluateEpisode, names.SRV_EVALUATE, self._on_evaluate, callback_group=group)
+        self.create_service(ReportOutcome, names.SRV_REPORT_OUTCOME, self._on_report, callback_group=group)
         self.get_logger().info(f'ready: detector={self.p.detector} human={self.p.human}')
 
     def _make_detector(self, group):
@@ -81,9 +83,8 @@ class RewardNode(Node):
             return None
         if self.p.detector == 'sim':
             return WorldJudgeClient(self, group)
-        from sarl_ros.backends.registry import make_detector
-        options = options_for('detector', self.p.detector, vars(self.p), DETECTOR_BACKENDS)
-        return make_detector(self.p.detector, **options.kwargs())
+        options = options_for(catalog.DETECTOR, self.p.detector, vars(self.p), DETECTOR_BACKENDS)
+        return catalog.make_detector(self.p.detector, **options.kwargs())
 
     def _on_image(self, msg):
         with self._frame_lock:
@@ -147,7 +148,7 @@ class RewardNode(Node):
     def _wait_for_human(self, episode: int, task: str, timeout: float) -> int | None:
         if self.p.keyboard and sys.stdin is not None and sys.stdin.isatty():
             threading.Thread(target=self._ask_keyboard, args=(episode, task), daemon=True).start()
-        self.get_logger().info(f'episode {episode}: waiting for a verdict (service {g.SRV_REPORT_OUTCOME})')
+        self.get_logger().info(f'episode {episode}: waiting for a verdict (service {names.SRV_REPORT_OUTCOME})')
         # The console shows that the run waits for a person (and for what): a PAUSED event.
         event = EpisodeEvent(type=EpisodeEvent.PAUSED, episode=episode, detail=WAITING_FOR_VERDICT)
         event.header.stamp = self.get_clock().now().to_msg()
@@ -168,7 +169,7 @@ class WorldJudgeClient:
     """The judge of a backend that knows its world's true state (the simulator), served by the executor node."""
 
     def __init__(self, node: Node, group):
-        self.client = node.create_client(EvaluateEpisode, g.SRV_SIM_SUCCESS, callback_group=group)
+        self.client = node.create_client(EvaluateEpisode, names.SRV_SIM_SUCCESS, callback_group=group)
 
     def evaluate(self, image, task) -> tuple[bool | None, float]:
         reward = self._ask(task)
@@ -179,7 +180,7 @@ class WorldJudgeClient:
 
     def _ask(self, task):
         if not self.client.wait_for_service(timeout_sec=5.0):
-            raise TimeoutError(f'{g.SRV_SIM_SUCCESS} is not available')
+            raise TimeoutError(f'{names.SRV_SIM_SUCCESS} is not available')
         done = threading.Event()
         future = self.client.call_async(EvaluateEpisode.Request(task=task))
         future.add_done_callback(lambda _: done.set())

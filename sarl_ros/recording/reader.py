@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from sarl_ros.core.mdp import Transition
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.recording import records as r
 from sarl_ros.recording.bag.source import BagError, read_raw
 from sarl_ros.recording.bag.decode import Decoder, DecodeError
@@ -23,14 +23,14 @@ from sarl_ros.recording.bag.message_types import SARL_TOPICS
 __all__ = ['BagError', 'Recording', 'read_recording', 'read_recordings']
 
 CONVERTERS: dict[str, tuple[str, Callable]] = {
-    g.TOPIC_CANDIDATES: ('decisions', r.decision_record),
-    g.TOPIC_TRANSITIONS: ('transitions', r.transition_record),
-    g.TOPIC_REWARDS: ('rewards', r.reward_record),
-    g.TOPIC_EVENTS: ('events', r.event_record),
-    g.TOPIC_LEARNER_STATS: ('stats', r.stats_record),
-    g.TOPIC_EXECUTED_ACTIONS: ('actions', r.action_record),
+    names.TOPIC_CANDIDATES: ('decisions', r.decision_record),
+    names.TOPIC_TRANSITIONS: ('transitions', r.transition_record),
+    names.TOPIC_REWARDS: ('rewards', r.reward_record),
+    names.TOPIC_EVENTS: ('events', r.event_record),
+    names.TOPIC_LEARNER_STATS: ('stats', r.stats_record),
+    names.TOPIC_EXECUTED_ACTIONS: ('actions', r.action_record),
 }
-IMAGE_TOPICS = (g.TOPIC_CAMERA, g.TOPIC_SIM_CAMERA)
+IMAGE_TOPICS = (names.TOPIC_CAMERA, names.TOPIC_SIM_CAMERA)
 
 
 @dataclass

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sarl_ros.backends.camera import CameraError, OpenCVCamera
-from sarl_ros.backends.registry import make_camera
+from sarl_ros.backends.catalog import make_camera
 
 cv2 = pytest.importorskip('cv2')
 COLORS_RGB = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]

@@ -6,7 +6,7 @@ import pytest
 from backend_helpers import make_chat_server
 
 from sarl_ros.backends.detector import VLMSuccessDetector
-from sarl_ros.backends.registry import make_detector
+from sarl_ros.backends.catalog import make_detector
 from sarl_ros.backends.vlm_replies import DETECTOR_SYSTEM, detector_prompt
 
 TASK = 'put the sushi in the pot'

@@ -32,3 +32,12 @@ def test_the_other_nodes_keep_their_launch_names():
     for node in NODES:
         if node.renamed_by_launcher:
             assert f'__node:={node.name}' in node_command(node, Path('params.yaml'))
+
+
+def test_every_node_names_itself_as_the_node_list_and_the_names_say():
+    # The name a node gives itself is the one sarl-graph and ros2 launch use, and its section in the parameter file.
+    from sarl_ros import names
+    listed = {n.name for n in NODES}
+    assert listed == {value for key, value in vars(names).items() if key.startswith('NODE_')}
+    for node in NODES:
+        assert _names_passed_to_node_init(node.module) == {node.name}, node.module

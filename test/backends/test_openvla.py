@@ -10,7 +10,7 @@ from backend_helpers import BASE_VOCAB, BRIDGE_STATS, build_tiny_vision_to_text
 
 from sarl_ros.backends.action_tokens import ActionTokenDecoder, select_action_stats, unnormalize
 from sarl_ros.backends.openvla import LoadedVLA, OpenVLAPolicy, format_prompt
-from sarl_ros.backends.registry import make_vla
+from sarl_ros.backends.catalog import make_vla
 
 torch = pytest.importorskip('torch')
 torch.set_num_threads(1)

@@ -4,8 +4,8 @@ from dataclasses import dataclass, fields
 import pytest
 import yaml
 
-from sarl_ros.backends.options import (DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS, BackendOptions,
-                                       RemoteVLAOptions, VLMDetectorOptions, option, options_for, parameter_name,
+from sarl_ros.backends.catalog import DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS, Backend
+from sarl_ros.backends.options import (RemoteVLAOptions, VLMDetectorOptions, option, options_for, parameter_name,
                                        parameter_specs)
 from sarl_ros.graph.launcher import DEFAULT_CONFIG
 
@@ -19,7 +19,7 @@ NODES = {'vla_executor': ('sarl_ros.nodes.executor_node', EXECUTOR_BACKENDS),
 def test_every_option_is_a_parameter_with_its_default(node):
     backends = NODES[node][1]
     specs = {spec.name: spec for spec in parameter_specs(backends)}
-    for backend in backends:
+    for backend in (b for b in backends if b.options is not None):
         for f in fields(backend.options):
             spec = specs[parameter_name(backend, f)]
             assert spec.default == f.default
@@ -41,10 +41,11 @@ def test_the_parameter_file_and_help_carry_the_options(node):
 
 
 def test_node_values_become_the_backend_options():
-    options = options_for('vla', 'remote', {'vla_server_url': 'http://gpu:1', 'vla_image_size': 0, 'seed': 3})
+    options = options_for('vla', 'remote', {'vla_server_url': 'http://gpu:1', 'vla_image_size': 0, 'seed': 3},
+                          EXECUTOR_BACKENDS)
     assert options == RemoteVLAOptions(server_url='http://gpu:1', image_size=0)
     assert options.kwargs()['image_size'] is None  # 0 means: send frames as captured
-    assert options_for('vla', 'sim', {}) is None  # the simulated VLA has no options of its own
+    assert options_for('vla', 'sim', {}, EXECUTOR_BACKENDS) is None  # the simulated VLA has no options of its own
     detector = options_for('detector', 'vlm', {'detector_model': 'm', 'api_key_env': 'KEY'}, DETECTOR_BACKENDS)
     assert detector == VLMDetectorOptions(model='m', api_key_env='KEY')  # a field may name its own parameter
 
@@ -59,4 +60,4 @@ def test_a_shared_option_must_have_one_default():
         key: str = option('y', 'a key')
 
     with pytest.raises(ValueError, match='different defaults'):
-        parameter_specs((BackendOptions('vla', 'a', 'vla_', A), BackendOptions('vla', 'b', 'vla_', B)))
+        parameter_specs((Backend('vla', 'a', A, 'vla_'), Backend('vla', 'b', B, 'vla_')))

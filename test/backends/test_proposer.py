@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from backend_helpers import make_chat_server
 
-from sarl_ros.backends.registry import make_proposer
+from sarl_ros.backends.catalog import make_proposer
 from sarl_ros.backends.vlm_clients import OpenAIChatClient, VLMError
 from sarl_ros.backends.vlm_replies import VLMReplyError
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Observation

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from backend_helpers import TinyTorchVLA, make_chat_server
 
-from sarl_ros.backends.registry import make_proposer
+from sarl_ros.backends.catalog import make_proposer
 from sarl_ros.backends.vla_client import RemoteVLA, RemoteVLAError
 from sarl_ros.backends.vla_server import make_server
 from sarl_ros.backends.vlm_clients import VLMError

@@ -1,11 +1,13 @@
 """Assembling a real stack from the executor's parameters (robot double, loopback policy server)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from backend_helpers import FakeInterbotix, TinyTorchVLA
 
-from sarl_ros.backends import registry
+from sarl_ros.backends import catalog
 from sarl_ros.backends.options import RemoteVLAOptions, WidowXOptions
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.backends.vla_client import RemoteVLA
@@ -18,11 +20,17 @@ BASE_PARAMS = {'vla_model': 'openvla/openvla-7b', 'vla_device': 'cuda:0', 'vla_u
                'sim_task': 'sushi_to_pot', 'seed': 0}
 
 
+def use_factory(monkeypatch, role, name, factory):
+    """Make the catalog build role:=name with factory, for this test only."""
+    monkeypatch.setattr(catalog, 'BACKENDS', tuple(replace(b, factory=factory) if (b.argument, b.name) == (role, name)
+                                                   else b for b in catalog.BACKENDS))
+
+
 def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     url = serve(make_server(TinyTorchVLA(steps_per_skill=2), port=0))
     bot = FakeInterbotix()
-    monkeypatch.setitem(registry.ROBOTS, 'widowx',  # started once: the second stack reuses the bot
-                        lambda **kw: WidowXRobot(bot=bot, lifecycle=None if bot.spun else bot, **kw))
+    use_factory(monkeypatch, 'robot', 'widowx',  # started once: the second stack reuses the bot
+                lambda **kw: WidowXRobot(bot=bot, lifecycle=None if bot.spun else bot, **kw))
     params = {**BASE_PARAMS, 'vla_server_url': url, 'vla_timeout_s': 3.0, 'vla_image_size': 32,
               'widowx_control_hz': 500.0, 'widowx_moving_time_s': 0.5}
 
@@ -61,8 +69,8 @@ def test_a_checkpoint_trained_in_simulation_loads_on_the_default_real_stack(monk
 
     # The executor's stack on a WidowX with its default parameters (an Interbotix double, any VLA).
     bot = FakeInterbotix()
-    monkeypatch.setitem(registry.ROBOTS, 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=bot, **kw))
-    monkeypatch.setitem(registry.VLAS, 'remote', lambda **kw: TinyTorchVLA())
+    use_factory(monkeypatch, 'robot', 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=bot, **kw))
+    use_factory(monkeypatch, 'vla', 'remote', lambda **kw: TinyTorchVLA())
     stack = build_stack('widowx', 'remote', BASE_PARAMS)
     assert type(stack.featurizer) is type(env.featurizer) and stack.featurizer.dim == env.featurizer.dim
     layout = ('proprio_dim', 'image_dim', 'history_buckets')
@@ -84,8 +92,8 @@ def test_parameters_the_node_does_not_declare_take_the_option_defaults(monkeypat
 
     def vla(**kw):
         captured['vla'] = kw
-    monkeypatch.setitem(registry.ROBOTS, 'widowx', robot)
-    monkeypatch.setitem(registry.VLAS, 'remote', vla)
+    use_factory(monkeypatch, 'robot', 'widowx', robot)
+    use_factory(monkeypatch, 'vla', 'remote', vla)
     build_stack('widowx', 'remote', {**BASE_PARAMS, 'vla_server_url': 'http://gpu:8777'})
     # The options dataclass decides every value, not the backend constructor's own defaults.
     assert captured['robot'] == WidowXOptions().kwargs()
@@ -101,7 +109,7 @@ def test_widowx_with_openpi_from_parameters(monkeypatch, rgb_image):
     policy = ChunkPolicy(horizon=8)
     server = make_openpi_server(policy, port=0).start()
     bot = FakeInterbotix()
-    monkeypatch.setitem(registry.ROBOTS, 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=bot, **kw))
+    use_factory(monkeypatch, 'robot', 'widowx', lambda **kw: WidowXRobot(bot=bot, lifecycle=bot, **kw))
     params = {**BASE_PARAMS, 'vla_port': server.server_address[1], 'vla_replan_steps': 4, 'vla_action_horizon': 8,
               'vla_state_source': 'ee_pose_padded', 'vla_resize': 64, 'widowx_control_hz': 500.0}
 

@@ -8,7 +8,7 @@ import pytest
 from backend_helpers import TinyTorchVLA
 
 from sarl_ros.backends import wire
-from sarl_ros.backends.registry import make_vla
+from sarl_ros.backends.catalog import make_vla
 from sarl_ros.backends.vla_client import RemoteVLA, RemoteVLAError
 from sarl_ros.backends.vla_server import make_server, parse_args
 from sarl_ros.core.executor import SKILL_DONE, execute_prompt

@@ -10,7 +10,7 @@ from backend_helpers import FakeInterbotix, toy_joints
 from sarl_ros.backends.arm_safety import (GRIPPER_DOWN, JointLimits, StartPose, StepLimits, Workspace,
                                           check_joint_motion, euler_to_matrix, gripper_decision, limit_orientation,
                                           limit_step, matrix_to_euler, rotation_angle, swing_twist, target_pose)
-from sarl_ros.backends.registry import make_robot
+from sarl_ros.backends.catalog import make_robot
 from sarl_ros.backends.widowx import WidowXRobot
 from sarl_ros.core.executor import COMPLETED, execute_prompt
 

@@ -2,7 +2,7 @@
 import pytest
 
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
-from sarl_ros.graph.description import ACTION_EXECUTE, EPISODE_MANAGER_NEEDS, SRV_SELECT
+from sarl_ros.names import ACTION_EXECUTE, EPISODE_MANAGER_NEEDS, SRV_SELECT
 
 NEEDS = [Dependency(node, endpoints) for node, endpoints in EPISODE_MANAGER_NEEDS]
 

@@ -3,10 +3,11 @@ import signal
 
 import pytest
 
-from sarl_ros.graph.description import LAUNCH_ARGUMENTS, RECORDED_TOPICS, LaunchArgumentError
+from sarl_ros.graph.description import LAUNCH_ARGUMENTS, LaunchArgumentError
 from sarl_ros.graph.launch_plan import (ROS2_LAUNCH, SARL_GRAPH, arguments_from_launch, bag_unavailable_reason,
                                         find_package_prefix, plan_graph, tcp_port_in_use)
 from sarl_ros.graph.supervision import judge_exit
+from sarl_ros.names import RECORDED_TOPICS
 
 
 def ament_prefix(root, *packages, ros2_command=False):

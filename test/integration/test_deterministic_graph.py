@@ -33,13 +33,14 @@ from sarl_ros.core.perception.observable_features import ObservableFeaturizer  #
 from sarl_ros.core.durability.resume import finished_episodes  # noqa: E402
 from sarl_ros.core.durability.run_compare import run_record  # noqa: E402
 from sarl_ros.core.durability.wal import transition_record  # noqa: E402
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
+from sarl_ros.graph import description  # noqa: E402
 from sarl_ros.msg import CandidateSet, EpisodeEvent  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 from sarl_ros.sim.registry import make_env, make_proposer  # noqa: E402
 from sarl_ros.srv import PauseEpisodes  # noqa: E402
 
-TASK = next(a.default for a in g.LAUNCH_ARGUMENTS if a.name == 'task')  # the default task
+TASK = next(a.default for a in description.LAUNCH_ARGUMENTS if a.name == 'task')  # the default task
 SEED = 0
 EPISODES = 3
 RUN_TIMEOUT_S = 180
@@ -94,9 +95,9 @@ class Probe:
     def __init__(self):
         self.node = rclpy.create_node('determinism_probe')
         self.decisions, self.events = [], []
-        self.node.create_subscription(CandidateSet, g.TOPIC_CANDIDATES, self.decisions.append, RECORD)
-        self.node.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, self.events.append, RECORD)
-        self.pause = self.node.create_client(PauseEpisodes, g.SRV_PAUSE)
+        self.node.create_subscription(CandidateSet, names.TOPIC_CANDIDATES, self.decisions.append, RECORD)
+        self.node.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, self.events.append, RECORD)
+        self.pause = self.node.create_client(PauseEpisodes, names.SRV_PAUSE)
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
 

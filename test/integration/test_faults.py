@@ -26,7 +26,8 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sarl_ros.core.durability.checkpoint import load_checkpoint  # noqa: E402
 from sarl_ros.core.proposals import normalize_prompt  # noqa: E402
 from sarl_ros.core.durability.resume import finished_episodes  # noqa: E402
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
+from sarl_ros.graph import description  # noqa: E402
 from sarl_ros.msg import Transition as TransitionMsg  # noqa: E402
 from sarl_ros.recording.reader import read_recording  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
@@ -42,7 +43,7 @@ RUN_TIMEOUT_S = 120
 
 def _node_pid(launcher_pid: int, node: str) -> int | None:
     # sarl-graph starts `python -m sarl_ros.graph.node_entry <executable> --ros-args ...`
-    module = next(n.executable for n in g.NODES if n.name == node).encode()
+    module = next(n.executable for n in description.NODES if n.name == node).encode()
     for entry in Path('/proc').iterdir():
         if not entry.name.isdigit():
             continue
@@ -66,7 +67,7 @@ class Graph:
         self.logs = tmp_path
         self.node = rclpy.create_node('fault_probe')
         self.transitions: list = []
-        self.node.create_subscription(TransitionMsg, g.TOPIC_TRANSITIONS, self.transitions.append, RECORD)
+        self.node.create_subscription(TransitionMsg, names.TOPIC_TRANSITIONS, self.transitions.append, RECORD)
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self.runs = 0
@@ -184,4 +185,4 @@ def test_sigkill_of_any_node_stops_the_graph_and_the_rerun_loses_nothing(tmp_pat
     assert len(bags) == len(VICTIMS) + 1  # one per run, none overwritten
     for bag in bags:
         recording = read_recording(bag)
-        assert recording.counts[g.TOPIC_EVENTS] > 0, (bag, recording.problems)
+        assert recording.counts[names.TOPIC_EVENTS] > 0, (bag, recording.problems)

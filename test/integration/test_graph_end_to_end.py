@@ -17,7 +17,7 @@ rclpy = pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl 
 pytest.importorskip('mujoco', reason='needs the simulator: run ./sarl test')
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.msg import CandidateSet, EpisodeEvent, ExecutedAction, LearnerStats, RewardSignal  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 from sarl_ros.sim.registry import SUITE_TASKS  # noqa: E402
@@ -30,11 +30,11 @@ class Probe:
     def __init__(self):
         self.node = rclpy.create_node('graph_probe')
         self.seen = {name: [] for name in ('candidates', 'actions', 'rewards', 'events', 'stats')}
-        for name, kind, topic in (('candidates', CandidateSet, g.TOPIC_CANDIDATES),
-                                  ('actions', ExecutedAction, g.TOPIC_EXECUTED_ACTIONS),
-                                  ('rewards', RewardSignal, g.TOPIC_REWARDS),
-                                  ('events', EpisodeEvent, g.TOPIC_EVENTS),
-                                  ('stats', LearnerStats, g.TOPIC_LEARNER_STATS)):
+        for name, kind, topic in (('candidates', CandidateSet, names.TOPIC_CANDIDATES),
+                                  ('actions', ExecutedAction, names.TOPIC_EXECUTED_ACTIONS),
+                                  ('rewards', RewardSignal, names.TOPIC_REWARDS),
+                                  ('events', EpisodeEvent, names.TOPIC_EVENTS),
+                                  ('stats', LearnerStats, names.TOPIC_LEARNER_STATS)):
             self.node.create_subscription(kind, topic, self.seen[name].append, RECORD)
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)

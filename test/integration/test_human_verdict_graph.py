@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, RewardSignal  # noqa: E402
 from sarl_ros.nodes.episode_manager_node import EpisodeManager  # noqa: E402
 from sarl_ros.nodes.executor_node import ExecutorNode  # noqa: E402
@@ -47,16 +47,16 @@ def test_a_slow_human_verdict_ends_the_episode(ros, tmp_path):
     reward._wait_for_human = asking
     probe = ros.add(Node('person'))
     events, rewards = [], []
-    probe.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, events.append, RECORD)
-    probe.create_subscription(RewardSignal, g.TOPIC_REWARDS, rewards.append, RECORD)
+    probe.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, events.append, RECORD)
+    probe.create_subscription(RewardSignal, names.TOPIC_REWARDS, rewards.append, RECORD)
     manager = ros.add(EpisodeManager(**overrides(task='sushi_to_pot', episodes=2, autostart=False, max_decisions=1,
                                                  output_dir=str(tmp_path), service_timeout_s=SERVICE_TIMEOUT_S,
                                                  verdict_timeout_s=60.0, retries=1)))
-    assert ros.call(probe.create_client(StartEpisode, g.SRV_START_EPISODE), StartEpisode.Request()).success
+    assert ros.call(probe.create_client(StartEpisode, names.SRV_START_EPISODE), StartEpisode.Request()).success
 
     ros.wait_for(asked.is_set, timeout=60, what='the reward node to ask the person')
     time.sleep(SERVICE_TIMEOUT_S + 0.5)  # the person answers later than any service call may take
-    report = probe.create_client(ReportOutcome, g.SRV_REPORT_OUTCOME)
+    report = probe.create_client(ReportOutcome, names.SRV_REPORT_OUTCOME)
     assert ros.call(report, ReportOutcome.Request(episode=1, outcome=ReportOutcome.Request.SUCCESS)).accepted
 
     ros.wait_for(lambda: any(e.type == EpisodeEvent.SUCCESS for e in events), timeout=30, what='the success event')

@@ -25,7 +25,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 
 from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode  # noqa: E402
 from sarl_ros.core.methods import make_policy  # noqa: E402
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.graph.launcher import DEFAULT_CONFIG  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, Transition as TransitionMsg  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
@@ -55,8 +55,8 @@ def graph_run(tmp_path, task, seed):
     rclpy.init()
     node = rclpy.create_node('one_loop_probe')
     transitions, events = [], []
-    node.create_subscription(TransitionMsg, g.TOPIC_TRANSITIONS, transitions.append, RECORD)
-    node.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, events.append, RECORD)
+    node.create_subscription(TransitionMsg, names.TOPIC_TRANSITIONS, transitions.append, RECORD)
+    node.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, events.append, RECORD)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     log = (tmp_path / 'graph.log').open('w')

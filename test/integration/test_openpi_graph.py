@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'backends'))
 from openpi_helpers import ChunkPolicy  # noqa: E402
 
 from sarl_ros.backends.openpi_server import make_openpi_server  # noqa: E402
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.msg import ExecutedAction  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 
@@ -42,7 +42,7 @@ def test_a_graph_with_vla_openpi_runs_episodes_against_a_local_server(tmp_path, 
     rclpy.init()
     node = rclpy.create_node('openpi_graph_probe')
     executed = []
-    node.create_subscription(ExecutedAction, g.TOPIC_EXECUTED_ACTIONS, executed.append, RECORD)
+    node.create_subscription(ExecutedAction, names.TOPIC_EXECUTED_ACTIONS, executed.append, RECORD)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     out = tmp_path / 'run'

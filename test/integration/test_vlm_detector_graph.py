@@ -18,7 +18,7 @@ from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, RewardSignal  # noqa: E402
 from sarl_ros.nodes.episode_manager_node import EpisodeManager  # noqa: E402
 from sarl_ros.nodes.executor_node import ExecutorNode  # noqa: E402
@@ -62,16 +62,16 @@ def test_vlm_detector_decides_episodes_through_the_graph(ros, tmp_path, judge, c
     ros.add(PolicyNode(**overrides(encoder='hashing', output_dir=str(tmp_path))))
     ros.add(vlm_reward_node(judge))
     camera = ros.add(Node('test_camera'))
-    image_pub = camera.create_publisher(Image, g.TOPIC_CAMERA, SENSOR)
+    image_pub = camera.create_publisher(Image, names.TOPIC_CAMERA, SENSOR)
     camera.create_timer(0.02, lambda: image_pub.publish(to_image_msg(frame(colour))))
     events, rewards = [], []
-    camera.create_subscription(EpisodeEvent, g.TOPIC_EVENTS, events.append, RECORD)
-    camera.create_subscription(RewardSignal, g.TOPIC_REWARDS, rewards.append, RECORD)
+    camera.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, events.append, RECORD)
+    camera.create_subscription(RewardSignal, names.TOPIC_REWARDS, rewards.append, RECORD)
     # One episode started by hand of two: the manager then waits for the next start instead of shutting the
     # context down under the test's executor.
     ros.add(EpisodeManager(**overrides(task='sushi_to_pot', episodes=2, autostart=False, max_decisions=2,
                                        output_dir=str(tmp_path), service_timeout_s=20.0, retries=1)))
-    assert ros.call(camera.create_client(StartEpisode, g.SRV_START_EPISODE), StartEpisode.Request()).success
+    assert ros.call(camera.create_client(StartEpisode, names.SRV_START_EPISODE), StartEpisode.Request()).success
 
     end = {EpisodeEvent.SUCCESS, EpisodeEvent.TIMEOUT, EpisodeEvent.FAILURE, EpisodeEvent.ABORTED}
     ros.wait_for(lambda: any(e.type in end for e in events), timeout=120, what='the episode to end')
@@ -92,9 +92,9 @@ def test_vlm_detector_decides_episodes_through_the_graph(ros, tmp_path, judge, c
 def test_the_image_in_the_request_is_judged_before_the_camera_topic(ros, judge):
     node = ros.add(vlm_reward_node(judge))
     camera = ros.add(Node('test_camera'))
-    image_pub = camera.create_publisher(Image, g.TOPIC_CAMERA, SENSOR)
+    image_pub = camera.create_publisher(Image, names.TOPIC_CAMERA, SENSOR)
     camera.create_timer(0.02, lambda: image_pub.publish(to_image_msg(frame(RED))))
-    evaluate = node.create_client(EvaluateEpisode, g.SRV_EVALUATE)
+    evaluate = node.create_client(EvaluateEpisode, names.SRV_EVALUATE)
     ros.wait_for(lambda: node._latest_frame is not None, what='a camera frame at the reward node')
 
     from_camera = ros.call(evaluate, EvaluateEpisode.Request(episode=1, task='t', final=True))

@@ -1,4 +1,4 @@
-"""The package's layering, read from the source: core is the ground floor, and nothing imports in a circle.
+"""The package's layering, read from the source: core is the ground floor, graph the top, and no circles.
 
 Every import statement of every module counts, also the lazy ones inside functions: a lazy
 import hides a dependency from start-up time, not from the design.
@@ -102,6 +102,8 @@ def subpackage(module: str) -> str:
 
 
 GRAPH = import_graph(module_files())
+# The subpackages that may import sarl_ros.graph: itself, and the applications that start a graph.
+GRAPH_USERS = ('graph', 'apps')
 
 
 def test_the_source_tree_is_found():
@@ -140,6 +142,21 @@ def test_bag_io_does_not_import_the_sarl_analysis():
     analysis = {m: sorted(x for x in t if x.startswith('sarl_ros.recording.')
                           and not x.startswith('sarl_ros.recording.bag')) for m, t in bag.items()}
     assert {m: t for m, t in analysis.items() if t} == {}
+
+
+def test_the_graph_is_the_top_floor():
+    # graph composes the nodes: what they share is sarl_ros.names and sarl_ros.backends.catalog, so nothing
+    # below it imports it (the launch file, scripts/ and apps/ may).
+    below = {module: sorted(t for t in targets if subpackage(t) == 'graph')
+             for module, targets in GRAPH.items() if subpackage(module) not in GRAPH_USERS}
+    assert {m: t for m, t in below.items() if t} == {}
+    for floor in ('nodes', 'recording', 'console', 'rosutil', 'backends'):
+        assert any(subpackage(m) == floor for m in GRAPH), f'sarl_ros/{floor}/ is checked'
+
+
+def test_the_names_import_nothing():
+    path = module_files()['sarl_ros.names']
+    assert imported_names('sarl_ros.names', path) <= {'__future__', '__future__.annotations'}
 
 
 def test_nodes_do_not_import_the_simulator():

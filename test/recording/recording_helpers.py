@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.recording.bag.writer import BagWriter
 from sarl_ros.recording.bag.message_types import TOPIC_TYPES, own_typestore
 
@@ -60,13 +60,13 @@ class _Builder:
         return self.types['sarl_ros/msg/SemanticAction'](prompt=prompt, source=source)
 
     def event(self, kind: int, episode: int, detail: str = ''):
-        self.put(g.TOPIC_EVENTS, self.types['sarl_ros/msg/EpisodeEvent'](
+        self.put(names.TOPIC_EVENTS, self.types['sarl_ros/msg/EpisodeEvent'](
             header=self.header(), type=kind, episode=episode, task='put the sushi in the pot', detail=detail))
 
     def image(self, episode: int, step: int):
         pixels = self.rng.integers(0, 256, size=(self.height, self.width, 3), dtype=np.uint8)
         pixels[:, :, 0] = (episode * 40 + step * 10) % 256
-        self.put(g.TOPIC_CAMERA, self.types['sensor_msgs/msg/Image'](
+        self.put(names.TOPIC_CAMERA, self.types['sensor_msgs/msg/Image'](
             header=self.header(), height=self.height, width=self.width, encoding='rgb8', is_bigendian=0,
             step=self.width * 3, data=pixels.reshape(-1)))
 
@@ -87,14 +87,14 @@ class _Builder:
             q = np.array([skill if p == SOLUTION[phase] else 0.1 * self.rng.random() for p in prompts], np.float32)
             probs = np.exp(q / 0.2) / np.exp(q / 0.2).sum()
             index = int(self.rng.choice(len(prompts), p=probs))
-            self.put(g.TOPIC_CANDIDATES, t['sarl_ros/msg/CandidateSet'](
+            self.put(names.TOPIC_CANDIDATES, t['sarl_ros/msg/CandidateSet'](
                 header=self.header(), episode=number, decision_step=step, task='put the sushi in the pot',
                 method='sarl', candidates=[self.action(p) for p in prompts], q_values=q,
                 probabilities=probs.astype(np.float32), chosen_index=index, temperature=0.2, greedy=False))
             chosen.append(prompts[index])
             self.run.chosen_q.append(float(q[index]))
             for control in range(CONTROL_STEPS):
-                self.put(g.TOPIC_EXECUTED_ACTIONS, t['sarl_ros/msg/ExecutedAction'](
+                self.put(names.TOPIC_EXECUTED_ACTIONS, t['sarl_ros/msg/ExecutedAction'](
                     header=self.header(), episode=number, decision_step=step, control_step=control,
                     prompt=prompts[index], action=self.rng.normal(size=7).astype(np.float32) * 0.01, clipped=False))
                 self.image(number, step)
@@ -104,10 +104,10 @@ class _Builder:
             next_state = (state + self.rng.normal(size=6) * 0.1).astype(np.float32)
             next_prompts = [] if success else self.candidates(phase)
             if success:
-                self.put(g.TOPIC_REWARDS, t['sarl_ros/msg/RewardSignal'](
+                self.put(names.TOPIC_REWARDS, t['sarl_ros/msg/RewardSignal'](
                     header=self.header(), episode=number, decision_step=step, value=1.0, source=1,
                     confidence=0.9, detail='detector', failed_for_good=False))
-            self.run.transition_cdr.append(self.put(g.TOPIC_TRANSITIONS, t['sarl_ros/msg/Transition'](
+            self.run.transition_cdr.append(self.put(names.TOPIC_TRANSITIONS, t['sarl_ros/msg/Transition'](
                 header=self.header(), episode=number, decision_step=step, task='put the sushi in the pot',
                 state_features=state, action=self.action(prompts[index]), reward=float(success),
                 control_steps=CONTROL_STEPS, next_state_features=next_state,
@@ -120,7 +120,7 @@ class _Builder:
         self.event(3 if success else 5, number, f'{len(chosen)} decisions')
         self.run.outcomes.append(outcome)
         self.run.chosen.append(chosen)
-        self.put(g.TOPIC_LEARNER_STATS, t['sarl_ros/msg/LearnerStats'](
+        self.put(names.TOPIC_LEARNER_STATS, t['sarl_ros/msg/LearnerStats'](
             header=self.header(), method='sarl', episodes=number, transitions=len(self.run.transition_cdr),
             updates=8 * len(self.run.transition_cdr), td_loss=0.1 / number, mean_q=skill, temperature=0.2,
             recent_success_rate=self.run.outcomes.count('success') / len(self.run.outcomes)))
@@ -138,8 +138,8 @@ def write_bag(path, run: Run, *, storage: str = 'mcap', close: bool = True, flus
     """Write a run to a new bag; flush_every>0 flushes (one MCAP chunk) every that many messages."""
     writer = BagWriter(path, storage)
     for topic in TOPIC_TYPES:
-        if topic != g.TOPIC_SIM_CAMERA:
-            writer.add_topic(topic, TOPIC_TYPES[topic], reliable=topic != g.TOPIC_CAMERA)
+        if topic != names.TOPIC_SIM_CAMERA:
+            writer.add_topic(topic, TOPIC_TYPES[topic], reliable=topic != names.TOPIC_CAMERA)
     for number, (topic, stamp, data) in enumerate(run.stream, start=1):
         writer.write(topic, stamp, data)
         if flush_every and number % flush_every == 0:

@@ -4,7 +4,7 @@ import sys
 import rosbag2_py_standin
 from recording_helpers import learner_transitions, synthetic_run, write_bag
 
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.recording.bag import source
 from sarl_ros.recording.compare import record_and_compare
 
@@ -17,10 +17,10 @@ def test_without_rosbag2_py_rosbags_reads(monkeypatch):
 def test_with_rosbag2_py_the_same_transitions_are_read(tmp_path, monkeypatch):
     run = synthetic_run(episodes=3, seed=5)
     write_bag(tmp_path / 'bag', run)
-    by_rosbags = source.read_raw(tmp_path / 'bag', {g.TOPIC_TRANSITIONS})
+    by_rosbags = source.read_raw(tmp_path / 'bag', {names.TOPIC_TRANSITIONS})
     monkeypatch.setitem(sys.modules, 'rosbag2_py', rosbag2_py_standin)
     assert source.bag_library() == 'rosbag2_py'
-    by_rosbag2 = source.read_raw(tmp_path / 'bag', {g.TOPIC_TRANSITIONS})
+    by_rosbag2 = source.read_raw(tmp_path / 'bag', {names.TOPIC_TRANSITIONS})
     assert [(c.topic, t, d) for c, t, d in by_rosbag2.messages] == [(c.topic, t, d) for c, t, d in by_rosbags.messages]
     assert by_rosbag2.topic_counts == by_rosbags.topic_counts and not by_rosbag2.recovered
     assert {c.msgdef_format for c in by_rosbag2.connections.values()} == {'ros2msg'}

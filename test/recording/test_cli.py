@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from recording_helpers import synthetic_run, write_bag
 
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.recording.bag.writer import BagWriter
 from sarl_ros.recording.cli import main
 from sarl_ros.recording.bag.message_types import TOPIC_TYPES
@@ -74,7 +74,7 @@ def test_missing_bag_is_one_clear_line(tmp_path, capsys):
 
 def test_bag_without_sarl_topics_warns_and_fails(tmp_path, capsys):
     with BagWriter(tmp_path / 'bag') as writer:
-        writer.add_topic(g.TOPIC_CAMERA, TOPIC_TYPES[g.TOPIC_CAMERA], reliable=False)
+        writer.add_topic(names.TOPIC_CAMERA, TOPIC_TYPES[names.TOPIC_CAMERA], reliable=False)
     assert main(['plot', str(tmp_path / 'bag')]) == 1
     err = capsys.readouterr().err
     assert 'warning' in err and 'no SARL topics in this bag' in err

@@ -6,7 +6,7 @@ rclpy = pytest.importorskip('rclpy', reason='needs the ROS 2 wheels: run ./sarl 
 from rclpy.node import Node  # noqa: E402
 from rclpy.serialization import deserialize_message  # noqa: E402
 
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, Transition as TransitionMsg  # noqa: E402
 from sarl_ros.recording.bag.play import play  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
@@ -19,16 +19,16 @@ def collect(ros, topic, msg_type, raw=True):
 def test_play_republishes_the_recorded_bytes_in_order(ros, tmp_path):
     run = synthetic_run(episodes=3, seed=2)
     write_bag(tmp_path / 'bag', run)
-    transitions = collect(ros, g.TOPIC_TRANSITIONS, TransitionMsg)
-    events = collect(ros, g.TOPIC_EVENTS, EpisodeEvent, raw=False)
+    transitions = collect(ros, names.TOPIC_TRANSITIONS, TransitionMsg)
+    events = collect(ros, names.TOPIC_EVENTS, EpisodeEvent, raw=False)
     player = ros.own(Node('player'))  # publishes only: never spun
     problems = []
-    count = play(tmp_path / 'bag', rate=20.0, node=player, topics={g.TOPIC_TRANSITIONS, g.TOPIC_EVENTS},
+    count = play(tmp_path / 'bag', rate=20.0, node=player, topics={names.TOPIC_TRANSITIONS, names.TOPIC_EVENTS},
                  wait_for_subscribers_s=15.0, problems=problems)
-    assert count == run.topic_count(g.TOPIC_TRANSITIONS) + run.topic_count(g.TOPIC_EVENTS)
+    assert count == run.topic_count(names.TOPIC_TRANSITIONS) + run.topic_count(names.TOPIC_EVENTS)
     ros.wait_for(lambda: len(transitions) == len(run.transition_cdr), what='every transition')
     assert transitions == run.transition_cdr
-    ros.wait_for(lambda: len(events) == run.topic_count(g.TOPIC_EVENTS), what='every event')
+    ros.wait_for(lambda: len(events) == run.topic_count(names.TOPIC_EVENTS), what='every event')
     assert [e.type for e in events if e.type in (3, 5)] == [3 if o == 'success' else 5 for o in run.outcomes]
     assert problems == []
 
@@ -47,15 +47,15 @@ def test_play_converts_a_newer_definition_for_this_version(ros, tmp_path):
                                       'sarl_ros/msg/Transition'))
     own = own_typestore()
     with BagWriter(tmp_path / 'bag') as writer:
-        writer.add_topic(g.TOPIC_TRANSITIONS, 'sarl_ros/msg/Transition',
+        writer.add_topic(names.TOPIC_TRANSITIONS, 'sarl_ros/msg/Transition',
                          msgdef=store.generate_msgdef('sarl_ros/msg/Transition', ros_version=2)[0],
                          rihs01=store.hash_rihs01('sarl_ros/msg/Transition'))
         for topic, stamp, data in run.stream:
-            if topic == g.TOPIC_TRANSITIONS:
+            if topic == names.TOPIC_TRANSITIONS:
                 old = own.deserialize_cdr(data, 'sarl_ros/msg/Transition')
                 newer = store.types['sarl_ros/msg/Transition'](**old.__dict__, novelty=2.5)
                 writer.write(topic, stamp, bytes(store.serialize_cdr(newer, 'sarl_ros/msg/Transition')))
-    received = collect(ros, g.TOPIC_TRANSITIONS, TransitionMsg)
+    received = collect(ros, names.TOPIC_TRANSITIONS, TransitionMsg)
     problems = []
     play(tmp_path / 'bag', rate=50.0, node=ros.own(Node('player2')), wait_for_subscribers_s=15.0, problems=problems)
     ros.wait_for(lambda: len(received) == len(run.transition_cdr), what='every transition')

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from recording_helpers import learner_transitions, synthetic_run, write_bag
 
-from sarl_ros.graph import description as g
+from sarl_ros import names
 from sarl_ros.recording.bag.source import BagError
 from sarl_ros.recording.bag.writer import BagWriter
 from sarl_ros.recording.compare import record_and_compare, transition_differences
@@ -30,8 +30,8 @@ def test_transitions_and_episodes_are_rebuilt_exactly(tmp_path, run):
     assert [e.prompts for e in rec.episodes] == run.chosen
     assert [d.chosen_q for d in rec.decisions] == run.chosen_q
     assert [e.control_steps for e in rec.episodes] == [3 * len(c) for c in run.chosen]
-    assert rec.counts[g.TOPIC_LEARNER_STATS] == 6 and rec.stats[-1].episodes == 6
-    assert rec.topic_counts[g.TOPIC_CAMERA] == run.topic_count(g.TOPIC_CAMERA) and not rec.image_times_ns
+    assert rec.counts[names.TOPIC_LEARNER_STATS] == 6 and rec.stats[-1].episodes == 6
+    assert rec.topic_counts[names.TOPIC_CAMERA] == run.topic_count(names.TOPIC_CAMERA) and not rec.image_times_ns
     with_images = read_recording(tmp_path / 'bag', images=True)
     assert [e.images for e in with_images.episodes] == [3 * len(c) for c in run.chosen]
 
@@ -126,10 +126,10 @@ def test_corrupt_chunk_is_named_and_the_rest_read(tmp_path, run, where):
 
 def test_bag_without_sarl_topics_says_so(tmp_path):
     with BagWriter(tmp_path / 'bag') as writer:
-        writer.add_topic(g.TOPIC_CAMERA, TOPIC_TYPES[g.TOPIC_CAMERA], reliable=False)
+        writer.add_topic(names.TOPIC_CAMERA, TOPIC_TYPES[names.TOPIC_CAMERA], reliable=False)
     rec = read_recording(tmp_path / 'bag')
     assert rec.episodes == [] and not rec.has_sarl_topics
-    assert rec.problems == [f'{tmp_path / "bag"}: no SARL topics in this bag (topics: {g.TOPIC_CAMERA}); '
+    assert rec.problems == [f'{tmp_path / "bag"}: no SARL topics in this bag (topics: {names.TOPIC_CAMERA}); '
                             f'expected some of {", ".join(t for t in TOPIC_TYPES if t.startswith("/sarl"))}']
 
 
@@ -156,14 +156,14 @@ def test_newer_message_definition_is_reported_and_read(tmp_path, run):
     own = __import__('sarl_ros.recording.bag.message_types', fromlist=['own_typestore']).own_typestore()
     writer = BagWriter(tmp_path / 'bag')
     msgdef, _ = store.generate_msgdef('sarl_ros/msg/Transition', ros_version=2)
-    writer.add_topic(g.TOPIC_TRANSITIONS, 'sarl_ros/msg/Transition', msgdef=msgdef,
+    writer.add_topic(names.TOPIC_TRANSITIONS, 'sarl_ros/msg/Transition', msgdef=msgdef,
                      rihs01=store.hash_rihs01('sarl_ros/msg/Transition'))
-    writer.add_topic(g.TOPIC_EVENTS, 'sarl_ros/msg/EpisodeEvent')
+    writer.add_topic(names.TOPIC_EVENTS, 'sarl_ros/msg/EpisodeEvent')
     newer_type = store.types['sarl_ros/msg/Transition']
     for topic, stamp, data in run.stream:
-        if topic == g.TOPIC_EVENTS:
+        if topic == names.TOPIC_EVENTS:
             writer.write(topic, stamp, data)
-        elif topic == g.TOPIC_TRANSITIONS:
+        elif topic == names.TOPIC_TRANSITIONS:
             old = own.deserialize_cdr(data, 'sarl_ros/msg/Transition')
             newer = newer_type(**old.__dict__, novelty=0.5, tags=['a', 'b'])
             writer.write(topic, stamp, bytes(store.serialize_cdr(newer, 'sarl_ros/msg/Transition')))
@@ -230,7 +230,7 @@ def test_a_corrected_verdict_in_the_bag_is_the_episode_s_outcome(tmp_path):
                                         frame_id=''),
         type=int(EventKind[flipped.upper()]), episode=2, task='put the sushi in the pot',
         detail=f'{CORRECTED_BY_OPERATOR} (was {before.outcome}), decided by person')
-    run.stream.append((g.TOPIC_EVENTS, stamp, bytes(store.serialize_cdr(event, TOPIC_TYPES[g.TOPIC_EVENTS]))))
+    run.stream.append((names.TOPIC_EVENTS, stamp, bytes(store.serialize_cdr(event, TOPIC_TYPES[names.TOPIC_EVENTS]))))
     write_bag(tmp_path / 'corrected', run)
     after = read_recording(tmp_path / 'corrected').episodes[-1]
     assert after.outcome == flipped and after.end_ns == before.end_ns  # the correction is no later end
@@ -238,7 +238,7 @@ def test_a_corrected_verdict_in_the_bag_is_the_episode_s_outcome(tmp_path):
 
 def test_recorder_killed_before_its_first_flush_is_named(tmp_path):
     writer = BagWriter(tmp_path / 'bag')
-    writer.add_topic(g.TOPIC_EVENTS, TOPIC_TYPES[g.TOPIC_EVENTS])  # still in memory: nothing flushed
+    writer.add_topic(names.TOPIC_EVENTS, TOPIC_TYPES[names.TOPIC_EVENTS])  # still in memory: nothing flushed
     with pytest.raises(BagError, match='no metadata.yaml .*did not close the bag.*bag.mcap: is empty'):
         read_recording(tmp_path / 'bag')
     writer.close()

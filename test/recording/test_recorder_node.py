@@ -15,7 +15,7 @@ from rclpy.node import Node  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.serialization import deserialize_message  # noqa: E402
 
-from sarl_ros.graph import description as g  # noqa: E402
+from sarl_ros import names  # noqa: E402
 from sarl_ros.msg import EpisodeEvent, Transition as TransitionMsg  # noqa: E402
 from sarl_ros.nodes.recorder_node import RecorderNode  # noqa: E402
 from sarl_ros.rosutil.imports import message_class  # noqa: E402
@@ -35,13 +35,14 @@ def overrides(**values):
 def publish_stream(ros, run, name='sarl_stream'):
     """Publish the run's CDR on its topics (images paced: sensor QoS keeps only a few)."""
     peer = Node(name)  # publishers only: nothing to spin
-    publishers = {t: peer.create_publisher(message_class(TOPIC_TYPES[t]), t, SENSOR if t == g.TOPIC_CAMERA else RECORD)
+    publishers = {t: peer.create_publisher(message_class(TOPIC_TYPES[t]), t,
+                                           SENSOR if t == names.TOPIC_CAMERA else RECORD)
                   for t in {t for t, _, _ in run.stream}}
     ros.add(peer)
     ros.wait_for(lambda: all(p.get_subscription_count() for p in publishers.values()), what='the recorder to subscribe')
     for topic, _, data in run.stream:
         publishers[topic].publish(data)
-        if topic == g.TOPIC_CAMERA:
+        if topic == names.TOPIC_CAMERA:
             time.sleep(0.003)
     return peer
 
@@ -50,10 +51,10 @@ def test_recorded_stream_reads_back_bit_exact(ros, tmp_path):
     run = synthetic_run(episodes=5, seed=11)
     recorder = ros.add(RecorderNode(**overrides(output_dir=str(tmp_path), image_decimation=2, flush_period_s=0.2)))
     publish_stream(ros, run)
-    sarl_topics = [t for t in g.RECORDED_TOPICS if t != g.TOPIC_CAMERA]
+    sarl_topics = [t for t in names.RECORDED_TOPICS if t != names.TOPIC_CAMERA]
     ros.wait_for(lambda: all(recorder.writer.counts[t] == run.topic_count(t) for t in sarl_topics),
                  what='every SARL message in the bag')
-    ros.wait_for(lambda: recorder.received[g.TOPIC_CAMERA] > 0, what='an image')
+    ros.wait_for(lambda: recorder.received[names.TOPIC_CAMERA] > 0, what='an image')
     time.sleep(0.3)  # images still in flight
     recorder.close()
 
@@ -67,22 +68,22 @@ def test_recorded_stream_reads_back_bit_exact(ros, tmp_path):
     assert rec.problems == []
     assert [e.outcome for e in rec.episodes] == run.outcomes
     assert [e.prompts for e in rec.episodes] == run.chosen
-    assert recorder.writer.counts[g.TOPIC_CAMERA] == math.ceil(recorder.received[g.TOPIC_CAMERA] / 2)
+    assert recorder.writer.counts[names.TOPIC_CAMERA] == math.ceil(recorder.received[names.TOPIC_CAMERA] / 2)
 
 
 def test_bag_metadata_is_what_ros2_bag_expects(ros, tmp_path):
     from rosbags.rosbag2 import Reader
 
     recorder = ros.add(RecorderNode(**overrides(output_dir=str(tmp_path))))
-    pub = ros.publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
+    pub = ros.publisher(EpisodeEvent, names.TOPIC_EVENTS, RECORD)
     ros.wait_for(lambda: pub.get_subscription_count(), what='discovery')
     for episode in range(3):
         pub.publish(EpisodeEvent(type=EpisodeEvent.START, episode=episode + 1, task='t'))
-    ros.wait_for(lambda: recorder.writer.counts[g.TOPIC_EVENTS] == 3, what='3 events')
+    ros.wait_for(lambda: recorder.writer.counts[names.TOPIC_EVENTS] == 3, what='3 events')
     recorder.close()
     with Reader(tmp_path / 'bag') as reader:
         assert reader.message_count == 3
-        assert {c.topic for c in reader.connections} == set(g.RECORDED_TOPICS)
+        assert {c.topic for c in reader.connections} == set(names.RECORDED_TOPICS)
         for c in reader.connections:
             assert c.digest == definition_and_hash(c.msgtype)[1]
             assert c.msgdef.data == definition_and_hash(c.msgtype)[0]
@@ -96,7 +97,7 @@ def test_an_existing_bag_is_never_overwritten(ros, tmp_path):
     recorder.close()
     assert (tmp_path / 'bag_2' / 'bag_2.db3').exists()
     rec = read_recording(tmp_path / 'bag_2')
-    assert set(rec.topics) == set(g.RECORDED_TOPICS) and rec.episodes == []
+    assert set(rec.topics) == set(names.RECORDED_TOPICS) and rec.episodes == []
     assert rec.problems == [f'{tmp_path / "bag_2"}: the SARL topics hold no messages (did the graph run while '
                             'recording?)']
 
@@ -123,7 +124,7 @@ def start_recorder(tmp_path):
 def test_nothing_is_lost_when_the_recorder_is_stopped(ros, tmp_path, sig):
     process = start_recorder(tmp_path)
     try:
-        pub = ros.publisher(EpisodeEvent, g.TOPIC_EVENTS, RECORD)
+        pub = ros.publisher(EpisodeEvent, names.TOPIC_EVENTS, RECORD)
         ros.wait_for(lambda: pub.get_subscription_count(), timeout=60, what='the recorder process to subscribe')
         for episode in range(1, 6):
             pub.publish(EpisodeEvent(type=EpisodeEvent.START, episode=episode, task='t'))

@@ -9,21 +9,21 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from sarl_ros.graph import description as g
+from sarl_ros import names
 
 PACKAGE = 'sarl_ros'
 IMAGE_TYPE = 'sensor_msgs/msg/Image'
 
 # Topic -> message type, for every recorded topic.
 TOPIC_TYPES = {
-    g.TOPIC_CANDIDATES: 'sarl_ros/msg/CandidateSet',
-    g.TOPIC_TRANSITIONS: 'sarl_ros/msg/Transition',
-    g.TOPIC_REWARDS: 'sarl_ros/msg/RewardSignal',
-    g.TOPIC_EVENTS: 'sarl_ros/msg/EpisodeEvent',
-    g.TOPIC_LEARNER_STATS: 'sarl_ros/msg/LearnerStats',
-    g.TOPIC_EXECUTED_ACTIONS: 'sarl_ros/msg/ExecutedAction',
-    g.TOPIC_CAMERA: IMAGE_TYPE,
-    g.TOPIC_SIM_CAMERA: IMAGE_TYPE,
+    names.TOPIC_CANDIDATES: 'sarl_ros/msg/CandidateSet',
+    names.TOPIC_TRANSITIONS: 'sarl_ros/msg/Transition',
+    names.TOPIC_REWARDS: 'sarl_ros/msg/RewardSignal',
+    names.TOPIC_EVENTS: 'sarl_ros/msg/EpisodeEvent',
+    names.TOPIC_LEARNER_STATS: 'sarl_ros/msg/LearnerStats',
+    names.TOPIC_EXECUTED_ACTIONS: 'sarl_ros/msg/ExecutedAction',
+    names.TOPIC_CAMERA: IMAGE_TYPE,
+    names.TOPIC_SIM_CAMERA: IMAGE_TYPE,
 }
 SARL_TOPICS = tuple(t for t, typ in TOPIC_TYPES.items() if typ.startswith(f'{PACKAGE}/'))
 
