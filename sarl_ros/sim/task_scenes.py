@@ -134,7 +134,7 @@ def _placed(obj: str, target: str) -> tuple[str, Check]:
 
 def _put(name: str, text: str, scene, obj: str, target: str, scripted: tuple[str, ...], max_decisions: int,
          feature_objects: tuple[str, ...]) -> TaskSpec:
-    """A task 'put obj in/on target': two subgoals (held, placed)."""
+    """Return the task 'put obj in/on target': two subgoals (held, placed)."""
     relation, placed = _placed(obj, target)
     return TaskSpec(name=name, text=text, scene=scene, success=placed,
                     subgoals=((f'{obj}_held', lambda w: held(w, obj)), (f'{obj}_{relation}_{target}', placed)),
@@ -144,7 +144,7 @@ def _put(name: str, text: str, scene, obj: str, target: str, scripted: tuple[str
 
 def _place_then_lift(name: str, text: str, scene, obj: str, target: str, then: str, scripted: tuple[str, ...],
                      max_decisions: int) -> TaskSpec:
-    """A task 'put obj in/on target, then grasp then': three subgoals (held, placed, lifted)."""
+    """Return the task 'put obj in/on target, then grasp then': three subgoals (held, placed, lifted)."""
     relation, placed = _placed(obj, target)
     return TaskSpec(name=name, text=text, scene=scene, success=_all(placed, lambda w: lifted(w, then)),
                     subgoals=((f'{obj}_held', lambda w: held(w, obj)), (f'{obj}_{relation}_{target}', placed),
