@@ -72,7 +72,11 @@ def episode_stream_seed(base_seed: int, episode: int, stream: str) -> int:
     state has to be checkpointed. Different streams get independent seeds (not seed + k).
     """
     tag = zlib.crc32(stream.encode())
-    return int(np.random.SeedSequence([int(base_seed), int(episode), tag]).generate_state(1)[0])
+    episode = int(episode)
+    # Online episodes (>= 0) keep the entropy they always had; a demonstration (-1 - i) has a
+    # negative number, which SeedSequence refuses: its magnitude with a fourth word marking it.
+    entropy = [int(base_seed), episode, tag] if episode >= 0 else [int(base_seed), -episode, tag, 1]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def _candidates(proposer, observation, task, history, max_candidates) -> list[Candidate]:

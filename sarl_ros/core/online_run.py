@@ -69,7 +69,8 @@ PERSON, POLICY = 'person', 'policy'
 class RunConfig(Config):
     """What an online run is: the settings the demo, the benchmark and the episode manager share."""
 
-    task: str = setting('hammer_plate_mushroom', 'Task: a simulator task name, or the task text for a real robot')
+    # The one default task of the demo, the graph (its task:= launch argument must equal it) and the node.
+    task: str = setting('pot_lid_on_towel', 'Task: a simulator task name, or the task text for a real robot')
     episodes: int = setting(60, 'Online episodes of the run in all (a resumed run continues up to this number)',
                             low=0)
     seed: int = setting(0, 'Run seed: episode e resets its scene with seed * 100000 + e - 1 (demonstration i: '

@@ -147,3 +147,17 @@ def test_run_config_is_registered_and_its_defaults_are_the_runners_defaults():
         RunConfig(reset='sometimes')
     with pytest.raises(ValueError):
         OnlineRun(defaults, None, None, proposer=object(), demonstrations=2)  # demonstrations need a demonstrator
+
+
+def test_a_demonstration_has_its_own_proposer_stream_and_online_streams_are_unchanged():
+    import zlib
+
+    import numpy as np
+
+    from sarl_ros.core.episode_loop import episode_stream_seed
+
+    # Online episodes keep the seeds the graph's proposer node and the demo always drew.
+    tag = zlib.crc32(b'proposer')
+    assert episode_stream_seed(3, 2, 'proposer') == int(np.random.SeedSequence([3, 2, tag]).generate_state(1)[0])
+    seeds = {episode_stream_seed(3, e, 'proposer') for e in (-2, -1, 1, 2)}
+    assert len(seeds) == 4
