@@ -117,7 +117,7 @@ def episode_row(episode: int, result: EpisodeResult, *, task: str, seed: int, se
             'prompts': PROMPT_SEPARATOR.join(result.prompts)}
 
 
-class EpisodeRecord:
+class RunRecord:
     """A run's episodes.csv: read, append one row per episode, trim to the checkpoint, correct the last verdict."""
 
     def __init__(self, path):
@@ -169,7 +169,7 @@ class EpisodeRecord:
         return was
 
 
-def resume_position(record: EpisodeRecord | None, checkpoint_episodes: int | None = None) -> int:
+def resume_position(record: RunRecord | None, checkpoint_episodes: int | None = None) -> int:
     """Return how many episodes of the run are finished, i.e. the run position to continue at.
 
     checkpoint_episodes: the episodes the learner's checkpoint holds, when the runner holds the
@@ -196,7 +196,7 @@ class OnlineRun:
     """
 
     def __init__(self, config: RunConfig, env, policy, *, proposer=None,
-                 proposer_for: Callable[[int], object] | None = None, record: EpisodeRecord | None = None,
+                 proposer_for: Callable[[int], object] | None = None, record: RunRecord | None = None,
                  demonstrations: int = 0, demonstrator=None, start: int = 0, updates_per_decision: int = 8,
                  learn: bool = True, task_name: str = '',
                  before_episode: Callable[[int], bool | None] | None = None,

@@ -25,7 +25,7 @@ from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.durability.resume import RECORD_NAME
-from sarl_ros.core.online_run import EpisodeRecord, OnlineRun, RunConfig, resume_position, run_default
+from sarl_ros.core.online_run import RunRecord, OnlineRun, RunConfig, resume_position, run_default
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal
@@ -108,7 +108,7 @@ class EpisodeManager(Node):
         self.create_service(DemonstratePrompt, g.SRV_DEMONSTRATE, self._on_demonstrate, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.record = EpisodeRecord(self.out_dir / RECORD_NAME)
+        self.record = RunRecord(self.out_dir / RECORD_NAME)
         previous = self.record.rows()
         # The one run driver numbers, seeds, resumes and records; no demonstrations here (a person
         # demonstrates single decisions through /sarl/demonstrate_prompt), learning is the Q-policy node's

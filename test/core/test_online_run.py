@@ -6,7 +6,7 @@ import pytest
 from sarl_ros.core.config import config_class
 from sarl_ros.core.episode_loop import episode_seed
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.online_run import (EPISODE_FIELDS, EpisodeRecord, OnlineRun, RunConfig, episode_number,
+from sarl_ros.core.online_run import (EPISODE_FIELDS, RunRecord, OnlineRun, RunConfig, episode_number,
                                       resume_position, run_default)
 from sarl_ros.harness.toy_mdps import make_toy_env, make_toy_proposer
 
@@ -36,7 +36,7 @@ class FirstCandidate:
 def _driver(tmp_path, episodes=3, demonstrations=2, seed=4, start=0, **hooks):
     env = SeedLog(make_toy_env('toy_chain'))
     driver = OnlineRun(RunConfig(task='toy_chain', episodes=episodes, seed=seed), env, make_policy('random', seed=1),
-                       proposer=make_toy_proposer('toy_chain'), record=EpisodeRecord(tmp_path / 'episodes.csv'),
+                       proposer=make_toy_proposer('toy_chain'), record=RunRecord(tmp_path / 'episodes.csv'),
                        demonstrations=demonstrations, demonstrator=FirstCandidate(), start=start, **hooks)
     return driver, env
 
@@ -74,7 +74,7 @@ def test_a_stopped_run_resumes_at_the_next_position_with_the_same_numbers_and_se
     stop_at = 2  # stopped before online episode 2
     driver, env = _driver(tmp_path, before_episode=lambda episode: episode != stop_at)
     assert [episode for episode, _ in driver.run()] == [-1, -2, 1]
-    record = EpisodeRecord(tmp_path / 'episodes.csv')
+    record = RunRecord(tmp_path / 'episodes.csv')
     start = resume_position(record)
     assert start == 3
     again, env_again = _driver(tmp_path, start=start)
@@ -87,7 +87,7 @@ def test_a_stopped_run_resumes_at_the_next_position_with_the_same_numbers_and_se
 def test_the_checkpoint_is_the_authority_rows_after_it_are_dropped(tmp_path):
     driver, _ = _driver(tmp_path)
     driver.run()
-    record = EpisodeRecord(tmp_path / 'episodes.csv')
+    record = RunRecord(tmp_path / 'episodes.csv')
     # The learner's checkpoint holds the two demonstrations and online episode 1 only.
     assert resume_position(record, checkpoint_episodes=3) == 3
     assert [r['episode'] for r in record.rows()] == [-1, -2, 1]
@@ -99,10 +99,10 @@ def test_hooks_fill_the_row_before_it_is_written_and_see_it_after(tmp_path):
 
     def on_end(episode, result, row):
         row['decided_by'] = 'detector'
-        assert not any(r['episode'] == episode for r in EpisodeRecord(tmp_path / 'episodes.csv').rows())
+        assert not any(r['episode'] == episode for r in RunRecord(tmp_path / 'episodes.csv').rows())
 
     def on_recorded(episode, result, row):
-        seen.append(EpisodeRecord(tmp_path / 'episodes.csv').rows()[-1])
+        seen.append(RunRecord(tmp_path / 'episodes.csv').rows()[-1])
 
     driver, _ = _driver(tmp_path, episodes=2, demonstrations=0, on_end=on_end, on_recorded=on_recorded)
     driver.run()
@@ -120,7 +120,7 @@ def test_an_older_record_keeps_its_columns_and_a_verdict_is_corrected_in_place(t
         assert reader.fieldnames == ['episode', 'task', 'success', 'decisions', 'prompts', 'seconds', 'outcome',
                                      'decided_by']
         assert [int(r['episode']) for r in reader] == [1, 2]
-    record = EpisodeRecord(path)
+    record = RunRecord(path)
     before = record.rows()[-1]
     was = record.correct_last(2, success=before['success'] != '1')
     after = record.rows()[-1]
