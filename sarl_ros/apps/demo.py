@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     from sarl_ros.core.durability.resume import set_aside
     from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import SARL_METHODS, make_policy
-    from sarl_ros.core.online_run import PERSON, RunRecord, OnlineRun, resume_position
+    from sarl_ros.core.online_run import PERSON, OnlineRun, RunRecord, resume_position
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
     from sarl_ros.sim import registry
     from sarl_ros.sim.state import OBSERVABLE_GROUPS

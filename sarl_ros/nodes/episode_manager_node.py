@@ -25,7 +25,7 @@ from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.durability.resume import RECORD_NAME
-from sarl_ros.core.online_run import RunRecord, OnlineRun, RunConfig, resume_position, run_default
+from sarl_ros.core.online_run import OnlineRun, RunConfig, RunRecord, resume_position, run_default
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal

@@ -6,7 +6,7 @@ import pytest
 from sarl_ros.core.config import config_class
 from sarl_ros.core.episode_loop import episode_seed
 from sarl_ros.core.methods import make_policy
-from sarl_ros.core.online_run import (EPISODE_FIELDS, RunRecord, OnlineRun, RunConfig, episode_number,
+from sarl_ros.core.online_run import (EPISODE_FIELDS, OnlineRun, RunConfig, RunRecord, episode_number,
                                       resume_position, run_default)
 from sarl_ros.harness.toy_mdps import make_toy_env, make_toy_proposer
 
