@@ -25,14 +25,11 @@ from typing import Callable
 
 import numpy as np
 
-from sarl_ros.core.online_run import run_default
+from sarl_ros.core.online_run import RESETS, run_default
 
 ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return', 'eval_decisions',
               'online_success', 'online_success_cumulative', 'online_decisions', 'proposer_calls', 'vlm_calls',
               'seconds')
-
-
-RESETS = ('repaint', 'paper_like')
 
 
 @dataclass

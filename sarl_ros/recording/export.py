@@ -9,10 +9,8 @@ import csv
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from sarl_ros.core.online_run import EPISODE_FIELDS, PERSON, POLICY
+from sarl_ros.core.online_run import EPISODE_FIELDS, PERSON, POLICY, PROMPT_SEPARATOR
 from sarl_ros.recording.records import EpisodeRecord
-
-PROMPT_SEPARATOR = ' | '
 
 # The run record's columns (sarl_ros.core.online_run.EPISODE_FIELDS, one schema for every episodes.csv),
 # between the bag's own: which bag, which run of its numbering, which method, and what it counted.
