@@ -122,7 +122,7 @@ def _lookahead_policy_class():
 def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_candidates: int,
              pool_capacity: int, demonstrations: int, rule: str = 'careful') -> dict:
     """Run one (task, reset, regime, seed): the lookahead chooser's episodes, or the fixed prompt."""
-    from sarl_ros.core.episode_loop import run_episode
+    from sarl_ros.core.episode_loop import episode_seed, run_episode
     from sarl_ros.core.sarl.demonstrations import Demonstrated
     from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer
     from sarl_ros.sim import registry
@@ -132,7 +132,8 @@ def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_c
     # As the harness: env.seed = run seed, observable state (what `sarl` asks for), the task's VLM.
     env = registry.make_env(task, seed=seed, state='observable', **scene)
     row = {'task': task, 'reset': reset, 'regime': regime, 'seed': seed, 'episodes': episodes}
-    episode_seeds = [seed * 100_000 + episode for episode in range(episodes)]
+    # The run driver's seeds (sarl_ros.core.online_run): online episodes 1 .. episodes.
+    episode_seeds = [episode_seed(seed, episode) for episode in range(1, episodes + 1)]
     if regime == 'fixed':
         row['success'] = registry.fixed_prompt_success_rate(env, episode_seeds)
         row['seconds'] = round(time.monotonic() - started, 1)
@@ -146,16 +147,16 @@ def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_c
     if pool is not None and demonstrations:
         teacher = Demonstrated(chooser, registry.make_demonstrator(env))
         demo_success = [run_episode(env, proposer, teacher, max_candidates=max_candidates, updates_per_step=0,
-                                    seed=seed * 100_000 + 90_000 + i, episode=-1 - i).success
+                                    seed=episode_seed(seed, -1 - i), episode=-1 - i).success
                         for i in range(demonstrations)]
         row.update(demonstration_success=float(np.mean(demo_success)), pool_after_demonstrations=len(pool))
     successes, decisions, per_episode = [], [], []
-    for episode, episode_seed in enumerate(episode_seeds):
+    for episode, reset_seed in enumerate(episode_seeds, 1):
         before = len(chooser.decision_log)
         # learn=True as the harness's online episodes (the last step's next candidates are proposed too,
         # which feeds the pool); the chooser stores nothing and updates nothing.
         result = run_episode(env, proposer, chooser, max_candidates=max_candidates, updates_per_step=0,
-                             seed=episode_seed, episode=episode)
+                             seed=reset_seed, episode=episode)
         log = chooser.decision_log[before:]
         successes.append(bool(result.success))
         decisions.append(result.decisions)

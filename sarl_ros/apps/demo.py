@@ -13,7 +13,6 @@ and starts over).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -21,36 +20,25 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_TASK = 'hammer_plate_mushroom'  # the paper's own example: the task prompt never succeeds
+from sarl_ros.core.config import add_arguments, from_arguments
+from sarl_ros.core.online_run import RunConfig
+
+# The flags of RunConfig the demo takes (defaults, ranges and help are RunConfig's).
+RUN_FLAGS = ('task', 'episodes', 'method', 'demonstrations', 'pool_file', 'reset', 'seed', 'encoder', 'output_dir',
+             'fresh')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='sarl-demo', description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--task', default=DEFAULT_TASK, help='simulated task (see --list-tasks)')
-    parser.add_argument('--episodes', type=int, default=60, help='online episodes in all (a resumed run continues '
-                        'up to this number)')
-    parser.add_argument('--method', default='sarl',
-                        help='sarl or a baseline: fixed, icl, random, sarl_blind, sarl_oracle, ucb')
-    parser.add_argument('--demonstrations', type=int, default=None,
-                        help="language-guided demonstrations before online learning (default: the method's own, "
-                             'sarl: 3; 0: none); the simulated person follows the task\'s grounded solution')
-    parser.add_argument('--pool-file', type=Path, default=None,
-                        help='seed the instruction pool with the prompts of a JSON list before anything else joins it')
-    parser.add_argument('--reset', default='paper_like', choices=('paper_like', 'repaint'),
-                        help='paper_like: the scene is kept between episodes (colours, layout), positions jittered; '
-                             'repaint: new colours and positions every episode (harder)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--encoder', default='auto', choices=('auto', 'minilm', 'hashing'))
-    parser.add_argument('--output-dir', default='runs/demo', type=Path)
-    parser.add_argument('--fresh', action='store_true',
-                        help='start afresh: move an existing output directory aside instead of resuming it')
+    add_arguments(parser, RunConfig, only=RUN_FLAGS)
+    # Its own directory: a demo never resumes a graph run (runs/latest) by accident.
+    parser.set_defaults(output_dir='runs/demo')
     parser.add_argument('--list-tasks', action='store_true', help='print the tasks and exit')
     args = parser.parse_args(argv)
     if args.episodes <= 0:
         parser.error(f'--episodes must be positive, got {args.episodes}')
-    if args.demonstrations is not None and args.demonstrations < 0:
-        parser.error(f'--demonstrations must be >= 0, got {args.demonstrations}')
+    args.run = from_arguments(args, RunConfig)
     return args
 
 
@@ -81,15 +69,16 @@ class FrameRecorder:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    run: RunConfig = args.run
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     import torch
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
     from sarl_ros.core.durability.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from sarl_ros.core.durability.resume import set_aside
     from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import SARL_METHODS, make_policy
-    from sarl_ros.core.sarl.demonstrations import Demonstrated
+    from sarl_ros.core.online_run import PERSON, OnlineRun, RunRecord, resume_position
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
-    from sarl_ros.core.durability.resume import finished_episodes, set_aside, trim_record
     from sarl_ros.sim import registry
     from sarl_ros.sim.state import OBSERVABLE_GROUPS
 
@@ -99,101 +88,95 @@ def main(argv=None) -> int:
         print('legacy suite:', ', '.join(registry.SUITE_TASKS))
         print('legacy held out:', ', '.join(registry.HELD_OUT_TASKS))
         return 0
-    out = args.output_dir
+    out = Path(run.output_dir)
     checkpoint = out / 'checkpoint.pt'
-    if args.fresh and (aside := set_aside(out)) is not None:
+    if run.fresh and (aside := set_aside(out)) is not None:
         print(f'fresh run: the previous run in {out} was moved to {aside}')
     try:
-        spec = registry.task_spec(args.task)
+        spec = registry.task_spec(run.task)
         if checkpoint.is_file():
             policy = load_checkpoint(checkpoint)
-            if policy.name != args.method:
-                raise ValueError(f'{checkpoint} holds a {policy.name!r} run, not {args.method!r}: '
+            if policy.name != run.method:
+                raise ValueError(f'{checkpoint} holds a {policy.name!r} run, not {run.method!r}: '
                                  'use --fresh or another --output-dir')
         else:
-            options = {} if args.demonstrations is None or args.method not in SARL_METHODS else {
-                'demonstrations': args.demonstrations}
-            policy = make_policy(args.method, seed=args.seed, encoder=args.encoder, **options)
-            if args.pool_file is not None:
-                seed_pool(policy, args.pool_file)
+            options = {} if run.demonstrations < 0 or run.method not in SARL_METHODS else {
+                'demonstrations': run.demonstrations}
+            policy = make_policy(run.method, seed=run.seed, encoder=run.encoder, **options)
+            if run.pool_file:
+                seed_pool(policy, Path(run.pool_file))
         state = policy.state_mode if spec.group in OBSERVABLE_GROUPS else None
-        scene = {'scene_seed': args.seed} if args.reset == 'paper_like' and spec.group in OBSERVABLE_GROUPS else {}
-        env = registry.make_env(args.task, seed=args.seed, state=state, **scene)
+        scene = {'scene_seed': run.seed} if run.reset == 'paper_like' and spec.group in OBSERVABLE_GROUPS else {}
+        env = registry.make_env(run.task, seed=run.seed, state=state, **scene)
     except (ValueError, CheckpointError) as exc:
         print(f'sarl-demo: {exc}', file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    episodes_csv = out / 'episodes.csv'
+    record = RunRecord(out / 'episodes.csv')
     # The checkpoint is the authority: rows of an episode it does not hold are redone.
-    trim_record(episodes_csv, policy.episodes)
-    # Demonstrations are the run's first episodes (chooser 'person'); the curve shows online ones only.
+    start = resume_position(record, checkpoint_episodes=policy.episodes)
+    # The method's own demonstrations (its config holds --demonstrations when given); none for a baseline.
     demonstrations = getattr(getattr(policy, 'config', None), 'demonstrations', 0)
-    successes = [row['success'] == '1' for row in finished_episodes(episodes_csv) if row.get('chooser') != 'person']
-    first = policy.episodes + 1
-    resumed = f', resuming at episode {first}' if first > 1 else ''
-    print(f'SARL demo: task "{env.task}" ({args.task}), method {args.method}, {args.episodes} episodes, '
-          f'output {out}/{resumed}', flush=True)
+    # The curve shows online episodes only.
+    successes = [row['success'] == '1' for row in record.rows() if row.get('chooser') != PERSON]
 
     def episode_proposer(episode):
         # Seeded from (seed, episode) like the scene (reset seed) and the simulated VLA (seeded by
         # reset): a resumed run draws what an uninterrupted one would, with no RNG to checkpoint.
         # The policy's own RNG and learner are cumulative: they are in the checkpoint.
-        vlm = registry.make_proposer(seed=episode_stream_seed(args.seed, episode, 'proposer'), task=args.task)
+        vlm = registry.make_proposer(seed=episode_stream_seed(run.seed, episode, 'proposer'), task=run.task)
         # The method's instruction pool: until full new proposals join it, then the VLM chooses from it.
         pool = getattr(policy, 'pool', None)
         return vlm if pool is None else PooledProposer(vlm, pool)
 
     started = time.monotonic()
-    total = demonstrations + args.episodes
-    for episode in range(first, total + 1):
-        demonstrated = episode <= demonstrations
-        chooser = Demonstrated(policy, registry.make_demonstrator(env)) if demonstrated else policy
-        result = run_episode(env, episode_proposer(episode), chooser, seed=episode_seed(args.seed, episode),
-                             episode=episode, updates_per_step=getattr(policy, 'updates_per_decision', 8))
-        if not demonstrated:
+
+    def report(episode, result, row):
+        save_checkpoint(policy, checkpoint)  # after every episode (and its row): nothing lost on a crash
+        if episode > 0:
             successes.append(bool(result.success))
-        # Record first, then checkpoint: a kill in between leaves a row that resuming trims and redoes.
-        _append_episode(episodes_csv, episode, result, 'person' if demonstrated else 'policy')
-        save_checkpoint(policy, checkpoint)  # after every episode: nothing lost on a crash
         recent = successes[-10:]
-        label = (f'demonstration {episode}/{demonstrations} (the person chooses)' if demonstrated
-                 else f'episode {episode - demonstrations:3d}/{args.episodes}')
+        label = (f'demonstration {-episode}/{demonstrations} (the person chooses)' if episode < 0
+                 else f'episode {episode:3d}/{run.episodes}')
         rate = f'success rate (last {len(recent)}): {np.mean(recent):4.0%}' if recent else ''
         print(f'{label}  {"SUCCESS" if result.success else "failure"}  {result.decisions} decisions  {rate}  '
               f'[{time.monotonic() - started:5.1f} s]  ' + ' -> '.join(result.prompts), flush=True)
 
-    final_env = FrameRecorder(registry.make_env(args.task, seed=args.seed, render=True, state=state, **scene))
+    driver = OnlineRun(run, env, policy, proposer_for=episode_proposer, record=record,
+                       demonstrations=demonstrations,
+                       demonstrator=registry.make_demonstrator(env) if demonstrations else None,
+                       start=start, updates_per_decision=getattr(policy, 'updates_per_decision', 8),
+                       on_recorded=report)
+    resumed = f', resuming at {_episode_label(driver.next_episode)}' if start else ''
+    print(f'SARL demo: task "{env.task}" ({run.task}), method {run.method}, {run.episodes} episodes, '
+          f'output {out}/{resumed}', flush=True)
+    driver.run()
+
+    final_env = FrameRecorder(registry.make_env(run.task, seed=run.seed, render=True, state=state, **scene))
     if not successes:
         print('sarl-demo: no episode to report', file=sys.stderr)
         return 1
-    final_episode = total + 1
+    final_episode = run.episodes + 1  # numbered after the online episodes: a scene none of them had
     final = run_episode(final_env, episode_proposer(final_episode), policy, greedy=True, learn=False,
-                        seed=episode_seed(args.seed, final_episode), episode=final_episode)
+                        seed=episode_seed(run.seed, final_episode), episode=final_episode)
     from sarl_ros.apps.figures import plot_learning_curve, save_image_strip
     plot_learning_curve(successes, out / 'learning_curve.png',
-                        title=f'{args.method} on {args.task} (seed {args.seed})')
+                        title=f'{run.method} on {run.task} (seed {run.seed})')
     save_image_strip(final_env.frames, out / 'last_episode.png',
                      title=f'greedy episode after training: {"success" if final.success else "failure"}')
     first, last = np.mean(successes[:10]), np.mean(successes[-10:])
     print(f'done in {time.monotonic() - started:.0f} s: success rate {first:.0%} in the first 10 episodes, '
           f'{last:.0%} in the last 10; greedy episode after training: '
           f'{"success" if final.success else "failure"} ({" -> ".join(final.prompts)})')
-    print(f'wrote {out / "learning_curve.png"}, {out / "last_episode.png"}, {episodes_csv}, '
+    print(f'wrote {out / "learning_curve.png"}, {out / "last_episode.png"}, {record.path}, '
           f'{out / "checkpoint.pt"}')
     return 0
 
 
-def _append_episode(path: Path, episode: int, result, chooser: str) -> None:
-    new = not path.exists()
-    with path.open('a', newline='') as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(['episode', 'success', 'decisions', 'control_steps', 'prompts', 'chooser'])
-        writer.writerow([episode, int(result.success), result.decisions, result.control_steps,
-                         ' | '.join(result.prompts), chooser])
-        # On disk before the checkpoint names the episode: a row is never missing for a checkpointed one.
-        f.flush()
-        os.fsync(f.fileno())
+def _episode_label(episode) -> str:
+    if episode is None:
+        return 'the end (every episode is done)'
+    return f'demonstration {-episode}' if episode < 0 else f'episode {episode}'
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ from sarl_ros.harness.harness import BenchConfig, BenchResumeError, run_benchmar
 from sarl_ros.harness.task_table import available_tasks, default_task_spec, resolve_tasks
 from sarl_ros.core.methods import BENCH_METHODS as METHODS
 from sarl_ros.core.durability.resume import set_aside
+from sarl_ros.core.online_run import run_default
 from sarl_ros.core.perception.text_encoding import ENCODERS
 
 
@@ -43,13 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
                              'all (default: paper if the simulator is available, else toy)')
     parser.add_argument('--seeds', type=int, default=3, help='number of seeds 0..N-1 (default 3)')
     parser.add_argument('--seed-list', default=None, help='explicit comma list of seeds (overrides --seeds)')
-    parser.add_argument('--episodes', type=int, default=60, help='online episodes per run (default 60)')
+    parser.add_argument('--episodes', type=int, default=run_default('episodes'),
+                        help='online episodes per run (default %(default)s)')
     parser.add_argument('--eval-every', type=int, default=10, help='evaluate after every N online episodes')
     parser.add_argument('--eval-episodes', type=int, default=10, help='greedy episodes per evaluation')
     parser.add_argument('--eval-at', default=None, help='comma list of evaluation points (overrides --eval-every)')
-    parser.add_argument('--max-candidates', type=int, default=8, help='candidates asked of the proposer')
+    parser.add_argument('--max-candidates', type=int, default=run_default('max_candidates'),
+                        help='candidates asked of the proposer')
     parser.add_argument('--updates-per-step', type=int, default=8, help='learning updates after each decision')
-    parser.add_argument('--encoder', default='auto', choices=ENCODERS, help='prompt encoder for sarl')
+    parser.add_argument('--encoder', default=run_default('encoder'), choices=ENCODERS, help='prompt encoder for sarl')
     parser.add_argument('--sarl-option', type=_option, action='append', default=[], metavar='KEY=VALUE',
                         help='extra make_policy option for sarl, e.g. lr=0.001 (repeatable)')
     parser.add_argument('--proposal-cache', action='store_true', help='serve proposals through CachedProposer')
@@ -60,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                              'scene kept across episodes, positions jittered (as a person resets it)')
     parser.add_argument('--baseline-pool', type=int, default=0,
                         help='instruction pool size for methods without their own (fixed, random, icl, ucb); 0: none')
-    parser.add_argument('--pool-file', default='', help='JSON list of prompts that seed every instruction pool first')
+    parser.add_argument('--pool-file', default=run_default('pool_file'),
+                        help='JSON list of prompts that seed every instruction pool first')
     parser.add_argument('--jobs', type=int, default=1, help='parallel worker processes (default 1)')
     parser.add_argument('--out', type=Path, default=None,
                         help='output directory (default results/bench-<time>); an existing one is resumed')

@@ -25,12 +25,11 @@ from typing import Callable
 
 import numpy as np
 
+from sarl_ros.core.online_run import RESETS, run_default
+
 ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return', 'eval_decisions',
               'online_success', 'online_success_cumulative', 'online_decisions', 'proposer_calls', 'vlm_calls',
               'seconds')
-
-
-RESETS = ('repaint', 'paper_like')
 
 
 @dataclass
@@ -38,13 +37,13 @@ class BenchConfig:
     methods: list[str]
     tasks: list[str]
     seeds: list[int]
-    episodes: int = 60
+    episodes: int = run_default('episodes')
     eval_every: int = 10
     eval_episodes: int = 10
     eval_at: list[int] | None = None  # explicit evaluation points (online episodes); overrides eval_every
-    max_candidates: int = 8
+    max_candidates: int = run_default('max_candidates')
     updates_per_step: int = 8
-    encoder: str = 'auto'
+    encoder: str = run_default('encoder')
     sarl_options: dict = field(default_factory=dict)  # extra make_policy kwargs for sarl
     proposal_cache: dict | None = None  # CachedProposer parameters, or None for no cache
     jobs: int = 1
@@ -54,7 +53,7 @@ class BenchConfig:
     # Instruction pool of the methods that have none of their own (fixed, random, icl, ucb), so every
     # method chooses from the same kind of candidates; 0: they get the VLM's fresh proposals.
     baseline_pool: int = 0
-    pool_file: str = ''  # seed every run's instruction pool with this JSON list of prompts first
+    pool_file: str = run_default('pool_file')  # seed every run's instruction pool with this JSON list of prompts first
 
     def __post_init__(self):
         if self.episodes < 0 or self.eval_every <= 0 or self.eval_episodes < 0:
@@ -116,10 +115,9 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     import torch
 
     from sarl_ros.harness.task_table import available_tasks
-    from sarl_ros.core.episode_loop import run_episode
     from sarl_ros.core.methods import make_policy
     from sarl_ros.core.proposals import CachedProposer
-    from sarl_ros.core.sarl.demonstrations import Demonstrated
+    from sarl_ros.core.online_run import OnlineRun, RunConfig
     from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer, load_pool_file
 
     torch.set_num_threads(1)
@@ -155,11 +153,6 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
             progress(f'[{job.method} {job.task} seed {job.seed}] task {job.task} has no demonstrator: '
                      'no demonstrations in this run')
         demonstrations = 0
-    if demonstrations:
-        teacher = Demonstrated(policy, task.make_demonstrator(env))
-        for i in range(demonstrations):
-            run_episode(env, proposer, teacher, max_candidates=cfg.max_candidates, updates_per_step=updates,
-                        seed=job.seed * 100_000 + 90_000 + i, episode=-1 - i)
     started = time.monotonic()
     rows: list[dict] = []
     online: list[bool] = []
@@ -169,11 +162,15 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     points = cfg.evaluation_points() if policy.learns else [cfg.episodes]
     episodes = cfg.episodes if policy.learns else 0
     previous = 0
-    for episode in range(episodes + 1):
-        if episode in points or (not policy.learns and episode == 0):
+
+    def evaluation_point(done: int) -> None:
+        # After `done` online episodes (before the next one, or at the end): a greedy evaluation
+        # where it is an evaluation point, else a progress line every 10 episodes.
+        nonlocal previous
+        if done in points or (not policy.learns and done == 0):
             window = online[previous:]
             row = {'method': job.method, 'task': job.task, 'seed': job.seed,
-                   'episodes': episode if policy.learns else cfg.episodes,
+                   'episodes': done if policy.learns else cfg.episodes,
                    **_evaluate(eval_env, eval_proposer, job, policy),
                    'online_success': float(np.mean(window)) if window else float('nan'),
                    'online_success_cumulative': float(np.mean(online)) if online else float('nan'),
@@ -188,16 +185,32 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
             if progress is not None:
                 progress(f'{label} {row["episodes"]}/{cfg.episodes} episodes: eval success {row["eval_success"]:.2f}, '
                          f'online {row["online_success"]:.2f} ({row["seconds"]:.0f} s)')
-        elif progress is not None and episode % 10 == 0:
-            progress(f'{label} {episode}/{cfg.episodes} episodes, online success so far '
+        elif progress is not None and done % 10 == 0:
+            progress(f'{label} {done}/{cfg.episodes} episodes, online success so far '
                      f'{np.mean(online):.2f} ({time.monotonic() - started:.0f} s)')
-        if episode == episodes:
-            break
-        result = run_episode(env, proposer, policy, max_candidates=cfg.max_candidates,
-                             updates_per_step=updates, seed=job.seed * 100_000 + episode, episode=episode)
-        online.append(result.success)
-        decisions.append(result.decisions)
-        proposer_calls += result.proposer_calls
+
+    def before_episode(episode: int) -> None:
+        if episode > 0:  # online episode n follows n - 1 online ones
+            evaluation_point(episode - 1)
+
+    def ended(episode: int, result, row: dict) -> None:
+        nonlocal proposer_calls, started
+        if episode == -demonstrations:  # the online part's clock starts after the demonstrations
+            started = time.monotonic()
+        if episode > 0:
+            online.append(result.success)
+            decisions.append(result.decisions)
+            proposer_calls += result.proposer_calls
+
+    # The online episodes (demonstrations first) are the one run driver's: its numbers and seeds
+    # are the pre-registered ones (seed * 100_000 + e - 1, demonstration i: seed * 100_000 + 90_000 + i).
+    run = RunConfig(task=job.task, episodes=episodes, seed=job.seed, method=job.method,
+                    demonstrations=demonstrations, max_candidates=cfg.max_candidates, reset=cfg.reset,
+                    pool_file=cfg.pool_file, encoder=cfg.encoder)
+    OnlineRun(run, env, policy, proposer=proposer, demonstrations=demonstrations,
+              demonstrator=task.make_demonstrator(env) if demonstrations else None,
+              updates_per_decision=updates, before_episode=before_episode, on_end=ended).run()
+    evaluation_point(episodes)
     return rows
 
 

@@ -1,16 +1,14 @@
 """Episode manager: the SARL loop over the node graph.
 
-Each episode runs core's run_episode (sarl_ros.core.episode_loop) over thin clients of the
-other nodes (sarl_ros.nodes.clients): teleop-style reset (arm home, "reset the scene", wait
-for the operator or the simulator), then propose / choose / execute / judge until success,
-failure for good or the decision budget; every transition goes to the Q-policy. Episode
-events are published and a line is appended to <output_dir>/episodes.csv. Stops after
-`episodes` episodes.
+The run is core's one run driver (sarl_ros.core.online_run: numbering, seeds, resume, the
+episodes.csv schema) over thin clients of the other nodes (sarl_ros.nodes.clients); each episode
+is core's run_episode: teleop-style reset (arm home, "reset the scene", wait for the operator or
+the simulator), then propose / choose / execute / judge until success, failure for good or the
+decision budget; every transition goes to the Q-policy. Episode events are published and a row
+is appended to <output_dir>/episodes.csv. Stops after `episodes` episodes.
 """
 from __future__ import annotations
 
-import csv
-import os
 import threading
 import time
 from pathlib import Path
@@ -21,13 +19,13 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from sarl_ros.backends.catalog import task_catalogs
-from sarl_ros.core.episode_loop import episode_seed, run_episode
 from sarl_ros.core.events import (BY_EPISODE_END, CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE,
                                   WAITING_FOR_RESET, EventKind)
 from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.proposals import normalize_prompt
-from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes
+from sarl_ros.core.durability.resume import RECORD_NAME
+from sarl_ros.core.online_run import OnlineRun, RunConfig, RunRecord, resume_position, run_default
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros import names
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal
@@ -37,17 +35,14 @@ from sarl_ros.rosutil.params import Param, declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
 from sarl_ros.srv import DemonstratePrompt, PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
 
-# outcome: success, failure, timeout or aborted (an aborted episode has success 0 but is no failure);
-# decided_by: person or detector (empty when nobody decided: a timeout or an abort).
-RECORD_COLUMNS = ['episode', 'task', 'success', 'decisions', 'prompts', 'seconds', 'outcome', 'decided_by']
-
 PARAMS = (
-    Param('task', 'pot_lid_on_towel', 'Task: a simulator task name, or the task text for a real robot'),
-    Param('episodes', 60, 'Episodes of the run in all (a resumed run continues up to this number)'),
-    Param('seed', 0, 'Run seed: episode e resets a self-resetting scene with seed * 100003 + e'),
+    Param('task', run_default('task'), 'Task: a simulator task name, or the task text for a real robot'),
+    Param('episodes', run_default('episodes'),
+          'Episodes of the run in all (a resumed run continues up to this number)'),
+    Param('seed', run_default('seed'), 'Run seed: episode e resets a self-resetting scene with seed * 100000 + e - 1'),
     Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
     Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
-    Param('max_candidates', 8, 'Candidates requested from the proposer'),
+    Param('max_candidates', run_default('max_candidates'), 'Candidates requested from the proposer'),
     Param('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person',
           names.RESET_MODES),
     Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
@@ -58,8 +53,8 @@ PARAMS = (
     Param('verdict_timeout_s', 180.0, 'Wait this long for an episode\'s final verdict (a person may be asked: '
           'keep it above reward.human_timeout_s)'),
     Param('retries', 2, 'Retries of a failed proposal or execution before the step is skipped'),
-    Param('greedy', False, 'Evaluate: choose greedily'),
-    Param('output_dir', 'runs/latest', 'episodes.csv goes here'),
+    Param('greedy', run_default('greedy'), 'Evaluate: choose greedily'),
+    Param('output_dir', run_default('output_dir'), 'episodes.csv goes here'),
 )
 
 
@@ -113,11 +108,23 @@ class EpisodeManager(Node):
         self.create_service(DemonstratePrompt, names.SRV_DEMONSTRATE, self._on_demonstrate, callback_group=group)
         self.out_dir = Path(self.p.output_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        previous = finished_episodes(self.out_dir / RECORD_NAME)
-        self.first_episode = max((row['episode'] for row in previous), default=0) + 1
+        self.record = RunRecord(self.out_dir / RECORD_NAME)
+        previous = self.record.rows()
+        # The one run driver numbers, seeds, resumes and records; no demonstrations here (a person
+        # demonstrates single decisions through /sarl/demonstrate_prompt), learning is the Q-policy node's
+        # (updates 0 here: it queues updates per transition).
+        self.driver = OnlineRun(
+            RunConfig(task=self.task.name, episodes=self.p.episodes, seed=self.p.seed,
+                      max_candidates=self.p.max_candidates, greedy=self.p.greedy, output_dir=self.p.output_dir),
+            self.env, self.policy, proposer=self.proposer, record=self.record, start=resume_position(self.record),
+            updates_per_decision=0, task_name=self.task.name, before_episode=self._before_episode,
+            on_end=self._episode_ended, on_recorded=self._episode_recorded)
+        self.first_episode = self.driver.next_episode or self.p.episodes + 1
         self.episodes_done = len(previous)
         # Decided episodes only: an aborted one is neither a success nor a failure.
         self.successes: list[bool] = [row.get('success') == '1' for row in previous if row.get('outcome') != 'aborted']
+        self._ran = 0  # episodes this process ran (the learner reports each)
+        self._ready = False
         self._loop = threading.Thread(target=self._run, name='episode-loop', daemon=True)
         self._loop.start()
 
@@ -201,6 +208,7 @@ class EpisodeManager(Node):
 
     def _set_task(self, task):
         self.task = task
+        self.driver.task_name = task.name
         self.env.task, self.env.name, self.env.max_decisions = task.text, task.name, task.max_decisions
 
     def _event(self, kind: int, episode: int, detail: str = ''):
@@ -210,28 +218,11 @@ class EpisodeManager(Node):
 
     # --- the loop -------------------------------------------------------------------------
     def _run(self):
-        ran = 0
         if self.first_episode > 1:
             self.get_logger().info(f'resuming at episode {self.first_episode}/{self.p.episodes} '
                                    f'({self.first_episode - 1} in {self.out_dir / RECORD_NAME})')
-        ready = False
         try:
-            for episode in range(self.first_episode, self.p.episodes + 1):
-                self._wait_while_paused(episode)
-                if self._stop.is_set():
-                    break
-                if not self.p.autostart:
-                    self.get_logger().info(f'episode {episode}: waiting for {names.SRV_START_EPISODE}')
-                    self._start.wait()
-                    self._start.clear()
-                if not ready:  # once, before the first episode of this run
-                    self._wait_until_ready()
-                    ready = True
-                self._run_episode(episode)
-                ran += 1
-                # The learner's checkpoint of this episode before the next one starts: the next decision
-                # sees the same learner in every run, and a run stopped here resumes where it stood.
-                self._wait_for_learner(ran)
+            self.driver.run()
         except NotReady as exc:
             if not self._stop.is_set():  # a node missing at the deadline; an operator's stop is no failure
                 self.get_logger().fatal(str(exc))
@@ -241,8 +232,24 @@ class EpisodeManager(Node):
             self.exit_code = 1
         finally:
             self.get_logger().info(f'done: {sum(self.successes)}/{len(self.successes)} episodes succeeded')
-            self._wait_for_learner(ran)
+            self._wait_for_learner(self._ran)
             self.context.try_shutdown()
+
+    def _before_episode(self, episode: int) -> bool:
+        """Before each episode (the run driver asks; False stops the run): pause, stop, manual start, readiness."""
+        self._wait_while_paused(episode)
+        if self._stop.is_set():
+            return False
+        if not self.p.autostart:
+            self.get_logger().info(f'episode {episode}: waiting for {names.SRV_START_EPISODE}')
+            self._start.wait()
+            self._start.clear()
+        if not self._ready:  # once, before the first episode of this run
+            self._wait_until_ready()
+            self._ready = True
+        self.env.episode = self.proposer.episode = self.policy.episode = episode
+        self.policy.task_name = self.task.name
+        return True
 
     def _wait_until_ready(self):
         """Wait for every service and action the loop calls (readiness, not retries of a first call)."""
@@ -293,14 +300,8 @@ class EpisodeManager(Node):
         finally:
             self._awaiting_reset = False
 
-    def _run_episode(self, episode: int):
-        started = time.monotonic()
-        self.env.episode = self.proposer.episode = self.policy.episode = episode
-        self.policy.task_name = self.task.name
-        # Learning happens in the Q-policy node (updates_per_step=0 here): it queues updates per transition.
-        result = run_episode(self.env, self.proposer, self.policy, max_candidates=self.p.max_candidates,
-                             greedy=self.p.greedy, learn=True, updates_per_step=0,
-                             seed=episode_seed(self.p.seed, episode), episode=episode)
+    def _episode_ended(self, episode: int, result, row: dict):
+        """Before the row is written: the end event, who decided (the row's decided_by)."""
         self.episodes_done += 1
         if result.end != 'aborted':  # an aborted episode is neither a success nor a failure
             self.successes.append(result.success)
@@ -313,11 +314,16 @@ class EpisodeManager(Node):
         if self.env.last_reward is not None and result.end in ('success', 'failed'):
             decided_by = 'person' if self.env.last_reward.source == RewardSignal.SOURCE_HUMAN else 'detector'
             detail += f', decided by {decided_by}'
+        row['decided_by'] = decided_by
         self._event(BY_EPISODE_END[result.end], episode, detail)
-        self._log_episode(episode, result.success, result.decisions, result.prompts, time.monotonic() - started,
-                          outcome=BY_EPISODE_END[result.end].label, decided_by=decided_by)
+
+    def _episode_recorded(self, episode: int, result, row: dict):
         if result.end in ('success', 'failed'):
             self._correctable = episode
+        self._ran += 1
+        # The learner's checkpoint of this episode before the next one starts: the next decision
+        # sees the same learner in every run, and a run stopped here resumes where it stood.
+        self._wait_for_learner(self._ran)
 
     def _on_correct(self, request, response):
         """Relabel the episode that just ended (success <-> failure): learner first, then the record."""
@@ -351,7 +357,7 @@ class EpisodeManager(Node):
                 response.message = f'the learner refused the correction: {reply.message}'
                 return response
             try:
-                was = self._correct_record(request.episode, success)
+                was = self.record.correct_last(request.episode, success)
             except (OSError, ValueError) as exc:  # the learner has the new reward; say the record has not
                 self.get_logger().error(f'episode {request.episode}: corrected for the learner, not in the record: '
                                         f'{exc}')
@@ -365,27 +371,6 @@ class EpisodeManager(Node):
         response.accepted, response.message = True, f'episode {request.episode}: {kind.label} (was {was})'
         return response
 
-    def _correct_record(self, episode: int, success: bool) -> str:
-        """Rewrite the last row of episodes.csv (that episode's) with the corrected outcome; return the old one."""
-        path = self.out_dir / RECORD_NAME
-        with path.open(newline='') as f:
-            rows = list(csv.reader(f))
-        header, last = rows[0], rows[-1]
-        if int(last[0]) != episode:
-            raise ValueError(f'the last row of {path} is not episode {episode}')
-        row = dict(zip(header, last))
-        was = row.get('outcome') or ('success' if row.get('success') == '1' else 'failure')
-        row.update(success=str(int(success)), outcome='success' if success else 'failure',
-                   decided_by='person (corrected)')
-        rows[-1] = [row.get(column, '') for column in header]
-        tmp = path.with_suffix('.csv.tmp')
-        with tmp.open('w', newline='') as f:
-            csv.writer(f).writerows(rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return was
-
     def _wait_for_estop_release(self, reply, episode: int, request):
         """Ask again for the reset while the executor refuses it for an engaged emergency stop."""
         remind_at = time.monotonic()
@@ -396,22 +381,6 @@ class EpisodeManager(Node):
             self._stop.wait(0.5)
             reply = self.caller.call(self._reset_client, request)
         return reply
-
-    def _log_episode(self, episode, success, decisions, history, seconds, outcome='', decided_by=''):
-        path = self.out_dir / RECORD_NAME
-        columns = RECORD_COLUMNS
-        if path.exists() and path.stat().st_size:  # a run begun by an older version keeps its columns
-            with path.open(newline='') as f:
-                columns = next(csv.reader(f), None) or RECORD_COLUMNS
-        row = {'episode': episode, 'task': self.task.name, 'success': int(success), 'decisions': decisions,
-               'prompts': ' | '.join(history), 'seconds': f'{seconds:.2f}', 'outcome': outcome,
-               'decided_by': decided_by}
-        new = not path.exists() or not path.stat().st_size
-        with path.open('a', newline='') as f:
-            writer = csv.DictWriter(f, fieldnames=columns, extrasaction='ignore')
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
 
 
 NODE_CLASS = EpisodeManager

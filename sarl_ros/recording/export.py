@@ -9,12 +9,14 @@ import csv
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from sarl_ros.core.online_run import EPISODE_FIELDS, PERSON, POLICY, PROMPT_SEPARATOR
 from sarl_ros.recording.records import EpisodeRecord
 
-PROMPT_SEPARATOR = ' | '
-
-EPISODE_COLUMNS = ('bag', 'episode', 'run', 'task', 'method', 'outcome', 'success', 'decisions', 'transitions',
-                   'control_steps', 'images', 'return', 'duration_s', 'prompts')
+# The run record's columns (sarl_ros.core.online_run.EPISODE_FIELDS, one schema for every episodes.csv),
+# between the bag's own: which bag, which run of its numbering, which method, and what it counted.
+# A bag does not hold an episode's reset seed nor its skipped decisions: those cells stay empty.
+EPISODE_COLUMNS = ('bag', 'run', 'method', *EPISODE_FIELDS, 'transitions', 'images')
+REWARD_DECIDERS = {'human': 'person', 'detector': 'detector'}
 DECISION_COLUMNS = ('bag', 'episode', 'run', 'step', 'time_s', 'method', 'greedy', 'temperature', 'chosen_index',
                     'chosen_prompt', 'chosen_q', 'candidates', 'sources', 'q_values', 'probabilities')
 TRANSITION_COLUMNS = ('bag', 'episode', 'run', 'step', 'prompt', 'source', 'reward', 'terminal', 'truncated',
@@ -37,13 +39,15 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[dict]) -> int:
 
 
 def episode_rows(episodes: Sequence[EpisodeRecord], bag: str = ''):
-    """Yield one CSV row per episode."""
+    """Yield one CSV row per episode (EPISODE_COLUMNS)."""
     for e in episodes:
-        yield {'bag': bag, 'episode': e.episode, 'run': e.run, 'task': e.task, 'method': e.method,
-               'outcome': e.outcome, 'success': int(e.success), 'decisions': len(e.decisions),
-               'transitions': len(e.transitions), 'control_steps': e.control_steps, 'images': e.images,
-               'return': f'{e.episode_return:.9g}', 'duration_s': f'{e.duration_s:.3f}',
-               'prompts': PROMPT_SEPARATOR.join(e.prompts)}
+        decided = e.outcome in ('success', 'failure') and e.rewards
+        yield {'bag': bag, 'run': e.run, 'method': e.method, 'episode': e.episode, 'task': e.task,
+               'chooser': PERSON if e.episode < 0 else POLICY, 'success': int(e.success), 'outcome': e.outcome,
+               'decided_by': REWARD_DECIDERS.get(e.rewards[-1].source, '') if decided else '',
+               'decisions': len(e.decisions), 'control_steps': e.control_steps, 'return': f'{e.episode_return:.9g}',
+               'skipped': '', 'seed': '', 'seconds': f'{e.duration_s:.3f}', 'prompts': PROMPT_SEPARATOR.join(e.prompts),
+               'transitions': len(e.transitions), 'images': e.images}
 
 
 def decision_rows(episodes: Sequence[EpisodeRecord], bag: str = ''):

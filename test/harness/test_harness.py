@@ -154,3 +154,27 @@ def test_a_method_that_learns_nothing_still_chooses_among_pooled_candidates(tmp_
     finally:
         baselines.RandomPolicy._choose = original
     assert decisions and max(decisions) > 1
+
+
+def test_online_episodes_and_demonstrations_keep_the_pre_registered_seeds(monkeypatch):
+    """The benchmark runs the one run driver: episode e (from 1) resets with seed * 100_000 + e - 1, demonstration i
+    (episode -1 - i) with seed * 100_000 + 90_000 + i, evaluation with its own; the published results depend on them."""
+    pytest.importorskip('mujoco', reason='demonstrations need a simulated task')
+    from sarl_ros.core import episode_loop, online_run
+    from sarl_ros.harness.harness import Job, run_job
+
+    calls = []  # (episode, seed, greedy) of every episode the job runs, in order
+    original = episode_loop.run_episode
+
+    def spy(env, proposer, policy, **kw):
+        calls.append((kw.get('episode', 0), kw['seed'], kw.get('greedy', False)))
+        return original(env, proposer, policy, **kw)
+    monkeypatch.setattr(online_run, 'run_episode', spy)
+    monkeypatch.setattr(episode_loop, 'run_episode', spy)  # the evaluation's
+    config = BenchConfig(methods=['sarl'], tasks=['hammer_plate_mushroom'], seeds=[3], episodes=2, eval_at=[0, 2],
+                         eval_episodes=1, encoder='hashing', reset='paper_like', sarl_options={'demonstrations': 2})
+    run_job(Job('sarl', 'hammer_plate_mushroom', 3, config), progress=None)
+    assert calls == [(-1, 390_000, False), (-2, 390_001, False),  # demonstrations first
+                     (0, 1_003_000, True),  # evaluation at 0 online episodes
+                     (1, 300_000, False), (2, 300_001, False),
+                     (0, 1_003_000, True)]  # at 2: the same evaluation scene

@@ -49,6 +49,9 @@ RUN_TIMEOUT_S = 180
 def reference_run(config: dict):
     """The demo's loop in this process, never interrupted: per episode, its result and its decisions."""
     learner = config['q_policy']['ros__parameters']
+    import torch
+    # The Q-policy node's thread count: a matrix product split over other threads may round differently.
+    torch.set_num_threads(learner['torch_threads'])
     policy = make_policy('sarl', seed=SEED, encoder=learner['encoder'], temperature=learner['temperature'],
                          temperature_final=learner['temperature_final'],
                          temperature_halflife=learner['temperature_halflife'], gamma=learner['gamma'])

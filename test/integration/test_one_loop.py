@@ -33,7 +33,7 @@ from sarl_ros.sim.registry import make_env, make_proposer  # noqa: E402
 
 EPISODES = 3
 # (task, run seed, how its three episodes end in one process: the seed was searched for this mix)
-LEGACY = ('legacy_hammer_plate_mushroom', 27, ['success', 'failed', 'timeout'])  # privileged state, legacy VLM
+LEGACY = ('legacy_hammer_plate_mushroom', 11, ['failed', 'timeout', 'success'])  # privileged state, legacy VLM
 
 
 def in_process_run(task, seed):

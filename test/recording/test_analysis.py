@@ -104,7 +104,11 @@ def test_csv_export_round_trips_the_transitions(recorded, tmp_path):
         assert row['prompt'] == expected.prompt and int(row['truncated']) == expected.truncated
         assert tuple(row['next_prompts'].split(PROMPT_SEPARATOR)) == (expected.next_prompts or ('',))
     with open(written['episodes.csv'][0]) as f:
-        episodes = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        # The run record's schema (the episode manager's episodes.csv), between the bag's own columns.
+        from sarl_ros.core.online_run import EPISODE_FIELDS
+        assert [c for c in reader.fieldnames if c in EPISODE_FIELDS] == list(EPISODE_FIELDS)
+        episodes = list(reader)
     assert [e['outcome'] for e in episodes] == run.outcomes
     assert [e['prompts'].split(PROMPT_SEPARATOR) for e in episodes] == run.chosen
     with open(written['decisions.csv'][0]) as f:

@@ -45,26 +45,33 @@ def finished_episodes(path) -> list[dict]:
 
 
 def next_episode(path) -> int:
-    """Return the number of the episode a resumed run starts with (1 for a new run)."""
+    """Return the number of the online episode a resumed run continues with (1 for a new run).
+
+    Demonstrations (negative numbers, sarl_ros.core.online_run) come before online episode 1.
+    """
     rows = finished_episodes(path)
-    return max((row['episode'] for row in rows), default=0) + 1
+    return max((row['episode'] for row in rows if row['episode'] > 0), default=0) + 1
 
 
-def trim_record(path, last_episode: int) -> None:
-    """Keep only rows up to last_episode (the ones the learner's checkpoint already holds)."""
+def trim_record(path, kept: int) -> None:
+    """Keep only the first `kept` rows (the episodes the learner's checkpoint holds, in run order)."""
     path = Path(path)
     repair_record(path)
     if not path.exists():
         return
     lines = path.read_text().splitlines(keepends=True)
-    if not lines:
+    if len(lines) <= 1 + kept:
         return
-    rows = csv.reader(lines[1:])
-    kept = [line for line, row in zip(lines[1:], rows) if row and int(row[0]) <= last_episode]
-    if len(kept) == len(lines) - 1:
-        return
+    # A row may span lines (a quoted newline in a prompt): count csv rows, not lines.
+    header, body = lines[0], lines[1:]
+    reader = csv.reader(io.StringIO(''.join(body)))
+    keep_lines = 0
+    for _ in range(kept):
+        if next(reader, None) is None:
+            break
+        keep_lines = reader.line_num
     tmp = path.with_suffix('.csv.tmp')
-    tmp.write_text(lines[0] + ''.join(kept))
+    tmp.write_text(header + ''.join(body[:keep_lines]))
     os.replace(tmp, path)
 
 
