@@ -2,8 +2,8 @@
 
     ./sarl run python benchmarks/sarl_paper_report.py [--results docs/results/sarl_paper]
 
-Reads every finished run under <results>/<part>/runs (A1 and A2 are one run, part A), prints per part a
-table of greedy success at 0 / 30 / 60 / 100 online episodes (mean over the seeds finished, and how
+Reads every finished run under <results>/<part>/runs, or a finished part's results.json (A1 and A2
+are one run, part A), prints per part a table of greedy success at 0 / 30 / 60 / 100 online episodes (mean over the seeds finished, and how
 many), checks the pre-registered rule for support on what is there, and writes <results>/summary.json
 and one learning-curve figure per part (<results>/<part>_curves.png).
 """
@@ -25,8 +25,12 @@ ORDER_DEPENDENT = ('hammer_plate_mushroom', 'banana_pot_sushi_bowl')
 def load_rows(results: Path, part: str) -> list[dict]:
     rows = []
     for directory in PARTS[part]:
-        for path in sorted((results / directory / 'runs').glob('*__seed*.json')):
-            rows += json.loads(path.read_text())
+        runs = sorted((results / directory / 'runs').glob('*__seed*.json'))
+        if runs:  # a part still running (or resumable): its finished runs
+            for path in runs:
+                rows += json.loads(path.read_text())
+        elif (results / directory / 'results.json').exists():  # a finished part keeps only its results
+            rows += json.loads((results / directory / 'results.json').read_text())['rows']
     return rows
 
 
