@@ -1,5 +1,8 @@
 """Q_sem's state on LIBERO: what a real robot could observe, no object poses.
 
+Its own layout, not the WidowX's ObservableFeaturizer: the LIBERO results in docs/results/libero10 were
+measured on it (the thumbnail is the shared ThumbnailEncoder).
+
 Layout (float32, FEATURE_DIM): end-effector xyz [m] and the two gripper finger positions [m]
 (proprioception), an 8x8 RGB thumbnail of the agent-view camera scaled to [0, 1], a 32-d hashed
 bag of the prompts executed so far this episode, and the share of the decision budget used.
@@ -10,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from sarl_ros.core.perception.image_encoders import ThumbnailEncoder
 from sarl_ros.core.perception.text_encoding import HashingEncoder
 
 PROPRIO_DIM = 5
@@ -17,18 +21,14 @@ THUMBNAIL = 8
 HISTORY_DIM = 32
 FEATURE_DIM = PROPRIO_DIM + THUMBNAIL * THUMBNAIL * 3 + HISTORY_DIM + 1
 _HISTORY = HashingEncoder(dim=HISTORY_DIM)
+_THUMBNAIL = ThumbnailEncoder(THUMBNAIL)
 
 
 def thumbnail(image: np.ndarray | None) -> np.ndarray:
-    """Return a THUMBNAIL x THUMBNAIL x 3 block-mean of an HxWx3 uint8 image, flattened, in [0, 1]."""
+    """Return the THUMBNAIL x THUMBNAIL RGB thumbnail of an HxWx3 uint8 image, flattened, in [0, 1] (zeros: none)."""
     if image is None:
-        return np.zeros(THUMBNAIL * THUMBNAIL * 3, dtype=np.float32)
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] % THUMBNAIL or image.shape[1] % THUMBNAIL:
-        raise ValueError(f'expected an HxWx3 image with sides divisible by {THUMBNAIL}, got {image.shape}')
-    h, w = image.shape[0] // THUMBNAIL, image.shape[1] // THUMBNAIL
-    blocks = image.reshape(THUMBNAIL, h, THUMBNAIL, w, 3).mean(axis=(1, 3))
-    return (blocks / 255.0).reshape(-1).astype(np.float32)
+        return np.zeros(_THUMBNAIL.dim, dtype=np.float32)
+    return _THUMBNAIL.encode(image)
 
 
 def state_features(proprio: np.ndarray, image: np.ndarray | None, history: Sequence[str],

@@ -57,6 +57,28 @@ class ColourLayoutEncoder:
         return code.reshape(-1)
 
 
+class ThumbnailEncoder:
+    """A side x side RGB thumbnail: the block means of the frame, scaled to [0, 1] (side x side x 3 values)."""
+
+    name = 'thumbnail'
+
+    def __init__(self, side: int = 8):
+        if side <= 0:
+            raise ValueError(f'thumbnail side must be positive, got {side}')
+        self.side = int(side)
+        self.dim = 3 * self.side * self.side
+
+    def encode(self, image: np.ndarray) -> np.ndarray:
+        """Return the thumbnail of an HxWx3 frame whose sides the thumbnail's side divides, flattened."""
+        image = np.asarray(image, dtype=np.float32)
+        side = self.side
+        if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] % side or image.shape[1] % side:
+            raise ValueError(f'expected an HxWx3 image with sides divisible by {side}, got {image.shape}')
+        h, w = image.shape[0] // side, image.shape[1] // side
+        blocks = image.reshape(side, h, side, w, 3).mean(axis=(1, 3))
+        return (blocks / 255.0).reshape(-1).astype(np.float32)
+
+
 class PretrainedImageEncoder:
     """A pretrained vision model loaded through transformers; the code is its pooled embedding.
 
@@ -95,10 +117,15 @@ def _checked_frame(image) -> np.ndarray:
     return frame
 
 
+IMAGE_ENCODERS = ('colour_layout', 'thumbnail', 'pretrained')
+
+
 def make_image_encoder(name: str = 'colour_layout', **kw):
-    """Return 'colour_layout' (offline default) or 'pretrained' (kw: model=<hub name or directory>)."""
+    """Return 'colour_layout' (offline default), 'thumbnail' (kw: side) or 'pretrained' (kw: model=<name or dir>)."""
     if name == 'colour_layout':
         return ColourLayoutEncoder(**kw)
+    if name == 'thumbnail':
+        return ThumbnailEncoder(**kw)
     if name == 'pretrained':
         return PretrainedImageEncoder(**kw)
-    raise ValueError(f'unknown image encoder {name!r}; choose colour_layout or pretrained')
+    raise ValueError(f'unknown image encoder {name!r}; choose one of {", ".join(IMAGE_ENCODERS)}')
