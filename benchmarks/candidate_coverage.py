@@ -60,11 +60,11 @@ DEFAULT_OUT = ROOT / 'docs' / 'results' / 'sarl_paper' / 'coverage.json'
 
 
 def _lookahead_policy_class():
-    from sarl_ros.core.policy import Policy
+    from sarl_ros.core.baselines.simple import BaselinePolicy
     from sarl_ros.core.proposals import normalize_prompt
     from sarl_ros.sim.snapshot import save, try_prompt
 
-    class LookaheadChooser(Policy):
+    class LookaheadChooser(BaselinePolicy):  # the baselines' shared settings (temperature reported)
         """Choose by trying every candidate from a snapshot of the env's state (a measuring device, not a learner)."""
 
         name = 'lookahead'

@@ -13,6 +13,7 @@ This module imports nothing of the package: every layer may use it.
 from __future__ import annotations
 
 import argparse
+import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Callable, NamedTuple, TypeVar
@@ -103,12 +104,23 @@ def _kind(hint, default) -> type:
     origin = typing.get_origin(hint) or hint
     if origin in (bool, int, float, str, tuple, list):
         return origin
+    if origin in (typing.Union, getattr(types, 'UnionType', typing.Union)):
+        # `float | None`: the option's kind is the non-None one; None stays allowed (an 'unset' default).
+        kinds = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(kinds) == 1:
+            return _kind(kinds[0], default)
+    if isinstance(origin, type) and issubclass(origin, Config):
+        return origin  # a nested config (e.g. a method's SAC settings)
     return type(default)
 
 
 def _converted(spec: Setting, value):
     """Return the value as the declared type (a CLI or YAML string, an int for a float); ValueError if it is not one."""
     kind = spec.kind
+    if value is None and spec.default is None:
+        return None
+    if isinstance(kind, type) and issubclass(kind, Config):
+        return _nested(spec, value)
     if kind is bool:
         if isinstance(value, str) and value.strip().lower() in ('true', 'false', '1', '0'):
             return value.strip().lower() in ('true', '1')
@@ -137,8 +149,21 @@ def _converted(spec: Setting, value):
         raise ValueError(f'{spec.name} must be a {kind.__name__}, got {value!r}') from None
 
 
+def _nested(spec: Setting, value):
+    """Return a nested config: as given, or the field's default with a mapping's fields changed."""
+    if isinstance(value, spec.kind):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f'{spec.name} must be a {spec.kind.__name__} or a mapping of its options, got {value!r}')
+    # A mapping changes the field's own default (a method's SAC settings differ from SAC's published ones),
+    # so as_dict() of a config builds the same config again.
+    return spec.default.with_options(**value)
+
+
 def check_value(spec: Setting, value) -> None:
     """Raise ValueError naming the option when a value is outside its choices or range."""
+    if value is None:
+        return  # an unset optional value (its default is None)
     if spec.choices and value not in spec.choices:
         raise ValueError(f'{spec.name}={value!r}: choose one of {", ".join(map(str, spec.choices))}')
     if spec.low is not None and value < spec.low:
