@@ -145,7 +145,7 @@ def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_c
     chooser = _lookahead_policy_class()(env, pool, rule)
     if pool is not None and demonstrations:
         teacher = Demonstrated(chooser, registry.make_demonstrator(env))
-        demo_success = [run_episode(env, proposer, teacher, max_candidates=max_candidates, updates_per_step=0,
+        demo_success = [run_episode(env, proposer, teacher, max_candidates=max_candidates, updates_per_decision=0,
                                     seed=seed * 100_000 + 90_000 + i, episode=-1 - i).success
                         for i in range(demonstrations)]
         row.update(demonstration_success=float(np.mean(demo_success)), pool_after_demonstrations=len(pool))
@@ -154,7 +154,7 @@ def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_c
         before = len(chooser.decision_log)
         # learn=True as the harness's online episodes (the last step's next candidates are proposed too,
         # which feeds the pool); the chooser stores nothing and updates nothing.
-        result = run_episode(env, proposer, chooser, max_candidates=max_candidates, updates_per_step=0,
+        result = run_episode(env, proposer, chooser, max_candidates=max_candidates, updates_per_decision=0,
                              seed=episode_seed, episode=episode)
         log = chooser.decision_log[before:]
         successes.append(bool(result.success))

@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
     from sarl_ros.core.durability.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-    from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
+    from sarl_ros.core.episode_loop import UPDATES_PER_DECISION, episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import SARL_METHODS, make_policy
     from sarl_ros.core.sarl.demonstrations import Demonstrated
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
@@ -149,7 +149,8 @@ def main(argv=None) -> int:
         demonstrated = episode <= demonstrations
         chooser = Demonstrated(policy, registry.make_demonstrator(env)) if demonstrated else policy
         result = run_episode(env, episode_proposer(episode), chooser, seed=episode_seed(args.seed, episode),
-                             episode=episode, updates_per_step=getattr(policy, 'updates_per_decision', 8))
+                             episode=episode,
+                             updates_per_decision=getattr(policy, 'updates_per_decision', UPDATES_PER_DECISION))
         if not demonstrated:
             successes.append(bool(result.success))
         # Record first, then checkpoint: a kill in between leaves a row that resuming trims and redoes.

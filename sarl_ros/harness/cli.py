@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--eval-episodes', type=int, default=10, help='greedy episodes per evaluation')
     parser.add_argument('--eval-at', default=None, help='comma list of evaluation points (overrides --eval-every)')
     parser.add_argument('--max-candidates', type=int, default=8, help='candidates asked of the proposer')
-    parser.add_argument('--updates-per-step', type=int, default=8, help='learning updates after each decision')
+    parser.add_argument('--updates-per-decision', type=int, default=BenchConfig.updates_per_decision,
+                        help='learning updates after each decision')
     parser.add_argument('--encoder', default='auto', choices=ENCODERS, help='prompt encoder for sarl')
     parser.add_argument('--sarl-option', type=_option, action='append', default=[], metavar='KEY=VALUE',
                         help='extra make_policy option for sarl, e.g. lr=0.001 (repeatable)')
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
         config = BenchConfig(methods=methods, tasks=tasks, seeds=seeds, episodes=args.episodes,
                              eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                              eval_at=[int(e) for e in args.eval_at.split(',')] if args.eval_at else None,
-                             max_candidates=args.max_candidates, updates_per_step=args.updates_per_step,
+                             max_candidates=args.max_candidates, updates_per_decision=args.updates_per_decision,
                              encoder=args.encoder, sarl_options=dict(args.sarl_option), proposal_cache=cache,
                              jobs=args.jobs, reset=args.reset, baseline_pool=args.baseline_pool,
                              pool_file=args.pool_file)

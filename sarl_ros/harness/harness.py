@@ -25,6 +25,8 @@ from typing import Callable
 
 import numpy as np
 
+from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
+
 ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return', 'eval_decisions',
               'online_success', 'online_success_cumulative', 'online_decisions', 'proposer_calls', 'vlm_calls',
               'seconds')
@@ -43,7 +45,7 @@ class BenchConfig:
     eval_episodes: int = 10
     eval_at: list[int] | None = None  # explicit evaluation points (online episodes); overrides eval_every
     max_candidates: int = 8
-    updates_per_step: int = 8
+    updates_per_decision: int = UPDATES_PER_DECISION
     encoder: str = 'auto'
     sarl_options: dict = field(default_factory=dict)  # extra make_policy kwargs for sarl
     proposal_cache: dict | None = None  # CachedProposer parameters, or None for no cache
@@ -148,7 +150,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
         eval_proposer = PooledProposer(eval_proposer, pool, admit=not policy.learns)
     if getattr(policy, 'steers_actions', False):
         attach_steering(job, policy, env, eval_env)
-    updates = getattr(policy, 'updates_per_decision', cfg.updates_per_step)
+    updates = getattr(policy, 'updates_per_decision', cfg.updates_per_decision)
     demonstrations = getattr(getattr(policy, 'config', None), 'demonstrations', 0)
     if demonstrations and task.make_demonstrator is None:
         if progress is not None:
@@ -158,7 +160,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
     if demonstrations:
         teacher = Demonstrated(policy, task.make_demonstrator(env))
         for i in range(demonstrations):
-            run_episode(env, proposer, teacher, max_candidates=cfg.max_candidates, updates_per_step=updates,
+            run_episode(env, proposer, teacher, max_candidates=cfg.max_candidates, updates_per_decision=updates,
                         seed=job.seed * 100_000 + 90_000 + i, episode=-1 - i)
     started = time.monotonic()
     rows: list[dict] = []
@@ -194,7 +196,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
         if episode == episodes:
             break
         result = run_episode(env, proposer, policy, max_candidates=cfg.max_candidates,
-                             updates_per_step=updates, seed=job.seed * 100_000 + episode, episode=episode)
+                             updates_per_decision=updates, seed=job.seed * 100_000 + episode, episode=episode)
         online.append(result.success)
         decisions.append(result.decisions)
         proposer_calls += result.proposer_calls

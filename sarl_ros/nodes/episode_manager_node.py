@@ -297,9 +297,9 @@ class EpisodeManager(Node):
         started = time.monotonic()
         self.env.episode = self.proposer.episode = self.policy.episode = episode
         self.policy.task_name = self.task.name
-        # Learning happens in the Q-policy node (updates_per_step=0 here): it queues updates per transition.
+        # Learning happens in the Q-policy node (updates_per_decision=0 here): it queues updates per transition.
         result = run_episode(self.env, self.proposer, self.policy, max_candidates=self.p.max_candidates,
-                             greedy=self.p.greedy, learn=True, updates_per_step=0,
+                             greedy=self.p.greedy, learn=True, updates_per_decision=0,
                              seed=episode_seed(self.p.seed, episode), episode=episode)
         self.episodes_done += 1
         if result.end != 'aborted':  # an aborted episode is neither a success nor a failure

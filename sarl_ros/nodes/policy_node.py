@@ -60,7 +60,7 @@ PARAMS = (
     Param('pool_capacity', SARL['pool_capacity'], 'Instruction pool size K (sarl variants)'),
     Param('pool_file', '', 'JSON list of prompts that seed a fresh instruction pool first (sarl variants; '
           'empty: none)'),
-    Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
+    Param('updates_per_decision', 8, 'TD updates queued per stored transition'),
     Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
     Param('warm_start', '', 'Checkpoint to start from when output_dir has none (empty: a fresh learner)'),
     Param('torch_threads', 1, 'CPU threads torch may use (a small network: on a shared 2-core machine 8 TD updates '
@@ -115,7 +115,7 @@ class PolicyNode(Node):
         self.successes: list[bool] = []
         self.last_stats: dict = {}
         # Replayed transitions get the learning they were owed before the kill.
-        self._pending_updates = report.replayed * self.p.updates_per_transition
+        self._pending_updates = report.replayed * self.p.updates_per_decision
         self._updating = False  # the learner thread is running an update taken off the queue
         self._work = threading.Condition()
         self._closing = False
@@ -204,7 +204,7 @@ class PolicyNode(Node):
         self.transitions_pub.publish(msg)
         self._publish_pool()
         with self._work:
-            self._pending_updates += self.p.updates_per_transition
+            self._pending_updates += self.p.updates_per_decision
             self._work.notify_all()
         response.accepted, response.replay_size = True, self.transitions
         return response

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
 from sarl_ros.core.method_names import METHODS
 from sarl_ros.recording.bag.source import BagError
 
@@ -156,7 +157,7 @@ def cmd_retrain(args) -> int:
     kwargs = {} if args.encoder is None else {'encoder': args.encoder}
     try:
         result = retrain(recordings, args.output, method=args.method, seed=args.seed,
-                         updates_per_transition=args.updates_per_transition, extra_updates=args.extra_updates,
+                         updates_per_decision=args.updates_per_decision, extra_updates=args.extra_updates,
                          evaluate_on=evaluate_on, progress=ProgressPrinter(), **kwargs)
     except ValueError as exc:
         raise CliError(str(exc), code=1) from exc
@@ -242,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--encoder', default=None, choices=('auto', 'minilm', 'hashing'),
                    help='prompt encoder (default auto)')
-    p.add_argument('--updates-per-transition', type=int, default=8)
+    p.add_argument('--updates-per-decision', type=int, default=UPDATES_PER_DECISION,
+                   help='TD updates after each stored transition')
     p.add_argument('--extra-updates', type=int, default=0, help='TD updates over the whole replay at the end')
     p.add_argument('--eval', nargs='+', metavar='BAG', help='evaluate on these bags instead of the training bags')
     p.add_argument('--threads', type=int, default=0, help='torch threads (0: torch default)')

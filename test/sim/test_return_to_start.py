@@ -114,7 +114,7 @@ def test_sarl_chooses_it_and_learns_from_its_transitions():
     first_state = None
     for episode in range(6):
         result = run_episode(env, proposer, policy, max_candidates=4, seed=episode, episode=episode,
-                             updates_per_step=2)
+                             updates_per_decision=2)
         chosen += result.prompts.count(RETURN_TO_START_PROMPT)
         stored += [t for t in result.transitions if t.prompt == RETURN_TO_START_PROMPT]
         if stored and first_state is None:

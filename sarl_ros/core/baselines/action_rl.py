@@ -152,7 +152,7 @@ class _ActionSpacePolicy(BaselinePolicy):
 
     def _store(self, obs, action, reward, next_obs, done) -> None:
         self.sac.add(obs, action, reward, next_obs, done)
-        self._pending_updates += self._updates_per_transition()
+        self._pending_updates += self._updates_per_stored_transition()
 
     def update(self, n_updates: int) -> dict:
         """Run the SAC steps owed for the transitions stored since the last call (none when n_updates is 0)."""
@@ -191,7 +191,7 @@ class _ActionSpacePolicy(BaselinePolicy):
     def _extra_obs_dim(self) -> int:
         return 0
 
-    def _updates_per_transition(self) -> int:
+    def _updates_per_stored_transition(self) -> int:
         raise NotImplementedError
 
     def _next_observation(self, next_state) -> np.ndarray | None:
@@ -219,7 +219,7 @@ class DsrlPolicy(_ActionSpacePolicy):
     def _make_sac(self, feature_dim: int) -> SAC:
         return SAC(feature_dim, self.latent_dim, self.config.sac, action_scale=self.config.noise_bound, seed=self.seed)
 
-    def _updates_per_transition(self) -> int:
+    def _updates_per_stored_transition(self) -> int:
         return self.config.updates_per_decision
 
     def _next_observation(self, next_state) -> np.ndarray:
@@ -248,7 +248,7 @@ class ResidualPolicy(_ActionSpacePolicy):
         return SAC(feature_dim + self._extra_obs_dim(), 7, self.config.sac, action_scale=self.config.bounds,
                    seed=self.seed)
 
-    def _updates_per_transition(self) -> int:
+    def _updates_per_stored_transition(self) -> int:
         return self.config.updates_per_control_step
 
     def correct(self, step: int, proprio, action: np.ndarray) -> np.ndarray:
