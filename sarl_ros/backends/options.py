@@ -8,13 +8,15 @@ backend's prefix, unless the field names its parameter itself.
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, NamedTuple
+
+from sarl_ros.core.config import Setting, setting, settings
 
 
 def option(default, description: str, choices: tuple[str, ...] = (), parameter: str = ''):
-    return field(default=default, metadata={'description': description, 'choices': tuple(choices),
-                                            'parameter': parameter})
+    """Declare a backend option: a config setting (sarl_ros.core.config), so nodes declare it like any other."""
+    return setting(default, description, choices=choices, parameter=parameter)
 
 
 @dataclass(frozen=True)
@@ -196,20 +198,28 @@ class ParameterSpec(NamedTuple):
     choices: tuple[str, ...]
 
 
-def parameter_specs(backends=EXECUTOR_BACKENDS) -> list[ParameterSpec]:
-    """Return one node parameter per option; an option several backends share appears once."""
-    specs: dict[str, ParameterSpec] = {}
+def parameter_settings(backends=EXECUTOR_BACKENDS) -> list[Setting]:
+    """Return one node parameter per option, as the Setting a node config field is made of.
+
+    An option several backends share appears once; its help names the backends that use it.
+    """
+    specs: dict[str, Setting] = {}
     users: dict[str, list[str]] = {}
     for backend in backends:
+        by_name = {spec.name: spec for spec in settings(backend.options)}
         for f in fields(backend.options):
             name = parameter_name(backend, f)
             users.setdefault(name, []).append(f'{backend.argument}:={backend.name}')
-            spec = ParameterSpec(name, f.default, f.metadata['description'], f.metadata['choices'])
-            if name in specs and specs[name][:2] != spec[:2]:
+            spec = by_name[f.name]._replace(name=name, parameter='')
+            if name in specs and specs[name].default != spec.default:
                 raise ValueError(f'option {name} has different defaults in {", ".join(users[name])}')
             specs[name] = spec
-    return [spec._replace(description=f'{spec.description} ({"|".join(users[spec.name])})')
-            for spec in specs.values()]
+    return [spec._replace(help=f'{spec.help} ({"|".join(users[spec.name])})') for spec in specs.values()]
+
+
+def parameter_specs(backends=EXECUTOR_BACKENDS) -> list[ParameterSpec]:
+    """Return one node parameter per option (name, default, description, choices)."""
+    return [ParameterSpec(spec.name, spec.default, spec.help, spec.choices) for spec in parameter_settings(backends)]
 
 
 def options_for(argument: str, name: str, values: dict[str, Any], backends=EXECUTOR_BACKENDS):

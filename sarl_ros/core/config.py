@@ -32,6 +32,21 @@ def setting(default, help: str, *, low=None, high=None, choices=(), parameter: s
     return field(default=default, metadata=meta)
 
 
+def setting_of(cls: type, name: str, help: str = '', **changes):
+    """Declare an option as another config's field (default, range, choices): one declaration, shared.
+
+    E.g. the Q-policy node's temperature is SarlConfig's; help may say more in the new place, and
+    `changes` may set a field's range or parameter name (never its default: that stays where it was declared).
+    """
+    if 'default' in changes:
+        raise TypeError('setting_of() shares the default of the field it names; declare a new setting instead')
+    spec = next((s for s in settings(cls) if s.name == name), None)
+    if spec is None:
+        raise ValueError(f'{cls.__name__} has no field {name}')
+    kwargs = {'low': spec.low, 'high': spec.high, 'choices': spec.choices, 'parameter': spec.parameter, **changes}
+    return setting(spec.default, help or spec.help, **kwargs)
+
+
 class Setting(NamedTuple):
     """One declared option, read back from a config class."""
 

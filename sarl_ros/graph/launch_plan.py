@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from sarl_ros.core.durability.resume import fresh_bag_path
+# The nodes' configs: the launch arguments take their defaults, types and ranges from these fields.
+from sarl_ros.graph import node_configs  # noqa: F401 - registers them
 from sarl_ros.graph.description import (LAUNCH_ARGUMENTS, NODES, RECORDED_TOPICS, LaunchArgumentError,
                                         NodeDescription, node_overrides, resolve_arguments,
                                         unknown_arguments_message)

@@ -32,8 +32,9 @@ from sarl_ros.core.tasks import resolve_task
 from sarl_ros.graph import description as g
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal
 from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, ProposerClient, ServiceFailure
+from sarl_ros.graph.node_configs import EpisodeManagerConfig
 from sarl_ros.nodes.runner import run_node
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
 from sarl_ros.srv import DemonstratePrompt, PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
 
@@ -41,33 +42,12 @@ from sarl_ros.srv import DemonstratePrompt, PauseEpisodes, ReportOutcome, ResetS
 # decided_by: person or detector (empty when nobody decided: a timeout or an abort).
 RECORD_COLUMNS = ['episode', 'task', 'success', 'decisions', 'prompts', 'seconds', 'outcome', 'decided_by']
 
-PARAMS = (
-    Param('task', 'pot_lid_on_towel', 'Task: a simulator task name, or the task text for a real robot'),
-    Param('episodes', 60, 'Episodes of the run in all (a resumed run continues up to this number)'),
-    Param('seed', 0, 'Run seed: episode e resets a self-resetting scene with seed * 100003 + e'),
-    Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
-    Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
-    Param('max_candidates', 8, 'Candidates requested from the proposer'),
-    Param('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person',
-          g.RESET_MODES),
-    Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
-    Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
-    Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
-    Param('ready_timeout_s', 120.0, 'Deadline for every node this one calls to be ready before the first episode '
-          '(a loading model is waited for; a node missing after it stops the graph, named)'),
-    Param('verdict_timeout_s', 180.0, 'Wait this long for an episode\'s final verdict (a person may be asked: '
-          'keep it above reward.human_timeout_s)'),
-    Param('retries', 2, 'Retries of a failed proposal or execution before the step is skipped'),
-    Param('greedy', False, 'Evaluate: choose greedily'),
-    Param('output_dir', 'runs/latest', 'episodes.csv goes here'),
-)
-
 
 class EpisodeManager(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('episode_manager', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, EpisodeManagerConfig)
         if self.p.episodes <= 0:
             raise ValueError(f'episode_manager.episodes must be positive, got {self.p.episodes}')
         self.exit_code = 0
@@ -418,7 +398,7 @@ NODE_CLASS = EpisodeManager
 
 
 def main(argv=None):
-    return run_node('episode_manager', __doc__.splitlines()[0], PARAMS, EpisodeManager, argv)
+    return run_node('episode_manager', __doc__.splitlines()[0], EpisodeManagerConfig, EpisodeManager, argv)
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ import yaml
 from sarl_ros.backends.options import (DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS, BackendOptions,
                                        RemoteVLAOptions, VLMDetectorOptions, option, options_for, parameter_name,
                                        parameter_specs)
+from sarl_ros.core.config import config_class
 from sarl_ros.graph.launcher import DEFAULT_CONFIG
 
 # node -> (its module, the backends whose options it declares)
@@ -34,7 +35,8 @@ def test_the_parameter_file_and_help_carry_the_options(node):
     from sarl_ros.nodes.runner import usage
     module, backends = NODES[node]
     declared = yaml.safe_load(DEFAULT_CONFIG.read_text())[node]['ros__parameters']
-    text = usage(node, 'summary', importlib.import_module(module).PARAMS)
+    importlib.import_module(module)
+    text = usage(node, 'summary', config_class('node', node))
     for spec in parameter_specs(backends):
         assert declared[spec.name] == spec.default
         assert f'  {spec.name} (' in text
