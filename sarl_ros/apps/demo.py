@@ -21,7 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sarl_ros.core.config import add_arguments
+from sarl_ros.core.sarl.config import SarlConfig
+
 DEFAULT_TASK = 'hammer_plate_mushroom'  # the paper's own example: the task prompt never succeeds
+LEARNER_FLAGS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma', 'pool_capacity', 'demonstrations')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,9 +36,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'up to this number)')
     parser.add_argument('--method', default='sarl',
                         help='sarl or a baseline: fixed, icl, random, sarl_blind, sarl_oracle, ucb')
-    parser.add_argument('--demonstrations', type=int, default=None,
-                        help="language-guided demonstrations before online learning (default: the method's own, "
-                             'sarl: 3; 0: none); the simulated person follows the task\'s grounded solution')
     parser.add_argument('--pool-file', type=Path, default=None,
                         help='seed the instruction pool with the prompts of a JSON list before anything else joins it')
     parser.add_argument('--reset', default='paper_like', choices=('paper_like', 'repaint'),
@@ -46,12 +47,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--fresh', action='store_true',
                         help='start afresh: move an existing output directory aside instead of resuming it')
     parser.add_argument('--list-tasks', action='store_true', help='print the tasks and exit')
+    # The learner's options, generated from SarlConfig's fields (type, range, help); a flag not given keeps
+    # the method's own value (sarl_nodemo: no demonstrations). Demonstrations follow the task's grounded solution.
+    learner = parser.add_argument_group('learner options (a flag not given keeps the method\'s own value)')
+    add_arguments(learner, SarlConfig, only=LEARNER_FLAGS, given_only=True)
     args = parser.parse_args(argv)
     if args.episodes <= 0:
         parser.error(f'--episodes must be positive, got {args.episodes}')
-    if args.demonstrations is not None and args.demonstrations < 0:
-        parser.error(f'--demonstrations must be >= 0, got {args.demonstrations}')
     return args
+
+
+def learner_options(args: argparse.Namespace, method: str) -> dict:
+    """Return the learner flags given on the command line that the method takes (ValueError for others)."""
+    from sarl_ros.core.methods import method_defaults
+    given = {name: getattr(args, name) for name in LEARNER_FLAGS if hasattr(args, name)}
+    refused = sorted(set(given) - set(method_defaults(method)))
+    if refused:
+        raise ValueError(f'method {method} does not take --{", --".join(n.replace("_", "-") for n in refused)}')
+    return given
 
 
 class FrameRecorder:
@@ -86,7 +99,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
     from sarl_ros.core.durability.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from sarl_ros.core.episode_loop import UPDATES_PER_DECISION, episode_seed, episode_stream_seed, run_episode
-    from sarl_ros.core.methods import SARL_METHODS, make_policy
+    from sarl_ros.core.methods import make_policy
     from sarl_ros.core.sarl.demonstrations import Demonstrated
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
     from sarl_ros.core.durability.resume import finished_episodes, set_aside, trim_record
@@ -111,8 +124,7 @@ def main(argv=None) -> int:
                 raise ValueError(f'{checkpoint} holds a {policy.name!r} run, not {args.method!r}: '
                                  'use --fresh or another --output-dir')
         else:
-            options = {} if args.demonstrations is None or args.method not in SARL_METHODS else {
-                'demonstrations': args.demonstrations}
+            options = learner_options(args, args.method)
             policy = make_policy(args.method, seed=args.seed, encoder=args.encoder, **options)
             if args.pool_file is not None:
                 seed_pool(policy, args.pool_file)

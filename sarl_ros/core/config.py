@@ -224,13 +224,19 @@ def registered(kind: str) -> dict[str, type]:
 # --- command lines -------------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, *, only: tuple[str, ...] = (),
-                  skip: tuple[str, ...] = (), prefix: str = '') -> None:
-    """Add one --flag per option of a config class (dashes for underscores), defaulting to the field's."""
+                  skip: tuple[str, ...] = (), prefix: str = '', given_only: bool = False) -> None:
+    """Add one --flag per option of a config class (dashes for underscores), defaulting to the field's.
+
+    given_only: a flag not on the command line sets nothing (argparse.SUPPRESS), so a caller can apply
+    just the given options onto a config of its own (e.g. a SARL variant's, whose defaults differ).
+    """
     for spec in settings(cls):
         if (only and spec.name not in only) or spec.name in skip:
             continue
         flag = '--' + (prefix + spec.name).replace('_', '-')
-        kwargs: dict[str, Any] = {'dest': prefix + spec.name, 'default': spec.default, 'help': spec.describe()}
+        default = argparse.SUPPRESS if given_only else spec.default
+        text = f'{spec.describe()} (default: {spec.default})' if given_only else spec.describe()
+        kwargs: dict[str, Any] = {'dest': prefix + spec.name, 'default': default, 'help': text.replace('%', '%%')}
         if spec.kind is bool:
             kwargs['action'] = argparse.BooleanOptionalAction
         else:
