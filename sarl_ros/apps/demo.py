@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from sarl_ros.core.config import add_arguments
+from sarl_ros.core.method_names import DEFAULT_METHOD
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, ENCODERS
 from sarl_ros.core.sarl.config import SarlConfig
 
 DEFAULT_TASK = 'hammer_plate_mushroom'  # the paper's own example: the task prompt never succeeds
@@ -34,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--task', default=DEFAULT_TASK, help='simulated task (see --list-tasks)')
     parser.add_argument('--episodes', type=int, default=60, help='online episodes in all (a resumed run continues '
                         'up to this number)')
-    parser.add_argument('--method', default='sarl',
+    parser.add_argument('--method', default=DEFAULT_METHOD,
                         help='sarl or a baseline: fixed, icl, random, sarl_blind, sarl_oracle, ucb')
     parser.add_argument('--pool-file', type=Path, default=None,
                         help='seed the instruction pool with the prompts of a JSON list before anything else joins it')
@@ -42,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='paper_like: the scene is kept between episodes (colours, layout), positions jittered; '
                              'repaint: new colours and positions every episode (harder)')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--encoder', default='auto', choices=('auto', 'minilm', 'hashing'))
+    parser.add_argument('--encoder', default=DEFAULT_ENCODER, choices=ENCODERS)
     parser.add_argument('--output-dir', default='runs/demo', type=Path)
     parser.add_argument('--fresh', action='store_true',
                         help='start afresh: move an existing output directory aside instead of resuming it')

@@ -14,7 +14,7 @@ import numpy as np
 
 from sarl_ros.core.mdp import (Candidate, Decision, EpisodeAborted, PromptProposer, SemanticEnv, StepOutcome,
                                StepSkipped, Transition)
-from sarl_ros.core.proposals import normalize_candidates, with_task_prompt
+from sarl_ros.core.proposals import MAX_CANDIDATES, normalize_candidates, with_task_prompt
 
 # Learning steps a driver runs after each stored transition when the method sets none of its own (SARL's
 # SarlConfig.updates_per_decision does): run_episode, sarl-bench, sarl-demo, retraining and the Q-policy node.
@@ -70,8 +70,8 @@ def _candidates(proposer, observation, task, history, max_candidates) -> list[Ca
     return candidates
 
 
-def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candidates: int = 8, greedy: bool = False,
-                learn: bool = True, updates_per_decision: int = UPDATES_PER_DECISION,
+def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candidates: int = MAX_CANDIDATES,
+                greedy: bool = False, learn: bool = True, updates_per_decision: int = UPDATES_PER_DECISION,
                 on_decision: Callable[[int, Decision, list[Candidate], StepOutcome], None] | None = None,
                 seed: int | None = None, episode: int = 0) -> EpisodeResult:
     """Run one episode and return what happened.

@@ -14,6 +14,7 @@ from sarl_ros.core.baselines.action_rl import DsrlPolicy, ResidualPolicy
 from sarl_ros.core.baselines.sarl_text import SarlPolicy
 from sarl_ros.core.baselines.simple import FixedPolicy, IclPolicy, RandomPolicy, UcbPolicy
 from sarl_ros.core.config import Config, config_class, config_label
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER
 from sarl_ros.core.policy import Policy
 from sarl_ros.core.sarl.config import SARL_VARIANTS, SarlConfig
 from sarl_ros.core.sarl.policy import PaperSarlPolicy
@@ -79,7 +80,8 @@ def method_defaults(name: str) -> dict:
     return default_config(name).as_dict()
 
 
-def make_policy_from_config(config: Config, *, method: str = '', seed: int = 0, encoder: str = 'auto') -> Policy:
+def make_policy_from_config(config: Config, *, method: str = '', seed: int = 0,
+                            encoder: str = DEFAULT_ENCODER) -> Policy:
     """Return a fresh policy built from a method's config (method: the name it runs under, e.g. a SARL variant)."""
     method = method or config_label(type(config))
     _known(method)
@@ -93,6 +95,6 @@ def make_policy_from_config(config: Config, *, method: str = '', seed: int = 0, 
     return factory(config, seed=seed, encoder=encoder)
 
 
-def make_policy(name: str, *, seed: int = 0, encoder: str = 'auto', **options) -> Policy:
+def make_policy(name: str, *, seed: int = 0, encoder: str = DEFAULT_ENCODER, **options) -> Policy:
     """Return a fresh policy of a method; ValueError for unknown names or options (naming the valid ones)."""
     return make_policy_from_config(method_config(name, **options), method=name, seed=seed, encoder=encoder)

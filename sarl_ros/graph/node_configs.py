@@ -17,12 +17,13 @@ from sarl_ros.backends.options import DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROP
 from sarl_ros.core.config import Config, register_config, setting, setting_of
 from sarl_ros.core.durability.wal import SYNC_MODES
 from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
-from sarl_ros.core.method_names import METHODS
+from sarl_ros.core.method_names import DEFAULT_METHOD, METHODS
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, ENCODERS
+from sarl_ros.core.proposals import MAX_CANDIDATES
 from sarl_ros.core.sarl.config import SarlConfig
 from sarl_ros.graph import description as g
 from sarl_ros.rosutil.bag_storages import DEFAULT_STORAGE, STORAGES
 
-ENCODER_CHOICES = ('auto', 'minilm', 'hashing')
 # Where the graph's runs go unless output_dir:= says otherwise (the launch argument and four nodes).
 DEFAULT_OUTPUT_DIR = 'runs/latest'
 
@@ -76,7 +77,7 @@ class _ProposerOwn(Config):
     """vlm_proposer: asks the VLM for candidate prompts (sarl_ros.nodes.proposer_node)."""
 
     backend: str = setting('sim', 'Proposer backend', choices=g.VLM_BACKENDS)
-    max_candidates: int = setting(8, 'Candidates per call when a request asks for 0', low=1)
+    max_candidates: int = setting(MAX_CANDIDATES, 'Candidates per call when a request asks for 0', low=1)
     cache_max_reuses: int = setting(0, "Serve a state cluster's candidate set this many times before asking the "
                                     'VLM again (0: ask at every step)', low=0)
     cache_resolution: float = setting(0.05, 'State features are quantised by this step to form clusters')
@@ -94,10 +95,10 @@ ProposerConfig = register_config('node', 'vlm_proposer')(_with_backend_options(_
 class PolicyConfig(Config):
     """q_policy: the prompt-selection method and its learner (sarl_ros.nodes.policy_node)."""
 
-    method: str = setting('sarl', 'Prompt-selection method', choices=METHODS)
+    method: str = setting(DEFAULT_METHOD, 'Prompt-selection method', choices=METHODS)
     seed: int = setting(0, 'Random seed', low=0)
-    encoder: str = setting('auto', 'Prompt encoder: minilm, hashing, or auto (minilm when installed)',
-                           choices=ENCODER_CHOICES)
+    encoder: str = setting(DEFAULT_ENCODER, 'Prompt encoder: minilm, hashing, or auto (minilm when installed)',
+                           choices=ENCODERS)
     # The learner's options: SarlConfig's fields (default, range), passed on to the methods that take them.
     temperature: float = setting_of(SarlConfig, 'temperature', 'Initial softmax temperature (sarl)')
     temperature_final: float = setting_of(SarlConfig, 'temperature_final', 'Temperature the schedule decays to (sarl)')
@@ -145,7 +146,7 @@ class EpisodeManagerConfig(Config):
     seed: int = setting(0, 'Run seed: episode e resets a self-resetting scene with seed * 100003 + e', low=0)
     max_decisions: int = setting(0, 'Decision budget per episode (0: the simulator task default, else 8)', low=0)
     control_steps: int = setting(0, 'Control steps per prompt (0: the executor default)', low=0)
-    max_candidates: int = setting(8, 'Candidates requested from the proposer', low=1)
+    max_candidates: int = setting(MAX_CANDIDATES, 'Candidates requested from the proposer', low=1)
     reset_mode: str = setting('auto', 'auto: the simulator resets the scene; operator: wait for a person',
                               choices=g.RESET_MODES)
     reset_reminder_s: float = setting(30.0, 'Repeat the reset request this often while waiting')

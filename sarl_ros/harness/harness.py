@@ -26,6 +26,8 @@ from typing import Callable
 import numpy as np
 
 from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER
+from sarl_ros.core.proposals import MAX_CANDIDATES
 
 ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return', 'eval_decisions',
               'online_success', 'online_success_cumulative', 'online_decisions', 'proposer_calls', 'vlm_calls',
@@ -44,9 +46,9 @@ class BenchConfig:
     eval_every: int = 10
     eval_episodes: int = 10
     eval_at: list[int] | None = None  # explicit evaluation points (online episodes); overrides eval_every
-    max_candidates: int = 8
+    max_candidates: int = MAX_CANDIDATES
     updates_per_decision: int = UPDATES_PER_DECISION
-    encoder: str = 'auto'
+    encoder: str = DEFAULT_ENCODER
     sarl_options: dict = field(default_factory=dict)  # extra make_policy kwargs for sarl
     proposal_cache: dict | None = None  # CachedProposer parameters, or None for no cache
     jobs: int = 1

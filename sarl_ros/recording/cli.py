@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
-from sarl_ros.core.method_names import METHODS
+from sarl_ros.core.method_names import DEFAULT_METHOD, METHODS
+from sarl_ros.rosutil.bag_storages import DEFAULT_STORAGE, STORAGES
 from sarl_ros.recording.bag.source import BagError
 
 PROGRAM = 'sarl-replay'
@@ -239,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('retrain', help='train a Q-function from bags and write a checkpoint')
     p.add_argument('bags', nargs='+', metavar='BAG')
     p.add_argument('-o', '--output', required=True, help='checkpoint file to write (e.g. runs/offline/sarl.pt)')
-    p.add_argument('--method', default='sarl', choices=METHODS, help='learning method (default sarl)')
+    p.add_argument('--method', default=DEFAULT_METHOD, choices=METHODS,
+                   help=f'learning method (default {DEFAULT_METHOD})')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--encoder', default=None, choices=('auto', 'minilm', 'hashing'),
                    help='prompt encoder (default auto)')
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('repair', help='rewrite a damaged bag as a complete one')
     p.add_argument('bag', metavar='BAG')
     p.add_argument('-o', '--output', help='new bag directory (default: <BAG>_repaired)')
-    p.add_argument('--storage', default='mcap', choices=('mcap', 'sqlite3'))
+    p.add_argument('--storage', default=DEFAULT_STORAGE, choices=STORAGES)
     p.set_defaults(run=cmd_repair)
     return parser
 

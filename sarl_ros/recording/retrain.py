@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
+from sarl_ros.core.method_names import DEFAULT_METHOD
 from sarl_ros.recording.reader import Recording
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
@@ -77,7 +78,7 @@ def _training_episodes(recordings: Sequence[Recording]):
                 yield episode
 
 
-def train_policy(recordings: Sequence[Recording], *, method: str = 'sarl', seed: int = 0,
+def train_policy(recordings: Sequence[Recording], *, method: str = DEFAULT_METHOD, seed: int = 0,
                  updates_per_decision: int = UPDATES_PER_DECISION, extra_updates: int = 0,
                  progress: Progress | None = None,
                  **policy_kwargs):
@@ -148,8 +149,8 @@ def evaluate_policy(policy, recordings: Sequence[Recording]) -> Evaluation:
                       q_chosen_failed=mean(q_chosen[False]), q_greedy=mean(q_greedy))
 
 
-def retrain(recordings: Sequence[Recording], checkpoint: str | Path, *, method: str = 'sarl', seed: int = 0,
-            updates_per_decision: int = UPDATES_PER_DECISION, extra_updates: int = 0,
+def retrain(recordings: Sequence[Recording], checkpoint: str | Path, *, method: str = DEFAULT_METHOD,
+            seed: int = 0, updates_per_decision: int = UPDATES_PER_DECISION, extra_updates: int = 0,
             evaluate_on: Sequence[Recording] | None = None,
             progress: Progress | None = None, **policy_kwargs) -> RetrainResult:
     """Train from recordings, save the checkpoint, and evaluate against logged choices."""

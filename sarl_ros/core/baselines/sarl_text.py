@@ -9,7 +9,7 @@ import numpy as np
 from sarl_ros.core.baselines.simple import BaselinePolicy
 from sarl_ros.core.baselines.td_learner import LearnerConfig, TDLearner
 from sarl_ros.core.config import register_config, setting
-from sarl_ros.core.perception.text_encoding import make_encoder
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, make_encoder
 from sarl_ros.core.policy import TemperatureSchedule, checked_features, one_hot, softmax, without_pixels
 from sarl_ros.core.proposals import normalize_prompt
 
@@ -47,7 +47,7 @@ class SarlPolicy(BaselinePolicy):
     name = 'sarl_text'
     config_class = SarlTextConfig
 
-    def __init__(self, config: SarlTextConfig | None = None, *, seed: int = 0, encoder: str = 'auto'):
+    def __init__(self, config: SarlTextConfig | None = None, *, seed: int = 0, encoder: str = DEFAULT_ENCODER):
         super().__init__(config, seed=seed, encoder=encoder)
         c = self.config
         self.schedule = TemperatureSchedule(c.temperature, c.temperature_final, c.temperature_halflife)

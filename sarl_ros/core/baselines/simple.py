@@ -13,6 +13,7 @@ import numpy as np
 from sarl_ros.core.baselines.config import BaselineConfig
 from sarl_ros.core.config import register_config, setting
 from sarl_ros.core.mdp import SOURCE_TASK
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER
 from sarl_ros.core.policy import Policy, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 
@@ -34,7 +35,7 @@ class BaselinePolicy(Policy):
 
     config_class: type[BaselineConfig] = BaselineConfig
 
-    def __init__(self, config: BaselineConfig | None = None, *, seed: int = 0, encoder: str = 'auto'):
+    def __init__(self, config: BaselineConfig | None = None, *, seed: int = 0, encoder: str = DEFAULT_ENCODER):
         config = self.config_class() if config is None else config
         if not isinstance(config, self.config_class):
             raise TypeError(f'{self.name} is built from a {self.config_class.__name__}, got {type(config).__name__}')

@@ -59,13 +59,14 @@ class LearnerConfig(BaselineConfig):
         object.__setattr__(self, 'hidden', tuple(int(h) for h in self.hidden))
 
 
-def next_state_values(next_q: torch.Tensor, mask: torch.Tensor, target: str, temperature: float) -> torch.Tensor:
+def next_state_values(next_q: torch.Tensor, mask: torch.Tensor, target: str,
+                      temperature: float | None) -> torch.Tensor:
     """Return V(s') per row from Q over the next candidates (B, K); rows without candidates get 0."""
     has_any = mask.any(dim=1)
     if target == 'max':
         values = next_q.masked_fill(~mask, float('-inf')).max(dim=1).values
     else:
-        if temperature <= 0:
+        if temperature is None or temperature <= 0:
             raise ValueError(f'a soft target needs a positive temperature, got {temperature}')
         scaled = (next_q / temperature).masked_fill(~mask, float('-inf'))
         values = temperature * torch.logsumexp(scaled, dim=1)
@@ -75,8 +76,8 @@ def next_state_values(next_q: torch.Tensor, mask: torch.Tensor, target: str, tem
 
 
 def td_targets(rewards: torch.Tensor, terminal: torch.Tensor, control_steps: torch.Tensor, next_q: torch.Tensor,
-               mask: torch.Tensor, *, gamma: float, target: str = 'max', temperature: float = 1.0,
-               discount: str = 'step') -> torch.Tensor:
+               mask: torch.Tensor, *, gamma: float, target: str = LearnerConfig.target,
+               temperature: float | None = None, discount: str = LearnerConfig.discount) -> torch.Tensor:
     """Return r + [not terminal] * discount * V(s') for a batch (see the module docstring)."""
     values = next_state_values(next_q, mask, target, temperature)
     if discount == 'control':
