@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from sarl_ros.core.config import config_class
+from sarl_ros.graph import node_configs  # noqa: F401 - registers the node configs
 from sarl_ros.graph.description import NODES
 
 HEADER = """# Parameters of every sarl_ros node, with their defaults (ros2 launch and sarl-graph both
