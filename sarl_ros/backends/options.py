@@ -1,4 +1,7 @@
-"""Options of the backends: one dataclass per backend is the one place an option and its default live.
+"""Options of the backends: one registered config per backend is the one place an option and its default live.
+
+Each is filed as ('backend', '<argument>:<name>'), e.g. ('backend', 'vla:openpi') (sarl_ros.core.config);
+values are checked against the declared types and choices when a node builds one (options_for).
 
 The nodes' parameters (executor, proposer, reward), config/widowx_sarl.yaml
 (scripts/write_config.py) and `--help` are derived from these fields; the nodes turn their
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, NamedTuple
 
-from sarl_ros.core.config import Setting, setting, settings
+from sarl_ros.core.config import Config, Setting, register_config, setting, settings
 
 
 def option(default, description: str, choices: tuple[str, ...] = (), parameter: str = ''):
@@ -19,8 +22,9 @@ def option(default, description: str, choices: tuple[str, ...] = (), parameter: 
     return setting(default, description, choices=choices, parameter=parameter)
 
 
+@register_config('backend', 'robot:sim')
 @dataclass(frozen=True)
-class SimOptions:
+class SimOptions(Config):
     """robot:=sim vla:=sim: the simulated tabletop (sarl_ros.sim.ros_stack.make_sim_stack)."""
 
     task: str = option('pot_lid_on_towel', 'Simulator scene until a reset names the episode manager\'s task')
@@ -31,8 +35,9 @@ class SimOptions:
         return {'task': self.task, 'width': self.camera_width, 'height': self.camera_height}
 
 
+@register_config('backend', 'robot:widowx')
 @dataclass(frozen=True)
-class WidowXOptions:
+class WidowXOptions(Config):
     """robot:=widowx: the Interbotix arm (sarl_ros.backends.widowx.WidowXRobot)."""
 
     control_hz: float = option(5.0, 'Control rate of the real arm')
@@ -46,8 +51,9 @@ class WidowXOptions:
                 'pose_source': self.pose_source, 'robot_model': self.robot_model}
 
 
+@register_config('backend', 'vla:openvla')
 @dataclass(frozen=True)
-class OpenVLAOptions:
+class OpenVLAOptions(Config):
     """vla:=openvla: a local OpenVLA-style checkpoint (sarl_ros.backends.openvla.OpenVLAPolicy)."""
 
     model: str = option('openvla/openvla-7b', 'VLA checkpoint id or path')
@@ -59,8 +65,9 @@ class OpenVLAOptions:
         return {'model': self.model, 'device': self.device, 'unnorm_key': self.unnorm_key, 'dtype': self.dtype}
 
 
+@register_config('backend', 'vla:remote')
 @dataclass(frozen=True)
-class RemoteVLAOptions:
+class RemoteVLAOptions(Config):
     """vla:=remote: a VLA policy server (sarl_ros.backends.vla_client.RemoteVLA)."""
 
     server_url: str = option('http://127.0.0.1:8777', 'Policy server')
@@ -78,8 +85,9 @@ class RemoteVLAOptions:
                 'token': os.environ.get(self.token_env, '') or None}
 
 
+@register_config('backend', 'vla:openpi')
 @dataclass(frozen=True)
-class OpenPIOptions:
+class OpenPIOptions(Config):
     """vla:=openpi: openpi's websocket policy server, e.g. pi0.5 (sarl_ros.backends.openpi_client.OpenPIVLA).
 
     The observation layout (keys, state, image size) must match the server's policy config; the
@@ -118,8 +126,9 @@ class OpenPIOptions:
         return {field_.name: getattr(self, field_.name) for field_ in fields(self)}
 
 
+@register_config('backend', 'vlm:sim')
 @dataclass(frozen=True)
-class SimProposerOptions:
+class SimProposerOptions(Config):
     """vlm:=sim: the simulated VLM of the requested task (sarl_ros.sim.registry.SimulatedVLM)."""
 
     seed: int = option(0, 'Random seed of the simulated VLM')
@@ -128,8 +137,9 @@ class SimProposerOptions:
         return {'seed': self.seed}
 
 
+@register_config('backend', 'vlm:openai')
 @dataclass(frozen=True)
-class OpenAIProposerOptions:
+class OpenAIProposerOptions(Config):
     """vlm:=openai: an OpenAI-compatible chat endpoint (sarl_ros.backends.vlm_proposer.make_openai_proposer)."""
 
     model: str = option('gpt-4o', 'VLM model name, or a local model path')
@@ -142,8 +152,9 @@ class OpenAIProposerOptions:
                 'timeout_s': self.timeout_s}
 
 
+@register_config('backend', 'vlm:hf_vlm')
 @dataclass(frozen=True)
-class HFProposerOptions:
+class HFProposerOptions(Config):
     """vlm:=hf_vlm: a local transformers VLM (sarl_ros.backends.vlm_proposer.make_hf_proposer)."""
 
     model: str = option('gpt-4o', 'VLM model name, or a local model path')
@@ -152,8 +163,9 @@ class HFProposerOptions:
         return {'model': self.model}
 
 
+@register_config('backend', 'detector:vlm')
 @dataclass(frozen=True)
-class VLMDetectorOptions:
+class VLMDetectorOptions(Config):
     """detector:=vlm: a VLM asked whether the task succeeded (sarl_ros.backends.detector.make_vlm_detector)."""
 
     backend: str = option('openai', 'VLM client', ('openai', 'hf_vlm'))

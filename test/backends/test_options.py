@@ -62,3 +62,14 @@ def test_a_shared_option_must_have_one_default():
 
     with pytest.raises(ValueError, match='different defaults'):
         parameter_specs((BackendOptions('vla', 'a', 'vla_', A), BackendOptions('vla', 'b', 'vla_', B)))
+
+
+def test_every_backend_options_class_is_a_registered_config_checked_when_built():
+    from sarl_ros.core.config import registered
+    backends = registered('backend')
+    for backend in EXECUTOR_BACKENDS + PROPOSER_BACKENDS + DETECTOR_BACKENDS:
+        assert backends[f'{backend.argument}:{backend.name}'] is backend.options
+    with pytest.raises(ValueError, match="backend='claude': choose one of openai, hf_vlm"):
+        options_for('detector', 'vlm', {'detector_backend': 'claude'}, DETECTOR_BACKENDS)
+    with pytest.raises(ValueError, match='retries must be an integer'):
+        options_for('vla', 'remote', {'vla_retries': 'twice'})
