@@ -6,6 +6,7 @@ Pure data and string handling: importable without ROS.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 from sarl_ros.core.config import Setting, config_class, registered
@@ -63,14 +64,15 @@ class LaunchArgument:
 
 
 def target_setting(node: str, parameter: str) -> Setting:
-    """Return the config field behind a node parameter.
-
-    The node configs (sarl_ros.graph.node_configs) take their topic names and backend lists from this module,
-    so this module cannot import them: whoever reads the launch arguments' defaults has imported them
-    (launch_plan does, and so does every node).
-    """
+    """Return the config field behind a node parameter (the node configs are loaded at the first look-up)."""
     if node not in registered('node'):
-        raise LookupError(f'no config of node {node} is registered: import sarl_ros.graph.node_configs first')
+        # sarl_ros.graph.node_configs takes the topic names and backend lists from this module, so this
+        # module cannot import it while it loads; it is loaded here, once. When the topic names live in a
+        # module of their own (sarl_ros.names), node_configs no longer needs this one and a plain import at
+        # the top replaces this.
+        importlib.import_module('sarl_ros.graph.node_configs')
+    if node not in registered('node'):
+        raise LookupError(f'no config of node {node} is registered in sarl_ros.graph.node_configs')
     spec = next((s for s in config_class('node', node).settings() if s.name == parameter), None)
     if spec is None:
         raise ValueError(f'node {node} has no parameter {parameter}')
