@@ -60,11 +60,11 @@ DEFAULT_OUT = ROOT / 'docs' / 'results' / 'sarl_paper' / 'coverage.json'
 
 
 def _lookahead_policy_class():
-    from sarl_ros.core.policy import Policy
+    from sarl_ros.core.baselines.simple import BaselinePolicy
     from sarl_ros.core.proposals import normalize_prompt
     from sarl_ros.sim.snapshot import save, try_prompt
 
-    class LookaheadChooser(Policy):
+    class LookaheadChooser(BaselinePolicy):  # the baselines' shared settings (temperature reported)
         """Choose by trying every candidate from a snapshot of the env's state (a measuring device, not a learner)."""
 
         name = 'lookahead'
@@ -146,7 +146,7 @@ def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_c
     chooser = _lookahead_policy_class()(env, pool, rule)
     if pool is not None and demonstrations:
         teacher = Demonstrated(chooser, registry.make_demonstrator(env))
-        demo_success = [run_episode(env, proposer, teacher, max_candidates=max_candidates, updates_per_step=0,
+        demo_success = [run_episode(env, proposer, teacher, max_candidates=max_candidates, updates_per_decision=0,
                                     seed=episode_seed(seed, -1 - i), episode=-1 - i).success
                         for i in range(demonstrations)]
         row.update(demonstration_success=float(np.mean(demo_success)), pool_after_demonstrations=len(pool))
@@ -155,7 +155,7 @@ def run_unit(task: str, reset: str, regime: str, seed: int, episodes: int, max_c
         before = len(chooser.decision_log)
         # learn=True as the harness's online episodes (the last step's next candidates are proposed too,
         # which feeds the pool); the chooser stores nothing and updates nothing.
-        result = run_episode(env, proposer, chooser, max_candidates=max_candidates, updates_per_step=0,
+        result = run_episode(env, proposer, chooser, max_candidates=max_candidates, updates_per_decision=0,
                              seed=reset_seed, episode=episode)
         log = chooser.decision_log[before:]
         successes.append(bool(result.success))

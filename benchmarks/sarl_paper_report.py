@@ -3,9 +3,9 @@
     ./sarl run python benchmarks/sarl_paper_report.py [--results docs/results/sarl_paper]
 
 Reads every finished run under <results>/<part>/runs, or a finished part's results.json (A1 and A2
-are one run, part A), prints per part a table of greedy success at 0 / 30 / 60 / 100 online episodes (mean over the seeds finished, and how
-many), checks the pre-registered rule for support on what is there, and writes <results>/summary.json
-and one learning-curve figure per part (<results>/<part>_curves.png).
+are one run, part A), prints per part a table of greedy success at 0 / 30 / 60 / 100 online episodes
+(mean over the seeds finished, and how many), checks the pre-registered rule for support on what is
+there, and writes <results>/summary.json and one learning-curve figure per part (<results>/<part>_curves.png).
 """
 from __future__ import annotations
 

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Regenerate config/widowx_sarl.yaml from the nodes' parameter declarations.
+"""Regenerate config/widowx_sarl.yaml from the nodes' registered configs (sarl_ros.node_configs).
 
-The node modules' PARAMS are the source of the defaults; a test checks the file equals them.
+Each node's config class is the source of its parameters' defaults; a test checks the file equals them.
 
     ./sarl run python scripts/write_config.py
 """
 import argparse
-import importlib
 import json
 from pathlib import Path
 
+from sarl_ros.core.config import config_class
+from sarl_ros import node_configs  # noqa: F401 - registers the node configs
 from sarl_ros.graph.description import NODES
 
 HEADER = """# Parameters of every sarl_ros node, with their defaults (ros2 launch and sarl-graph both
@@ -31,8 +32,8 @@ def main() -> None:
     lines = [HEADER.rstrip('\n')]
     for node in NODES:
         lines += [f'{node.name}:', '  ros__parameters:']
-        for param in importlib.import_module(node.module).PARAMS:
-            lines.append(f'    {param.name}: {yaml_value(param.default)}  # {param.description}')
+        for spec in config_class('node', node.name).settings():
+            lines.append(f'    {spec.name}: {yaml_value(spec.default)}  # {spec.help}')
     path = Path(__file__).resolve().parents[1] / 'config' / 'widowx_sarl.yaml'
     path.write_text('\n'.join(lines) + '\n')
     print(f'wrote {path}')

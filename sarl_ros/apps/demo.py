@@ -22,10 +22,16 @@ import numpy as np
 
 from sarl_ros.core.config import add_arguments, from_arguments
 from sarl_ros.core.online_run import RunConfig
+from sarl_ros.core.sarl.config import SarlConfig
 
 # The flags of RunConfig the demo takes (defaults, ranges and help are RunConfig's).
 RUN_FLAGS = ('task', 'episodes', 'method', 'demonstrations', 'pool_file', 'reset', 'seed', 'encoder', 'output_dir',
              'fresh')
+# The learner's flags, generated from SarlConfig (demonstrations is a run flag: -1 keeps the method's own).
+LEARNER_FLAGS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma', 'pool_capacity')
+# The demo shows the paper's own example, whose task prompt never succeeds (the graph's default task is the
+# quicker pot lid, RunConfig's).
+DEMO_TASK = 'hammer_plate_mushroom'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,13 +39,27 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_arguments(parser, RunConfig, only=RUN_FLAGS)
     # Its own directory: a demo never resumes a graph run (runs/latest) by accident.
-    parser.set_defaults(output_dir='runs/demo')
+    parser.set_defaults(output_dir='runs/demo', task=DEMO_TASK)
     parser.add_argument('--list-tasks', action='store_true', help='print the tasks and exit')
+    # The learner's options, generated from SarlConfig's fields (type, range, help); a flag not given keeps
+    # the method's own value (sarl_nodemo: no demonstrations). Demonstrations follow the task's grounded solution.
+    learner = parser.add_argument_group('learner options (a flag not given keeps the method\'s own value)')
+    add_arguments(learner, SarlConfig, only=LEARNER_FLAGS, given_only=True)
     args = parser.parse_args(argv)
     if args.episodes <= 0:
         parser.error(f'--episodes must be positive, got {args.episodes}')
     args.run = from_arguments(args, RunConfig)
     return args
+
+
+def learner_options(args: argparse.Namespace, method: str) -> dict:
+    """Return the learner flags given on the command line that the method takes (ValueError for others)."""
+    from sarl_ros.core.methods import method_defaults
+    given = {name: getattr(args, name) for name in LEARNER_FLAGS if hasattr(args, name)}
+    refused = sorted(set(given) - set(method_defaults(method)))
+    if refused:
+        raise ValueError(f'method {method} does not take --{", --".join(n.replace("_", "-") for n in refused)}')
+    return given
 
 
 class FrameRecorder:
@@ -75,7 +95,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give on 2 cores
     from sarl_ros.core.durability.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from sarl_ros.core.durability.resume import set_aside
-    from sarl_ros.core.episode_loop import episode_seed, episode_stream_seed, run_episode
+    from sarl_ros.core.episode_loop import UPDATES_PER_DECISION, episode_seed, episode_stream_seed, run_episode
     from sarl_ros.core.methods import SARL_METHODS, make_policy
     from sarl_ros.core.online_run import PERSON, OnlineRun, RunRecord, resume_position
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
@@ -100,8 +120,11 @@ def main(argv=None) -> int:
                 raise ValueError(f'{checkpoint} holds a {policy.name!r} run, not {run.method!r}: '
                                  'use --fresh or another --output-dir')
         else:
-            options = {} if run.demonstrations < 0 or run.method not in SARL_METHODS else {
-                'demonstrations': run.demonstrations}
+            options = learner_options(args, run.method)
+            if run.demonstrations > 0 and run.method not in SARL_METHODS:
+                raise ValueError(f'method {run.method} takes no demonstrations (--demonstrations 0 or -1)')
+            if run.demonstrations >= 0 and run.method in SARL_METHODS:
+                options['demonstrations'] = run.demonstrations
             policy = make_policy(run.method, seed=run.seed, encoder=run.encoder, **options)
             if run.pool_file:
                 seed_pool(policy, Path(run.pool_file))
@@ -145,7 +168,7 @@ def main(argv=None) -> int:
     driver = OnlineRun(run, env, policy, proposer_for=episode_proposer, record=record,
                        demonstrations=demonstrations,
                        demonstrator=registry.make_demonstrator(env) if demonstrations else None,
-                       start=start, updates_per_decision=getattr(policy, 'updates_per_decision', 8),
+                       start=start, updates_per_decision=getattr(policy, 'updates_per_decision', UPDATES_PER_DECISION),
                        on_recorded=report)
     resumed = f', resuming at {_episode_label(driver.next_episode)}' if start else ''
     print(f'SARL demo: task "{env.task}" ({run.task}), method {run.method}, {run.episodes} episodes, '

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sarl_ros.backends.options import WidowXOptions
+
 # What Interbotix's default modes.yaml sets, and what the adapter relies on.
 EXPECTED_MODES = {'arm mode': 'position', 'arm profile': 'time', 'gripper mode': 'pwm'}
 
@@ -130,8 +132,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(prog='sarl-robot-check', description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--robot-model', default='wx250s')
-    parser.add_argument('--control-hz', type=float, default=5.0)
+    # The arm's defaults are the graph's (the widowx_ options of the executor).
+    parser.add_argument('--robot-model', default=WidowXOptions.robot_model)
+    parser.add_argument('--control-hz', type=float, default=WidowXOptions.control_hz)
     parser.add_argument('--step-m', type=float, default=0.02, help='Size of the +x/-x/+z/-z test steps')
     parser.add_argument('--settle-s', type=float, default=0.5, help='Wait after each move before measuring')
     parser.add_argument('--max-error-mm', type=float, default=10.0, help='Allowed commanded-vs-measured distance')

@@ -1,4 +1,7 @@
-"""Options of the backends: one dataclass per backend is the one place an option and its default live.
+"""Options of the backends: one registered config per backend is the one place an option and its default live.
+
+Each is filed as ('backend', '<argument>:<name>'), e.g. ('backend', 'vla:openpi') (sarl_ros.core.config);
+values are checked against the declared types and choices when a node builds one (options_for).
 
 The nodes' parameters (executor, proposer, reward), config/widowx_sarl.yaml
 (scripts/write_config.py) and `--help` are derived from these fields; the nodes turn their
@@ -8,17 +11,20 @@ backend's prefix, unless the field names its parameter itself.
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, NamedTuple
+
+from sarl_ros.core.config import Config, Setting, register_config, setting, settings
 
 
 def option(default, description: str, choices: tuple[str, ...] = (), parameter: str = ''):
-    return field(default=default, metadata={'description': description, 'choices': tuple(choices),
-                                            'parameter': parameter})
+    """Declare a backend option: a config setting (sarl_ros.core.config), so nodes declare it like any other."""
+    return setting(default, description, choices=choices, parameter=parameter)
 
 
+@register_config('backend', 'robot:sim')
 @dataclass(frozen=True)
-class SimOptions:
+class SimOptions(Config):
     """robot:=sim vla:=sim: the simulated tabletop (sarl_ros.sim.ros_stack.make_sim_stack)."""
 
     task: str = option('pot_lid_on_towel', 'Simulator scene until a reset names the episode manager\'s task')
@@ -29,8 +35,9 @@ class SimOptions:
         return {'task': self.task, 'width': self.camera_width, 'height': self.camera_height}
 
 
+@register_config('backend', 'robot:widowx')
 @dataclass(frozen=True)
-class WidowXOptions:
+class WidowXOptions(Config):
     """robot:=widowx: the Interbotix arm (sarl_ros.backends.widowx.WidowXRobot)."""
 
     control_hz: float = option(5.0, 'Control rate of the real arm')
@@ -44,8 +51,9 @@ class WidowXOptions:
                 'pose_source': self.pose_source, 'robot_model': self.robot_model}
 
 
+@register_config('backend', 'vla:openvla')
 @dataclass(frozen=True)
-class OpenVLAOptions:
+class OpenVLAOptions(Config):
     """vla:=openvla: a local OpenVLA-style checkpoint (sarl_ros.backends.openvla.OpenVLAPolicy)."""
 
     model: str = option('openvla/openvla-7b', 'VLA checkpoint id or path')
@@ -57,8 +65,9 @@ class OpenVLAOptions:
         return {'model': self.model, 'device': self.device, 'unnorm_key': self.unnorm_key, 'dtype': self.dtype}
 
 
+@register_config('backend', 'vla:remote')
 @dataclass(frozen=True)
-class RemoteVLAOptions:
+class RemoteVLAOptions(Config):
     """vla:=remote: a VLA policy server (sarl_ros.backends.vla_client.RemoteVLA)."""
 
     server_url: str = option('http://127.0.0.1:8777', 'Policy server')
@@ -76,8 +85,9 @@ class RemoteVLAOptions:
                 'token': os.environ.get(self.token_env, '') or None}
 
 
+@register_config('backend', 'vla:openpi')
 @dataclass(frozen=True)
-class OpenPIOptions:
+class OpenPIOptions(Config):
     """vla:=openpi: openpi's websocket policy server, e.g. pi0.5 (sarl_ros.backends.openpi_client.OpenPIVLA).
 
     The observation layout (keys, state, image size) must match the server's policy config; the
@@ -116,8 +126,9 @@ class OpenPIOptions:
         return {field_.name: getattr(self, field_.name) for field_ in fields(self)}
 
 
+@register_config('backend', 'vlm:sim')
 @dataclass(frozen=True)
-class SimProposerOptions:
+class SimProposerOptions(Config):
     """vlm:=sim: the simulated VLM of the requested task (sarl_ros.sim.registry.SimulatedVLM)."""
 
     seed: int = option(0, 'Random seed of the simulated VLM')
@@ -126,8 +137,9 @@ class SimProposerOptions:
         return {'seed': self.seed}
 
 
+@register_config('backend', 'vlm:openai')
 @dataclass(frozen=True)
-class OpenAIProposerOptions:
+class OpenAIProposerOptions(Config):
     """vlm:=openai: an OpenAI-compatible chat endpoint (sarl_ros.backends.vlm_proposer.make_openai_proposer)."""
 
     model: str = option('gpt-4o', 'VLM model name, or a local model path')
@@ -140,8 +152,9 @@ class OpenAIProposerOptions:
                 'timeout_s': self.timeout_s}
 
 
+@register_config('backend', 'vlm:hf_vlm')
 @dataclass(frozen=True)
-class HFProposerOptions:
+class HFProposerOptions(Config):
     """vlm:=hf_vlm: a local transformers VLM (sarl_ros.backends.vlm_proposer.make_hf_proposer)."""
 
     model: str = option('gpt-4o', 'VLM model name, or a local model path')
@@ -150,8 +163,9 @@ class HFProposerOptions:
         return {'model': self.model}
 
 
+@register_config('backend', 'detector:vlm')
 @dataclass(frozen=True)
-class VLMDetectorOptions:
+class VLMDetectorOptions(Config):
     """detector:=vlm: a VLM asked whether the task succeeded (sarl_ros.backends.detector.make_vlm_detector)."""
 
     backend: str = option('openai', 'VLM client', ('openai', 'hf_vlm'))
@@ -178,20 +192,30 @@ class ParameterSpec(NamedTuple):
     choices: tuple[str, ...]
 
 
-def parameter_specs(backends) -> list[ParameterSpec]:
-    """Return one node parameter per option of the backends (sarl_ros.backends.catalog); a shared one appears once."""
-    specs: dict[str, ParameterSpec] = {}
+def parameter_settings(backends) -> list[Setting]:
+    """Return one node parameter per option of the backends (sarl_ros.backends.catalog), as a config field's Setting.
+
+    An option several backends share appears once; its help names the backends that use it.
+    """
+    specs: dict[str, Setting] = {}
     users: dict[str, list[str]] = {}
     for backend in backends:
-        for f in fields(backend.options) if backend.options is not None else ():
+        if backend.options is None:
+            continue
+        by_name = {spec.name: spec for spec in settings(backend.options)}
+        for f in fields(backend.options):
             name = parameter_name(backend, f)
             users.setdefault(name, []).append(f'{backend.argument}:={backend.name}')
-            spec = ParameterSpec(name, f.default, f.metadata['description'], f.metadata['choices'])
-            if name in specs and specs[name][:2] != spec[:2]:
+            spec = by_name[f.name]._replace(name=name, parameter='')
+            if name in specs and specs[name].default != spec.default:
                 raise ValueError(f'option {name} has different defaults in {", ".join(users[name])}')
             specs[name] = spec
-    return [spec._replace(description=f'{spec.description} ({"|".join(users[spec.name])})')
-            for spec in specs.values()]
+    return [spec._replace(help=f'{spec.help} ({"|".join(users[spec.name])})') for spec in specs.values()]
+
+
+def parameter_specs(backends) -> list[ParameterSpec]:
+    """Return one node parameter per option (name, default, description, choices)."""
+    return [ParameterSpec(spec.name, spec.default, spec.help, spec.choices) for spec in parameter_settings(backends)]
 
 
 def options_for(argument: str, name: str, values: dict[str, Any], backends):

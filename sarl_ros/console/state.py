@@ -12,6 +12,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from sarl_ros.node_configs import OperatorConsoleConfig
 from sarl_ros.core.events import (CORRECTED_BY_OPERATOR, PAUSED_BY_OPERATOR, WAITING_FOR_RELEASE, WAITING_FOR_RESET,
                                   WAITING_FOR_VERDICT)
 
@@ -71,7 +72,7 @@ class Changes:
 
 
 class ConsoleState:
-    def __init__(self, event_history: int = 50):
+    def __init__(self, event_history: int = OperatorConsoleConfig.event_history):
         self._lock = threading.Lock()
         self.changes = Changes()
         self.version = 0

@@ -13,6 +13,7 @@ This module imports nothing of the package: every layer may use it.
 from __future__ import annotations
 
 import argparse
+import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Callable, NamedTuple, TypeVar
@@ -29,6 +30,21 @@ def setting(default, help: str, *, low=None, high=None, choices=(), parameter: s
     if isinstance(default, (list, dict, tuple)) and not isinstance(default, str):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def setting_of(cls: type, name: str, help: str = '', **changes):
+    """Declare an option as another config's field (default, range, choices): one declaration, shared.
+
+    E.g. the Q-policy node's temperature is SarlConfig's; help may say more in the new place, and
+    `changes` may set a field's range or parameter name (never its default: that stays where it was declared).
+    """
+    if 'default' in changes:
+        raise TypeError('setting_of() shares the default of the field it names; declare a new setting instead')
+    spec = next((s for s in settings(cls) if s.name == name), None)
+    if spec is None:
+        raise ValueError(f'{cls.__name__} has no field {name}')
+    kwargs = {'low': spec.low, 'high': spec.high, 'choices': spec.choices, 'parameter': spec.parameter, **changes}
+    return setting(spec.default, help or spec.help, **kwargs)
 
 
 class Setting(NamedTuple):
@@ -103,12 +119,23 @@ def _kind(hint, default) -> type:
     origin = typing.get_origin(hint) or hint
     if origin in (bool, int, float, str, tuple, list):
         return origin
+    if origin in (typing.Union, getattr(types, 'UnionType', typing.Union)):
+        # `float | None`: the option's kind is the non-None one; None stays allowed (an 'unset' default).
+        kinds = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(kinds) == 1:
+            return _kind(kinds[0], default)
+    if isinstance(origin, type) and issubclass(origin, Config):
+        return origin  # a nested config (e.g. a method's SAC settings)
     return type(default)
 
 
 def _converted(spec: Setting, value):
     """Return the value as the declared type (a CLI or YAML string, an int for a float); ValueError if it is not one."""
     kind = spec.kind
+    if value is None and spec.default is None:
+        return None
+    if isinstance(kind, type) and issubclass(kind, Config):
+        return _nested(spec, value)
     if kind is bool:
         if isinstance(value, str) and value.strip().lower() in ('true', 'false', '1', '0'):
             return value.strip().lower() in ('true', '1')
@@ -137,8 +164,21 @@ def _converted(spec: Setting, value):
         raise ValueError(f'{spec.name} must be a {kind.__name__}, got {value!r}') from None
 
 
+def _nested(spec: Setting, value):
+    """Return a nested config: as given, or the field's default with a mapping's fields changed."""
+    if isinstance(value, spec.kind):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f'{spec.name} must be a {spec.kind.__name__} or a mapping of its options, got {value!r}')
+    # A mapping changes the field's own default (a method's SAC settings differ from SAC's published ones),
+    # so as_dict() of a config builds the same config again.
+    return spec.default.with_options(**value)
+
+
 def check_value(spec: Setting, value) -> None:
     """Raise ValueError naming the option when a value is outside its choices or range."""
+    if value is None:
+        return  # an unset optional value (its default is None)
     if spec.choices and value not in spec.choices:
         raise ValueError(f'{spec.name}={value!r}: choose one of {", ".join(map(str, spec.choices))}')
     if spec.low is not None and value < spec.low:
@@ -184,13 +224,19 @@ def registered(kind: str) -> dict[str, type]:
 # --- command lines -------------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, *, only: tuple[str, ...] = (),
-                  skip: tuple[str, ...] = (), prefix: str = '') -> None:
-    """Add one --flag per option of a config class (dashes for underscores), defaulting to the field's."""
+                  skip: tuple[str, ...] = (), prefix: str = '', given_only: bool = False) -> None:
+    """Add one --flag per option of a config class (dashes for underscores), defaulting to the field's.
+
+    given_only: a flag not on the command line sets nothing (argparse.SUPPRESS), so a caller can apply
+    just the given options onto a config of its own (e.g. a SARL variant's, whose defaults differ).
+    """
     for spec in settings(cls):
         if (only and spec.name not in only) or spec.name in skip:
             continue
         flag = '--' + (prefix + spec.name).replace('_', '-')
-        kwargs: dict[str, Any] = {'dest': prefix + spec.name, 'default': spec.default, 'help': spec.describe()}
+        default = argparse.SUPPRESS if given_only else spec.default
+        text = f'{spec.describe()} (default: {spec.default})' if given_only else spec.describe()
+        kwargs: dict[str, Any] = {'dest': prefix + spec.name, 'default': default, 'help': text.replace('%', '%%')}
         if spec.kind is bool:
             kwargs['action'] = argparse.BooleanOptionalAction
         else:

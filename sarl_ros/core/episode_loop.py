@@ -14,7 +14,11 @@ import numpy as np
 
 from sarl_ros.core.mdp import (Candidate, Decision, EpisodeAborted, PromptProposer, SemanticEnv, StepOutcome,
                                StepSkipped, Transition)
-from sarl_ros.core.proposals import normalize_candidates, with_task_prompt
+from sarl_ros.core.proposals import MAX_CANDIDATES, normalize_candidates, with_task_prompt
+
+# Learning steps a driver runs after each stored transition when the method sets none of its own (SARL's
+# SarlConfig.updates_per_decision does): run_episode, sarl-bench, sarl-demo, retraining and the Q-policy node.
+UPDATES_PER_DECISION = 8
 
 
 @dataclass
@@ -87,15 +91,15 @@ def _candidates(proposer, observation, task, history, max_candidates) -> list[Ca
     return candidates
 
 
-def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candidates: int = 8, greedy: bool = False,
-                learn: bool = True, updates_per_step: int = 8,
+def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candidates: int = MAX_CANDIDATES,
+                greedy: bool = False, learn: bool = True, updates_per_decision: int = UPDATES_PER_DECISION,
                 on_decision: Callable[[int, Decision, list[Candidate], StepOutcome], None] | None = None,
                 seed: int | None = None, episode: int = 0) -> EpisodeResult:
     """Run one episode and return what happened.
 
     The candidate set is the proposer's answer plus the whole task (with_task_prompt), normalised;
     it can therefore hold max_candidates + 1 prompts. With learn=True each step's transition is
-    recorded and followed by `updates_per_step` policy updates. The next state's candidates are
+    recorded and followed by `updates_per_decision` policy updates. The next state's candidates are
     proposed after every non-terminal step, also the last one (a truncated transition bootstraps from
     them; without learning that last call is skipped). A proposer with an observe_outcome() method
     (CachedProposer) is told each step's outcome. on_decision(step, decision, candidates, outcome) is
@@ -155,8 +159,8 @@ def run_episode(env: SemanticEnv, proposer: PromptProposer, policy, *, max_candi
         result.truncated = truncated
         if learn:
             policy.record(transition)
-            if updates_per_step:
-                result.update_stats.append(policy.update(updates_per_step))
+            if updates_per_decision:
+                result.update_stats.append(policy.update(updates_per_decision))
         if on_decision is not None:
             on_decision(step, decision, candidates, outcome)
         if outcome.terminal or truncated:

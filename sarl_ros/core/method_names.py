@@ -1,5 +1,7 @@
 """Names of the prompt-selection methods: importable without torch (launch files, CLIs, parameters)."""
 
+# The method a run uses unless told otherwise (the Q-policy node, sarl-demo, retraining).
+DEFAULT_METHOD = 'sarl'
 # The paper's SARL and its ablations (each a SarlConfig in sarl_ros.core.sarl.config.SARL_VARIANTS).
 SARL_METHODS = ('sarl', 'sarl_nodemo', 'sarl_blind', 'sarl_oracle', 'sarl_textprompt', 'sarl_nopool', 'sarl_e1',
                 'sarl_noopt', 'sarl_nobudget', 'sarl_sep_cnn')

@@ -53,7 +53,9 @@ from sarl_ros.core.config import Config, register_config, setting
 from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes, trim_record
 from sarl_ros.core.episode_loop import EpisodeResult, episode_seed, run_episode
 from sarl_ros.core.events import BY_EPISODE_END
-from sarl_ros.core.perception.text_encoding import ENCODERS
+from sarl_ros.core.method_names import DEFAULT_METHOD
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, ENCODERS
+from sarl_ros.core.proposals import MAX_CANDIDATES
 from sarl_ros.core.sarl.demonstrations import Demonstrated
 
 RESETS = ('paper_like', 'repaint')
@@ -75,14 +77,14 @@ class RunConfig(Config):
                             low=0)
     seed: int = setting(0, 'Run seed: episode e resets its scene with seed * 100000 + e - 1 (demonstration i: '
                         'seed * 100000 + 90000 + i)', low=0)
-    method: str = setting('sarl', 'Prompt-selection method: sarl or a baseline')
+    method: str = setting(DEFAULT_METHOD, 'Prompt-selection method: sarl or a baseline')
     demonstrations: int = setting(-1, "Language-guided demonstrations before the online episodes (-1: the method's "
                                   'own, sarl: 3; 0: none)', low=-1)
-    max_candidates: int = setting(8, 'Candidates requested from the proposer', low=1)
+    max_candidates: int = setting(MAX_CANDIDATES, 'Candidates requested from the proposer', low=1)
     reset: str = setting('paper_like', 'paper_like: the scene is kept between episodes (colours, layout), positions '
                          'jittered; repaint: new colours and positions every episode (harder)', choices=RESETS)
     pool_file: str = setting('', 'Seed the instruction pool with the prompts of this JSON list first (empty: none)')
-    encoder: str = setting('auto', 'Prompt encoder of the learning methods', choices=ENCODERS)
+    encoder: str = setting(DEFAULT_ENCODER, 'Prompt encoder of the learning methods', choices=ENCODERS)
     greedy: bool = setting(False, 'Evaluate: choose greedily')
     output_dir: str = setting('runs/latest', 'The run directory: episodes.csv, checkpoints')
     fresh: bool = setting(False, 'Start afresh: move an existing output directory aside instead of resuming it')
@@ -245,7 +247,7 @@ class OnlineRun:
         started = time.monotonic()
         result = run_episode(self.env, self.proposer_for(episode), chooser, max_candidates=self.config.max_candidates,
                              greedy=self.config.greedy and not demonstrated, learn=self.learn,
-                             updates_per_step=self.updates_per_decision, seed=seed, episode=episode)
+                             updates_per_decision=self.updates_per_decision, seed=seed, episode=episode)
         row = episode_row(episode, result, task=self.task_name, seed=seed, seconds=time.monotonic() - started,
                           chooser=PERSON if demonstrated else POLICY)
         if self.on_end is not None:

@@ -111,7 +111,8 @@ class Policy:
     learns = True  # False: nothing carries over between episodes (a benchmark need not repeat its evaluation)
     state_mode = 'observable'  # the state an environment should give it ('oracle': privileged simulator state)
 
-    def __init__(self, *, seed: int = 0, temperature: float = 0.2, gamma: float = 0.9, encoder: str = 'auto'):
+    def __init__(self, *, seed: int, temperature: float, gamma: float, encoder: str):
+        # No defaults here: each method's config declares its own (BaselineConfig, SarlConfig).
         self.kwargs = {'seed': int(seed), 'temperature': float(temperature), 'gamma': float(gamma), 'encoder': encoder}
         self.seed, self.gamma = int(seed), float(gamma)
         self.temperature = float(temperature)

@@ -15,6 +15,8 @@ import numpy as np
 from sarl_ros.core.mdp import (RETURN_TO_START_PROMPT, SOURCE_CONTROLLER, SOURCE_MEMORY, SOURCE_TASK, Candidate,
                                Observation, PromptProposer, StepOutcome)
 
+# Candidates a driver asks the proposer for, and a (simulated) VLM proposes at most, unless told otherwise.
+MAX_CANDIDATES = 8
 _WHITESPACE = re.compile(r'\s+')
 _TRAILING_PUNCTUATION = '.,;:!?\'"`'
 

@@ -10,23 +10,75 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sarl_ros import names
+from sarl_ros import names, node_configs  # noqa: F401 - node_configs registers what the arguments read
 from sarl_ros.backends import catalog
-from sarl_ros.core.method_names import METHODS
-from sarl_ros.names import RESET_MODES
+from sarl_ros.core.config import Setting, config_class, registered
+from sarl_ros.core.method_names import METHODS  # noqa: F401 - the graph's methods, as users import them from here
 
 
 @dataclass(frozen=True)
 class LaunchArgument:
+    """A `name:=value` of the graph.
+
+    One that sets node parameters (targets) takes its default, type, choices and range from the first
+    target's config field (sarl_ros.node_configs), so none of them is written twice; one the launch
+    file reads itself (no targets) declares its default and type here.
+    """
+
     name: str
-    default: str
     description: str
-    value_type: type = str
-    choices: tuple[str, ...] = ()
-    minimum: int | None = None  # smallest allowed value of an int argument
-    maximum: int | None = None  # largest allowed value of an int argument
     # node name -> parameter of that node that takes this argument's value
     targets: dict[str, str] = field(default_factory=dict)
+    own_default: str = ''  # only without targets
+    own_type: type = str  # only without targets
+
+    @property
+    def setting(self) -> Setting | None:
+        """Return the config field of the first target (None for an argument the launch file reads)."""
+        if not self.targets:
+            return None
+        node, parameter = next(iter(self.targets.items()))
+        return target_setting(node, parameter)
+
+    @property
+    def default(self) -> str:
+        spec = self.setting
+        return self.own_default if spec is None else argument_text(spec.default)
+
+    @property
+    def value_type(self) -> type:
+        spec = self.setting
+        return self.own_type if spec is None else spec.kind
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        spec = self.setting
+        return () if spec is None else tuple(spec.choices)
+
+    @property
+    def minimum(self):
+        spec = self.setting
+        return None if spec is None else spec.low
+
+    @property
+    def maximum(self):
+        spec = self.setting
+        return None if spec is None else spec.high
+
+
+def target_setting(node: str, parameter: str) -> Setting:
+    """Return the config field behind a node parameter (sarl_ros.node_configs)."""
+    if node not in registered('node'):
+        raise LookupError(f'no config of node {node} is registered in sarl_ros.node_configs')
+    spec = next((s for s in config_class('node', node).settings() if s.name == parameter), None)
+    if spec is None:
+        raise ValueError(f'node {node} has no parameter {parameter}')
+    return spec
+
+
+def argument_text(value) -> str:
+    """Return a default as a launch argument spells it (true/false for booleans)."""
+    return ('true' if value else 'false') if isinstance(value, bool) else str(value)
 
 
 @dataclass(frozen=True)
@@ -55,44 +107,39 @@ CAMERA_BACKENDS = catalog.names(catalog.CAMERA)
 
 LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     # The episode manager resolves the task once; the executor's simulator gets it with every scene reset.
-    LaunchArgument('task', 'pot_lid_on_towel', 'Task name (a simulator task, or the task text on a real robot)',
+    LaunchArgument('task', 'Task name (a simulator task, or the task text on a real robot)',
                    targets={'episode_manager': 'task'}),
-    LaunchArgument('robot', 'sim', 'Robot backend', choices=ROBOT_BACKENDS,
-                   targets={'vla_executor': 'robot'}),
-    LaunchArgument('vla', 'sim', 'VLA backend', choices=VLA_BACKENDS,
-                   targets={'vla_executor': 'vla'}),
-    LaunchArgument('vlm', 'sim', 'VLM proposer backend', choices=VLM_BACKENDS,
-                   targets={'vlm_proposer': 'backend'}),
-    LaunchArgument('detector', 'sim', 'Success detector backend', choices=DETECTOR_BACKENDS,
-                   targets={'reward': 'detector'}),
-    LaunchArgument('camera', 'relay',
-                   'Camera backend (relay re-publishes an image topic, e.g. the simulator or a RealSense driver)',
-                   choices=CAMERA_BACKENDS, targets={'camera': 'backend'}),
-    LaunchArgument('method', 'sarl', 'Prompt-selection method (sarl or a baseline)', choices=METHODS,
-                   targets={'q_policy': 'method'}),
-    LaunchArgument('episodes', '60', 'Online episodes before the graph stops', int, minimum=1,
-                   targets={'episode_manager': 'episodes'}),
-    LaunchArgument('seed', '0', 'Random seed', int, minimum=0,
-                   targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed',
-                            'episode_manager': 'seed'}),
-    LaunchArgument('output_dir', 'runs/latest', 'Where checkpoints, logs, plots and bags go',
+    LaunchArgument('robot', 'Robot backend', targets={'vla_executor': 'robot'}),
+    LaunchArgument('vla', 'VLA backend', targets={'vla_executor': 'vla'}),
+    LaunchArgument('vlm', 'VLM proposer backend', targets={'vlm_proposer': 'backend'}),
+    LaunchArgument('detector', 'Success detector backend', targets={'reward': 'detector'}),
+    LaunchArgument('camera', 'Camera backend (relay re-publishes an image topic, e.g. the simulator or a RealSense '
+                   'driver)', targets={'camera': 'backend'}),
+    LaunchArgument('method', 'Prompt-selection method (sarl or a baseline)', targets={'q_policy': 'method'}),
+    LaunchArgument('temperature', 'Initial softmax temperature of the prompt choice (sarl variants)',
+                   targets={'q_policy': 'temperature'}),
+    LaunchArgument('episodes', 'Online episodes before the graph stops', targets={'episode_manager': 'episodes'}),
+    LaunchArgument('seed', 'Random seed', targets={'q_policy': 'seed', 'vla_executor': 'seed', 'vlm_proposer': 'seed',
+                                                   'episode_manager': 'seed'}),
+    LaunchArgument('output_dir', 'Where checkpoints, logs, plots and bags go',
                    targets={'q_policy': 'output_dir', 'episode_manager': 'output_dir', 'recorder': 'output_dir',
                             'operator_console': 'output_dir'}),
-    LaunchArgument('record', 'false', 'Record a rosbag2 of every SARL topic to <output_dir>/bag', bool),
-    LaunchArgument('fresh', 'false', 'Start afresh: move an existing output_dir aside to <output_dir>.old-N '
-                   '(default: resume it at the next episode)', bool),
-    LaunchArgument('widowx_use_sim', 'false',
+    LaunchArgument('record', 'Record a rosbag2 of every SARL topic to <output_dir>/bag',
+                   own_default='false', own_type=bool),
+    LaunchArgument('fresh', 'Start afresh: move an existing output_dir aside to <output_dir>.old-N '
+                   '(default: resume it at the next episode)', own_default='false', own_type=bool),
+    LaunchArgument('widowx_use_sim',
                    "robot:=widowx only: run Interbotix's simulated motors (xs_sdk_sim), a dry run without the arm",
-                   bool),
-    LaunchArgument('console', 'true',
+                   own_default='false', own_type=bool),
+    LaunchArgument('console',
                    'Operator console: web page on 127.0.0.1:<console_port>, single keys in the terminal of the graph',
-                   bool),
-    LaunchArgument('console_port', '8080', "TCP port of the operator console's page (0: a free one, logged)", int,
-                   minimum=0, maximum=65535, targets={'operator_console': 'port'}),
-    LaunchArgument('human', 'false', "A person gives every episode's verdict (console s/f or the terminal); "
-                   'no episode ends without it', bool, targets={'reward': 'human'}),
-    LaunchArgument('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person to '
-                   'reset it and confirm (console r)', choices=RESET_MODES, targets={'episode_manager': 'reset_mode'}),
+                   own_default='true', own_type=bool),
+    LaunchArgument('console_port', "TCP port of the operator console's page (0: a free one, logged)",
+                   targets={'operator_console': 'port'}),
+    LaunchArgument('human', "A person gives every episode's verdict (console s/f or the terminal); "
+                   'no episode ends without it', targets={'reward': 'human'}),
+    LaunchArgument('reset_mode', 'auto: the simulator resets the scene; operator: wait for a person to '
+                   'reset it and confirm (console r)', targets={'episode_manager': 'reset_mode'}),
 )
 
 # Arguments read by the launch file itself rather than passed to a node.
@@ -167,7 +214,8 @@ def describe_arguments() -> str:
     """Return every launch argument with its default, type or choices and description (for --help)."""
     lines = ['launch arguments (name:=value; they override the parameter file):']
     for arg in LAUNCH_ARGUMENTS:
-        kind = '|'.join(arg.choices) if arg.choices else {bool: 'true|false', int: 'int'}.get(arg.value_type, 'text')
+        kind = '|'.join(arg.choices) if arg.choices else {bool: 'true|false', int: 'int', float: 'number'}.get(
+            arg.value_type, 'text')
         if arg.minimum is not None:
             kind += f' >= {arg.minimum}'
         lines.append(f'  {arg.name}:=<{kind}>  (default {arg.default})')

@@ -15,11 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+from sarl_ros.core.sarl.config import SarlConfig
 from sarl_ros.harness.harness import BenchConfig, BenchResumeError, run_benchmark
 from sarl_ros.harness.task_table import available_tasks, default_task_spec, resolve_tasks
 from sarl_ros.core.methods import BENCH_METHODS as METHODS
 from sarl_ros.core.durability.resume import set_aside
-from sarl_ros.core.online_run import run_default
 from sarl_ros.core.perception.text_encoding import ENCODERS
 
 
@@ -34,9 +34,24 @@ def _option(text: str) -> tuple[str, object]:
     return key.strip(), value
 
 
+def sarl_options_help() -> str:
+    """Return the --sarl-option keys, generated from SarlConfig's fields, for the --help epilog."""
+    lines = ['', 'sarl options (--sarl-option KEY=VALUE; checked before any run):']
+    for spec in SarlConfig.settings():
+        lines.append(f'  {spec.name} ({spec.kind.__name__}, default {spec.default}): {spec.describe()}')
+    return '\n'.join(lines)
+
+
+def checked_sarl_options(pairs) -> dict:
+    """Return the --sarl-option values, checked against SarlConfig; ValueError naming a bad key or value."""
+    options = dict(pairs)
+    SarlConfig().with_options(**options)  # names, types, ranges and cross-checks, before any run
+    return options  # as given: a resumed benchmark compares them with the ones it started with
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='sarl-bench', description=__doc__.splitlines()[0],
-                                     epilog='\n'.join(__doc__.splitlines()[2:]),
+                                     epilog='\n'.join(__doc__.splitlines()[2:]) + '\n' + sarl_options_help(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--methods', default=','.join(METHODS), help='comma list of methods (default: all)')
     parser.add_argument('--tasks', default=None,
@@ -44,28 +59,34 @@ def build_parser() -> argparse.ArgumentParser:
                              'all (default: paper if the simulator is available, else toy)')
     parser.add_argument('--seeds', type=int, default=3, help='number of seeds 0..N-1 (default 3)')
     parser.add_argument('--seed-list', default=None, help='explicit comma list of seeds (overrides --seeds)')
-    parser.add_argument('--episodes', type=int, default=run_default('episodes'),
-                        help='online episodes per run (default %(default)s)')
-    parser.add_argument('--eval-every', type=int, default=10, help='evaluate after every N online episodes')
-    parser.add_argument('--eval-episodes', type=int, default=10, help='greedy episodes per evaluation')
+    # Defaults of the run's settings: BenchConfig's (sarl_ros.harness.harness), not written again here.
+    parser.add_argument('--episodes', type=int, default=BenchConfig.episodes,
+                        help=f'online episodes per run (default {BenchConfig.episodes})')
+    parser.add_argument('--eval-every', type=int, default=BenchConfig.eval_every,
+                        help='evaluate after every N online episodes')
+    parser.add_argument('--eval-episodes', type=int, default=BenchConfig.eval_episodes,
+                        help='greedy episodes per evaluation')
     parser.add_argument('--eval-at', default=None, help='comma list of evaluation points (overrides --eval-every)')
-    parser.add_argument('--max-candidates', type=int, default=run_default('max_candidates'),
+    parser.add_argument('--max-candidates', type=int, default=BenchConfig.max_candidates,
                         help='candidates asked of the proposer')
-    parser.add_argument('--updates-per-step', type=int, default=8, help='learning updates after each decision')
-    parser.add_argument('--encoder', default=run_default('encoder'), choices=ENCODERS, help='prompt encoder for sarl')
+    parser.add_argument('--updates-per-decision', type=int, default=BenchConfig.updates_per_decision,
+                        help='learning updates after each decision')
+    parser.add_argument('--encoder', default=BenchConfig.encoder, choices=ENCODERS, help='prompt encoder for sarl')
     parser.add_argument('--sarl-option', type=_option, action='append', default=[], metavar='KEY=VALUE',
-                        help='extra make_policy option for sarl, e.g. lr=0.001 (repeatable)')
+                        help='an option of the SARL learner for the sarl variants, e.g. lr=0.001 (repeatable; '
+                             'the keys are listed below)')
     parser.add_argument('--proposal-cache', action='store_true', help='serve proposals through CachedProposer')
     parser.add_argument('--cache-option', type=_option, action='append', default=[], metavar='KEY=VALUE',
                         help='CachedProposer parameter, e.g. max_reuses=4 (repeatable; implies --proposal-cache)')
-    parser.add_argument('--reset', default='repaint', choices=('repaint', 'paper_like'),
+    parser.add_argument('--reset', default=BenchConfig.reset, choices=('repaint', 'paper_like'),
                         help='repaint: colours re-painted and positions re-sampled at every reset; paper_like: the '
                              'scene kept across episodes, positions jittered (as a person resets it)')
-    parser.add_argument('--baseline-pool', type=int, default=0,
+    parser.add_argument('--baseline-pool', type=int, default=BenchConfig.baseline_pool,
                         help='instruction pool size for methods without their own (fixed, random, icl, ucb); 0: none')
-    parser.add_argument('--pool-file', default=run_default('pool_file'),
+    parser.add_argument('--pool-file', default=BenchConfig.pool_file,
                         help='JSON list of prompts that seed every instruction pool first')
-    parser.add_argument('--jobs', type=int, default=1, help='parallel worker processes (default 1)')
+    parser.add_argument('--jobs', type=int, default=BenchConfig.jobs,
+                        help=f'parallel worker processes (default {BenchConfig.jobs})')
     parser.add_argument('--out', type=Path, default=None,
                         help='output directory (default results/bench-<time>); an existing one is resumed')
     parser.add_argument('--fresh', action='store_true', help='move an existing --out aside instead of resuming it')
@@ -91,8 +112,9 @@ def main(argv=None) -> int:
         config = BenchConfig(methods=methods, tasks=tasks, seeds=seeds, episodes=args.episodes,
                              eval_every=args.eval_every, eval_episodes=args.eval_episodes,
                              eval_at=[int(e) for e in args.eval_at.split(',')] if args.eval_at else None,
-                             max_candidates=args.max_candidates, updates_per_step=args.updates_per_step,
-                             encoder=args.encoder, sarl_options=dict(args.sarl_option), proposal_cache=cache,
+                             max_candidates=args.max_candidates, updates_per_decision=args.updates_per_decision,
+                             encoder=args.encoder, sarl_options=checked_sarl_options(args.sarl_option),
+                             proposal_cache=cache,
                              jobs=args.jobs, reset=args.reset, baseline_pool=args.baseline_pool,
                              pool_file=args.pool_file)
     except ValueError as exc:

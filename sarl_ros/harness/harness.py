@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
 from sarl_ros.core.online_run import RESETS, run_default
 
 ROW_FIELDS = ('method', 'task', 'seed', 'episodes', 'eval_success', 'eval_return', 'eval_decisions',
@@ -42,7 +43,7 @@ class BenchConfig:
     eval_episodes: int = 10
     eval_at: list[int] | None = None  # explicit evaluation points (online episodes); overrides eval_every
     max_candidates: int = run_default('max_candidates')
-    updates_per_step: int = 8
+    updates_per_decision: int = UPDATES_PER_DECISION
     encoder: str = run_default('encoder')
     sarl_options: dict = field(default_factory=dict)  # extra make_policy kwargs for sarl
     proposal_cache: dict | None = None  # CachedProposer parameters, or None for no cache
@@ -146,7 +147,7 @@ def run_job(job: Job, progress: Callable[[str], None] | None = print,
         eval_proposer = PooledProposer(eval_proposer, pool, admit=not policy.learns)
     if getattr(policy, 'steers_actions', False):
         attach_steering(job, policy, env, eval_env)
-    updates = getattr(policy, 'updates_per_decision', cfg.updates_per_step)
+    updates = getattr(policy, 'updates_per_decision', cfg.updates_per_decision)
     demonstrations = getattr(getattr(policy, 'config', None), 'demonstrations', 0)
     if demonstrations and task.make_demonstrator is None:
         if progress is not None:

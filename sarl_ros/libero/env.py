@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from sarl_ros.core.mdp import Observation, StepOutcome
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER
 from sarl_ros.libero.client import LiberoWorker, niceness_from_env
 from sarl_ros.libero.observable_state import state_features
 from sarl_ros.libero.repertoire import Libero90Repertoire
@@ -29,7 +30,7 @@ def decision_budget(goal_size: int) -> int:
 class LiberoEnv:
     """LIBERO-10 task `index` (implements sarl_ros.core.mdp.SemanticEnv)."""
 
-    def __init__(self, index: int, seed: int = 0, encoder: str = 'auto', control_steps: int = CONTROL_STEPS,
+    def __init__(self, index: int, seed: int = 0, encoder: str = DEFAULT_ENCODER, control_steps: int = CONTROL_STEPS,
                  image_size: int = IMAGE_SIZE, worker: LiberoWorker | None = None):
         if control_steps <= 0:
             raise ValueError(f'control_steps must be positive, got {control_steps}')

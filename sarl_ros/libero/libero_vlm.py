@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation
-from sarl_ros.core.proposals import normalize_prompt
+from sarl_ros.core.proposals import MAX_CANDIDATES, normalize_prompt
 
 LOW_LEVEL = ('move up', 'open the gripper', 'close the gripper', 'move to the left', 'move to the right')
 
@@ -76,7 +76,7 @@ class LiberoVLMProposer:
     """The PromptProposer for LIBERO-10 (sarl_ros.core.mdp.PromptProposer)."""
 
     def __init__(self, seed: int = 0, perception_error: float = 0.15, min_candidates: int = 6,
-                 max_candidates: int = 8):
+                 max_candidates: int = MAX_CANDIDATES):
         if not 0.0 <= perception_error <= 1.0:
             raise ValueError(f'perception_error must be in [0, 1], got {perception_error}')
         if not 1 <= min_candidates <= max_candidates:

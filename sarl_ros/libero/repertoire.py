@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sarl_ros.core.proposals import normalize_prompt
-from sarl_ros.core.perception.text_encoding import make_encoder
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, make_encoder
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Skill:
 class Libero90Repertoire:
     """Nearest-instruction lookup over the LIBERO-90 instructions (duplicates merged)."""
 
-    def __init__(self, instructions: list[dict], encoder: str = 'auto'):
+    def __init__(self, instructions: list[dict], encoder: str = DEFAULT_ENCODER):
         if not instructions:
             raise ValueError('the repertoire needs at least one instruction')
         merged: dict[str, tuple] = {}

@@ -12,22 +12,11 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from sarl_ros import names
 from sarl_ros.backends import catalog
+from sarl_ros.node_configs import CameraConfig
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import to_image_msg
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import SENSOR
-
-PARAMS = (
-    Param('backend', 'relay', 'Image source', catalog.names(catalog.CAMERA)),
-    Param('rate_hz', 10.0, 'Publishing rate'),
-    Param('source_topic', names.TOPIC_SIM_CAMERA, 'Topic to relay (backend:=relay)'),
-    Param('device', '0', 'OpenCV device index or video path (backend:=opencv)'),
-    Param('width', 640, 'Requested width [px] (backend:=opencv)'),
-    Param('height', 480, 'Requested height [px] (backend:=opencv)'),
-    Param('fourcc', '', 'Pixel format of a device, e.g. MJPG (backend:=opencv; empty: the driver\'s default)'),
-    Param('frame_id', 'camera', 'frame_id of the published images'),
-    Param('fov_deg', 60.0, 'Horizontal field of view for CameraInfo'),
-)
 
 
 def camera_info(width: int, height: int, fov_deg: float, header) -> CameraInfo:
@@ -45,7 +34,7 @@ class CameraNode(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('camera', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, CameraConfig)
         if self.p.rate_hz <= 0:
             raise ValueError(f'camera.rate_hz must be positive, got {self.p.rate_hz}')
         self.image_pub = self.create_publisher(Image, names.TOPIC_CAMERA, SENSOR)
@@ -99,7 +88,7 @@ NODE_CLASS = CameraNode
 
 
 def main(argv=None):
-    return run_node('camera', __doc__.splitlines()[0], PARAMS, CameraNode, argv)
+    return run_node('camera', __doc__.splitlines()[0], CameraConfig, CameraNode, argv)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ from sarl_ros.core.mdp import (SOURCE_OPERATOR, Candidate, Decision, EpisodeAbor
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.tasks import Task
 from sarl_ros import names
+from sarl_ros.node_configs import EpisodeManagerConfig
 from sarl_ros.rosutil.convert import (candidate_to_msg, candidates_from_msgs, features_array, seen_objects_from_msgs,
                                       transition_to_msg)
 from sarl_ros.msg import InstructionPool
@@ -197,7 +198,8 @@ class GraphEnvironment:
 
     def __init__(self, node: Node, caller: GraphCaller, task: Task, control_steps: int,
                  reset_scene: Callable[[int, int], None], should_stop: Callable[[], bool], callback_group=None,
-                 verdict_timeout_s: float = 180.0, estop: threading.Event | None = None):
+                 verdict_timeout_s: float = EpisodeManagerConfig.verdict_timeout_s,
+                 estop: threading.Event | None = None):
         self.node, self.caller = node, caller
         self.task, self.name, self.max_decisions = task.text, task.name, task.max_decisions
         self.control_steps = int(control_steps)

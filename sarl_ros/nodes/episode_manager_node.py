@@ -25,44 +25,23 @@ from sarl_ros.core.mdp import EpisodeAborted
 from sarl_ros.core.readiness import Dependency, NotReady, wait_until_ready
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.durability.resume import RECORD_NAME
-from sarl_ros.core.online_run import OnlineRun, RunConfig, RunRecord, resume_position, run_default
+from sarl_ros.core.online_run import OnlineRun, RunConfig, RunRecord, resume_position
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros import names
 from sarl_ros.msg import EpisodeEvent, LearnerStats, RewardSignal
 from sarl_ros.nodes.clients import GraphCaller, GraphEnvironment, PolicyClient, ProposerClient, ServiceFailure
+from sarl_ros.node_configs import EpisodeManagerConfig
 from sarl_ros.nodes.runner import run_node
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
 from sarl_ros.srv import DemonstratePrompt, PauseEpisodes, ReportOutcome, ResetScene, StartEpisode
-
-PARAMS = (
-    Param('task', run_default('task'), 'Task: a simulator task name, or the task text for a real robot'),
-    Param('episodes', run_default('episodes'),
-          'Episodes of the run in all (a resumed run continues up to this number)'),
-    Param('seed', run_default('seed'), 'Run seed: episode e resets a self-resetting scene with seed * 100000 + e - 1'),
-    Param('max_decisions', 0, 'Decision budget per episode (0: the simulator task default, else 8)'),
-    Param('control_steps', 0, 'Control steps per prompt (0: the executor default)'),
-    Param('max_candidates', run_default('max_candidates'), 'Candidates requested from the proposer'),
-    Param('reset_mode', 'auto', 'auto: the simulator resets the scene; operator: wait for a person',
-          names.RESET_MODES),
-    Param('reset_reminder_s', 30.0, 'Repeat the reset request this often while waiting'),
-    Param('autostart', True, 'Start episodes by themselves (false: wait for /sarl/start_episode)'),
-    Param('service_timeout_s', 30.0, 'Timeout of one service call or action'),
-    Param('ready_timeout_s', 120.0, 'Deadline for every node this one calls to be ready before the first episode '
-          '(a loading model is waited for; a node missing after it stops the graph, named)'),
-    Param('verdict_timeout_s', 180.0, 'Wait this long for an episode\'s final verdict (a person may be asked: '
-          'keep it above reward.human_timeout_s)'),
-    Param('retries', 2, 'Retries of a failed proposal or execution before the step is skipped'),
-    Param('greedy', run_default('greedy'), 'Evaluate: choose greedily'),
-    Param('output_dir', run_default('output_dir'), 'episodes.csv goes here'),
-)
 
 
 class EpisodeManager(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('episode_manager', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, EpisodeManagerConfig)
         if self.p.episodes <= 0:
             raise ValueError(f'episode_manager.episodes must be positive, got {self.p.episodes}')
         self.exit_code = 0
@@ -387,7 +366,7 @@ NODE_CLASS = EpisodeManager
 
 
 def main(argv=None):
-    return run_node('episode_manager', __doc__.splitlines()[0], PARAMS, EpisodeManager, argv)
+    return run_node('episode_manager', __doc__.splitlines()[0], EpisodeManagerConfig, EpisodeManager, argv)
 
 
 if __name__ == '__main__':

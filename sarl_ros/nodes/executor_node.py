@@ -18,35 +18,18 @@ from rclpy.node import Node
 from std_msgs.msg import Bool
 
 from sarl_ros.action import ExecutePrompt
-from sarl_ros.backends.featurizers import STATE_FEATURIZER_CHOICES
-from sarl_ros.backends import catalog
-from sarl_ros.backends.catalog import EXECUTOR_BACKENDS
-from sarl_ros.backends.options import parameter_specs
 from sarl_ros.backends.stack import build_stack
 from sarl_ros.core.log_text import printable
 from sarl_ros.core.executor import CANCELLED, SKILL_DONE, execute_prompt
 from sarl_ros import names
 from sarl_ros.msg import ExecutedAction, RewardSignal
+from sarl_ros.node_configs import ExecutorConfig
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import seen_object_to_msg
 from sarl_ros.rosutil.images import from_image_msg, to_image_msg
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, SENSOR
 from sarl_ros.srv import EmergencyStop, EvaluateEpisode, GetState, ResetScene
-
-PARAMS = (
-    Param('robot', 'sim', 'Robot backend', catalog.names(catalog.ROBOT)),
-    Param('vla', 'sim', 'VLA backend', catalog.names(catalog.VLA)),
-    Param('seed', 0, 'Random seed of the simulator'),
-    Param('max_control_steps', 12, 'Control steps per prompt when a goal asks for 0 (a pick takes 9-12)'),
-    Param('realtime', False, 'Pace the simulator at control_hz (a real arm paces itself)'),
-    Param('camera_topic', names.TOPIC_CAMERA, 'Images the VLA sees (real robot)'),
-    Param('sim_camera_rate_hz', 5.0, 'Rate of the simulator camera topic; 0 disables rendering'),
-    Param('state_featurizer', 'auto', 'Q_sem state; auto: observable, on the simulator the task default '
-          '(legacy tasks: oracle, privileged)', STATE_FEATURIZER_CHOICES),
-    # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
-    *(Param(*spec) for spec in parameter_specs(EXECUTOR_BACKENDS)),
-)
 
 
 class TopicCamera:
@@ -78,7 +61,7 @@ class ExecutorNode(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('vla_executor', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, ExecutorConfig)
         # The camera topic is what a real VLA sees; a simulated world brings its own view and ignores it.
         self._camera = TopicCamera(self, self.p.camera_topic)
         self.stack = build_stack(self.p.robot, self.p.vla, vars(self.p), camera=self._camera)
@@ -323,7 +306,7 @@ NODE_CLASS = ExecutorNode
 
 
 def main(argv=None):
-    return run_node('vla_executor', __doc__.splitlines()[0], PARAMS, ExecutorNode, argv)
+    return run_node('vla_executor', __doc__.splitlines()[0], ExecutorConfig, ExecutorNode, argv)
 
 
 if __name__ == '__main__':

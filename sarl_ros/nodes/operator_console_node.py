@@ -28,28 +28,13 @@ from sarl_ros.console.web import FRAME_NAME, CommandRefused, ConsoleServer, Peer
 from sarl_ros.core.events import CORRECTED_BY_OPERATOR
 from sarl_ros import names
 from sarl_ros.msg import CandidateSet, EpisodeEvent, ExecutedAction, LearnerStats
+from sarl_ros.node_configs import OperatorConsoleConfig
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, SENSOR
 from sarl_ros.srv import DemonstratePrompt, EmergencyStop, PauseEpisodes, ReportOutcome
 
-PARAMS = (
-    Param('web', True, 'Serve the web page'),
-    Param('host', '127.0.0.1', 'Interface to serve on; any other than loopback requires a token'),
-    Param('port', 8080, 'TCP port of the page (0: a free one, logged)'),
-    Param('token_env', 'SARL_CONSOLE_TOKEN',
-          'Environment variable holding the access token (off loopback without it: a random one is printed)'),
-    Param('keyboard', True, 'Also read single keys on this terminal (when stdin is one)'),
-    Param('image_topic', names.TOPIC_CAMERA, 'Camera images to show'),
-    Param('image_rate_hz', 5.0, 'Encode at most this many images a second for the page'),
-    Param('jpeg_quality', 80, 'JPEG quality of the page image (1-100)'),
-    Param('service_timeout_s', 5.0, 'Wait this long for the node that owns a command'),
-    Param('event_history', 50, 'Episode events listed on the page'),
-    Param('output_dir', 'runs/latest', "The run's directory: the episode history is loaded from its episodes.csv "
-          '(empty: only what this console sees)'),
-    Param('max_body_bytes', 16384, 'Largest request body the page may send (bigger: 413, counted while read)'),
-)
 
 CORRECTION_TIMEOUT_S = 60.0  # a correction waits for the learner's checkpoint, slow on a loaded machine
 FRAMES_DIR = 'console_frames'  # in output_dir: e<episode>_<index>.jpg
@@ -161,7 +146,7 @@ class OperatorConsole(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('operator_console', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, OperatorConsoleConfig)
         if not 1 <= self.p.jpeg_quality <= 100:
             raise ValueError(f'operator_console.jpeg_quality must be 1-100, got {self.p.jpeg_quality}')
         if self.p.image_rate_hz <= 0:
@@ -337,7 +322,7 @@ NODE_CLASS = OperatorConsole
 
 
 def main(argv=None):
-    return run_node('operator_console', __doc__.splitlines()[0], PARAMS, OperatorConsole, argv)
+    return run_node('operator_console', __doc__.splitlines()[0], OperatorConsoleConfig, OperatorConsole, argv)
 
 
 if __name__ == '__main__':

@@ -24,19 +24,18 @@ from sarl_ros.core.durability.durable import DurablePolicy
 from sarl_ros.backends.catalog import task_catalogs
 from sarl_ros.core.events import CORRECTED_BY_OPERATOR, END_KINDS, EventKind
 from sarl_ros.core.mdp import Observation
-from sarl_ros.core.method_names import METHODS
 from sarl_ros.core.methods import SARL_METHODS, make_policy, method_defaults
 from sarl_ros.core.relabel import relabel_last_transition
 from sarl_ros.core.sarl.pool import seed_pool
 from sarl_ros.core.tasks import resolve_task
 from sarl_ros.core.perception.text_encoding import preload_minilm
-from sarl_ros.core.durability.wal import SYNC_MODES
 from sarl_ros import names
 from sarl_ros.msg import CandidateSet, EpisodeEvent, InstructionPool, LearnerStats, Transition as TransitionMsg
+from sarl_ros.node_configs import PolicyConfig
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidates_from_msgs, decision_to_msg, features_array, transition_from_msg
 from sarl_ros.rosutil.idempotent import RepeatLastReply
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import LATCHED, RECORD, RECORD_LISTEN
 from sarl_ros.srv import ReportOutcome, SelectPrompt, StoreTransition
 
@@ -44,31 +43,6 @@ SARL = method_defaults('sarl')  # the learner's defaults live in its SarlConfig 
 # Learner options the node exposes; a method that does not take one ignores it, and a SARL variant
 # keeps its own value of an option left at the base default (e.g. sarl_nodemo's demonstrations).
 LEARNER_OPTIONS = ('temperature', 'temperature_final', 'temperature_halflife', 'gamma', 'pool_capacity')
-
-PARAMS = (
-    Param('method', 'sarl', 'Prompt-selection method', METHODS),
-    Param('seed', 0, 'Random seed'),
-    Param('encoder', 'auto', 'Prompt encoder: minilm, hashing, or auto (minilm when installed)',
-          ('auto', 'minilm', 'hashing')),
-    Param('temperature', SARL['temperature'], 'Initial softmax temperature (sarl)'),
-    Param('temperature_final', SARL['temperature_final'], 'Temperature the schedule decays to (sarl)'),
-    Param('temperature_halflife', SARL['temperature_halflife'],
-          'Learning episodes for the temperature to halve its distance to the final value (sarl)'),
-    Param('gamma', SARL['gamma'],
-          "Discount per decision step (0: the method's own; sarl: 1 - 1/H, H the decision budget)"),
-    Param('max_decisions', 0, "Decision budget H the SARL learner plans for (0: the task's, as the episode manager "
-          'resolves it; set both nodes alike when overriding)'),
-    Param('pool_capacity', SARL['pool_capacity'], 'Instruction pool size K (sarl variants)'),
-    Param('pool_file', '', 'JSON list of prompts that seed a fresh instruction pool first (sarl variants; '
-          'empty: none)'),
-    Param('updates_per_transition', 8, 'TD updates queued per stored transition'),
-    Param('output_dir', 'runs/latest', 'Checkpoints go to <output_dir>/checkpoints'),
-    Param('warm_start', '', 'Checkpoint to start from when output_dir has none (empty: a fresh learner)'),
-    Param('torch_threads', 1, 'CPU threads torch may use (a small network: on a shared 2-core machine 8 TD updates '
-          'took 46 ms with 1 thread and 550-850 ms with 2)'),
-    Param('wal_sync', 'fsync', 'Write-ahead log durability before a transition is acknowledged: fsync '
-          '(power cut), flush (killed process), none', SYNC_MODES),
-)
 
 # TD updates the learner thread runs between two looks at the closing flag: closing waits
 # for one update at most (0.4-0.6 s measured on a loaded 2-core machine), not for a backlog.
@@ -80,7 +54,7 @@ class PolicyNode(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('q_policy', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, PolicyConfig)
         if self.p.torch_threads < 1:
             raise ValueError(f'q_policy.torch_threads must be at least 1, got {self.p.torch_threads}')
         import torch
@@ -116,7 +90,7 @@ class PolicyNode(Node):
         self.successes: list[bool] = []
         self.last_stats: dict = {}
         # Replayed transitions get the learning they were owed before the kill.
-        self._pending_updates = report.replayed * self.p.updates_per_transition
+        self._pending_updates = report.replayed * self.p.updates_per_decision
         self._updating = False  # the learner thread is running an update taken off the queue
         self._work = threading.Condition()
         self._closing = False
@@ -205,7 +179,7 @@ class PolicyNode(Node):
         self.transitions_pub.publish(msg)
         self._publish_pool()
         with self._work:
-            self._pending_updates += self.p.updates_per_transition
+            self._pending_updates += self.p.updates_per_decision
             self._work.notify_all()
         response.accepted, response.replay_size = True, self.transitions
         return response
@@ -305,7 +279,7 @@ NODE_CLASS = PolicyNode
 
 def main(argv=None):
     os.environ.setdefault('HF_HUB_OFFLINE', '1')  # the sentence encoder loads from its package, offline
-    return run_node('q_policy', __doc__.splitlines()[0], PARAMS, PolicyNode, argv)
+    return run_node('q_policy', __doc__.splitlines()[0], PolicyConfig, PolicyNode, argv)
 
 
 if __name__ == '__main__':

@@ -9,31 +9,18 @@ from rclpy.node import Node
 
 from sarl_ros.backends import catalog
 from sarl_ros.backends.catalog import PROPOSER_BACKENDS
-from sarl_ros.backends.options import options_for, parameter_specs
+from sarl_ros.backends.options import options_for
 from sarl_ros.core.mdp import SOURCE_TASK, Candidate, Observation, StepOutcome
 from sarl_ros.core.proposals import (CachedProposer, WithReturnToStart, normalize_candidates, normalize_prompt,
                                      with_task_prompt)
 from sarl_ros.core.sarl.pool import InstructionPool, PooledProposer
 from sarl_ros import names
+from sarl_ros.node_configs import ProposerConfig
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.convert import candidate_to_msg, features_array, seen_objects_from_msgs
 from sarl_ros.rosutil.images import from_image_msg
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.srv import ProposePrompts
-
-PARAMS = (
-    Param('backend', 'sim', 'Proposer backend', catalog.names(catalog.VLM)),
-    Param('max_candidates', 8, 'Candidates per call when a request asks for 0'),
-    Param('cache_max_reuses', 0, 'Serve a state cluster\'s candidate set this many times before asking the VLM '
-          'again (0: ask at every step)'),
-    Param('cache_resolution', 0.05, 'State features are quantised by this step to form clusters'),
-    Param('cache_memory_size', 2, 'Prompts that made progress in a cluster, added to its candidates'),
-    Param('cache_feature_dims', '', 'Comma-separated feature indices that define a cluster (empty: all)'),
-    Param('offer_return_to_start', False, 'Also offer "return to the start pose", run by the arm\'s own controller '
-          '(no VLA), as one of the candidates'),
-    # Every backend option, from the backends' option dataclasses (sarl_ros.backends.options).
-    *(Param(*spec) for spec in parameter_specs(PROPOSER_BACKENDS)),
-)
 
 
 def make_proposer(p):
@@ -44,7 +31,7 @@ class ProposerNode(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('vlm_proposer', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, ProposerConfig)
         self.proposer = make_proposer(self.p)
         if self.p.offer_return_to_start:
             self.proposer = WithReturnToStart(self.proposer)
@@ -123,7 +110,7 @@ NODE_CLASS = ProposerNode
 
 
 def main(argv=None):
-    return run_node('vlm_proposer', __doc__.splitlines()[0], PARAMS, ProposerNode, argv)
+    return run_node('vlm_proposer', __doc__.splitlines()[0], ProposerConfig, ProposerNode, argv)
 
 
 if __name__ == '__main__':

@@ -16,28 +16,20 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
 
 from sarl_ros.core.durability.resume import fresh_bag_path
-from sarl_ros import names
+from sarl_ros.node_configs import RecorderConfig
 from sarl_ros.nodes.runner import run_node
-from sarl_ros.recording.bag.writer import DEFAULT_STORAGE, STORAGES, BagWriter, BagWriterError
+from sarl_ros.recording.bag.writer import BagWriter, BagWriterError
 from sarl_ros.recording.bag.message_types import IMAGE_TYPE, TOPIC_TYPES
 from sarl_ros.rosutil.imports import message_class
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import RECORD, SENSOR
-
-PARAMS = (
-    Param('output_dir', 'runs/latest', 'The bag goes to <output_dir>/bag (bag_2, bag_3, ... when it exists)'),
-    Param('storage', DEFAULT_STORAGE, 'rosbag2 storage format', STORAGES),
-    Param('image_decimation', 5, 'Record every Nth camera image (1: all)'),
-    Param('topics', list(names.RECORDED_TOPICS), 'Topics to record (any of the SARL and camera topics)'),
-    Param('flush_period_s', 1.0, 'Write buffered messages to disk this often (what a crash can lose)'),
-)
 
 
 class RecorderNode(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('recorder', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, RecorderConfig)
         self._check_parameters()
         self.bag_path = fresh_bag_path(Path(self.p.output_dir))
         self.writer = BagWriter(self.bag_path, self.p.storage, custom_data={
@@ -107,7 +99,7 @@ NODE_CLASS = RecorderNode
 
 
 def main(argv=None):
-    return run_node('recorder', __doc__.splitlines()[0], PARAMS, RecorderNode, argv)
+    return run_node('recorder', __doc__.splitlines()[0], RecorderConfig, RecorderNode, argv)
 
 
 if __name__ == '__main__':

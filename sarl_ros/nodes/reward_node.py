@@ -22,25 +22,17 @@ from rclpy.node import Node
 
 from sarl_ros.backends import catalog
 from sarl_ros.backends.catalog import DETECTOR_BACKENDS
-from sarl_ros.backends.options import options_for, parameter_specs
+from sarl_ros.backends.options import options_for
 from sarl_ros.core.events import WAITING_FOR_VERDICT
 from sarl_ros import names
 from sarl_ros.msg import EpisodeEvent, RewardSignal
+from sarl_ros.node_configs import RewardConfig
 from sarl_ros.nodes.runner import run_node
 from sarl_ros.rosutil.images import from_image_msg
-from sarl_ros.rosutil.params import Param, declare_parameters
+from sarl_ros.rosutil.params import declare_parameters
 from sarl_ros.rosutil.qos import RECORD, SENSOR
 from sarl_ros.srv import EvaluateEpisode, ReportOutcome
 
-PARAMS = (
-    Param('detector', 'sim', 'Success detector backend', catalog.names(catalog.DETECTOR)),
-    Param('human', False, 'Ask a human at the end of each episode'),
-    Param('keyboard', True, 'With human:=true, also prompt on this terminal (when it is one)'),
-    Param('human_timeout_s', 120.0, 'Wait this long for a human verdict'),
-    Param('camera_topic', names.TOPIC_CAMERA, 'Frames the detector judges when a request carries no image'),
-    # Every detector option, from the backends' option dataclasses (sarl_ros.backends.options).
-    *(Param(*spec) for spec in parameter_specs(DETECTOR_BACKENDS)),
-)
 
 KEYS = {'s': ReportOutcome.Request.SUCCESS, 'f': ReportOutcome.Request.FAILURE, 'k': ReportOutcome.Request.SKIP}
 
@@ -64,7 +56,7 @@ class RewardNode(Node):
     def __init__(self, **node_options):
         # node_options: rclpy Node keyword arguments, e.g. parameter_overrides in tests.
         super().__init__('reward', **node_options)
-        self.p = declare_parameters(self, PARAMS)
+        self.p = declare_parameters(self, RewardConfig)
         group = ReentrantCallbackGroup()  # a human verdict must arrive while evaluate waits
         self.detector = self._make_detector(group)
         self._latest_frame = None  # the last camera message, decoded only when a detector needs it
@@ -198,7 +190,7 @@ NODE_CLASS = RewardNode
 
 
 def main(argv=None):
-    return run_node('reward', __doc__.splitlines()[0], PARAMS, RewardNode, argv)
+    return run_node('reward', __doc__.splitlines()[0], RewardConfig, RewardNode, argv)
 
 
 if __name__ == '__main__':

@@ -21,12 +21,15 @@ from sarl_ros.rosutil.spin import exit_now, spin_until_shutdown, stop_graph_part
 CALLBACK_GRACE_S = 1.5
 
 
-def usage(executable: str, summary: str, params: Sequence) -> str:
+def usage(executable: str, summary: str, config_class: type) -> str:
+    """Return the --help text: one line per parameter (a field of the node's config) with type, default and range."""
+    from sarl_ros.core.config import settings
     lines = [f'usage: ros2 run sarl_ros {executable} [--ros-args -p name:=value ...]', '', summary, '',
              'parameters (defaults in config/widowx_sarl.yaml):']
-    for p in params:
-        choices = f' [{"|".join(p.choices)}]' if p.choices else ''
-        lines.append(f'  {p.name} ({type(p.default).__name__}, default {p.default!r}){choices}: {p.description}')
+    for spec in settings(config_class):
+        choices = f' [{"|".join(spec.choices)}]' if spec.choices else ''
+        lines.append(f'  {spec.name} ({spec.kind.__name__}, default {spec.default!r}){choices}: '
+                     f'{spec.describe() if not spec.choices else spec.help}')
     return '\n'.join(lines)
 
 
@@ -48,13 +51,13 @@ def _stopped_while_starting(executable: str, node) -> bool:
     return True
 
 
-def run_node(executable: str, summary: str, params: Sequence, factory: Callable[[], object],
+def run_node(executable: str, summary: str, config_class: type, factory: Callable[[], object],
              argv: Sequence[str] | None = None, threads: int = 4) -> int:
     program = argv is None  # a node process of its own (ros2 run, ros2 launch), not a call from Python
     argv = list(sys.argv if argv is None else argv)
     own_args = argv[1:argv.index('--ros-args')] if '--ros-args' in argv else argv[1:]
     if '--help' in own_args or '-h' in own_args:
-        print(usage(executable, summary, params))
+        print(usage(executable, summary, config_class))
         return 0
     try:
         require_ros()

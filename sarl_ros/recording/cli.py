@@ -17,7 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from sarl_ros.core.method_names import METHODS
+from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
+from sarl_ros.core.method_names import DEFAULT_METHOD, METHODS
+from sarl_ros.rosutil.bag_storages import DEFAULT_STORAGE, STORAGES
 from sarl_ros.recording.bag.source import BagError
 
 PROGRAM = 'sarl-replay'
@@ -156,7 +158,7 @@ def cmd_retrain(args) -> int:
     kwargs = {} if args.encoder is None else {'encoder': args.encoder}
     try:
         result = retrain(recordings, args.output, method=args.method, seed=args.seed,
-                         updates_per_transition=args.updates_per_transition, extra_updates=args.extra_updates,
+                         updates_per_decision=args.updates_per_decision, extra_updates=args.extra_updates,
                          evaluate_on=evaluate_on, progress=ProgressPrinter(), **kwargs)
     except ValueError as exc:
         raise CliError(str(exc), code=1) from exc
@@ -238,11 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('retrain', help='train a Q-function from bags and write a checkpoint')
     p.add_argument('bags', nargs='+', metavar='BAG')
     p.add_argument('-o', '--output', required=True, help='checkpoint file to write (e.g. runs/offline/sarl.pt)')
-    p.add_argument('--method', default='sarl', choices=METHODS, help='learning method (default sarl)')
+    p.add_argument('--method', default=DEFAULT_METHOD, choices=METHODS,
+                   help=f'learning method (default {DEFAULT_METHOD})')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--encoder', default=None, choices=('auto', 'minilm', 'hashing'),
                    help='prompt encoder (default auto)')
-    p.add_argument('--updates-per-transition', type=int, default=8)
+    p.add_argument('--updates-per-decision', type=int, default=UPDATES_PER_DECISION,
+                   help='TD updates after each stored transition')
     p.add_argument('--extra-updates', type=int, default=0, help='TD updates over the whole replay at the end')
     p.add_argument('--eval', nargs='+', metavar='BAG', help='evaluate on these bags instead of the training bags')
     p.add_argument('--threads', type=int, default=0, help='torch threads (0: torch default)')
@@ -259,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('repair', help='rewrite a damaged bag as a complete one')
     p.add_argument('bag', metavar='BAG')
     p.add_argument('-o', '--output', help='new bag directory (default: <BAG>_repaired)')
-    p.add_argument('--storage', default='mcap', choices=('mcap', 'sqlite3'))
+    p.add_argument('--storage', default=DEFAULT_STORAGE, choices=STORAGES)
     p.set_defaults(run=cmd_repair)
     return parser
 

@@ -1,7 +1,7 @@
 """Train a Q-function from recorded runs, evaluate it against the logged choices, save a checkpoint.
 
 The recorded transitions are fed to a fresh policy episode by episode, as the online learner
-saw them (record, then `updates_per_transition` TD updates), followed by `extra_updates`
+saw them (record, then `updates_per_decision` TD updates), followed by `extra_updates`
 updates over the whole replay. The checkpoint is the core format
 (sarl_ros.core.durability.checkpoint), so the Q-policy node starts from it with
 `warm_start:=<checkpoint>`.
@@ -19,6 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from sarl_ros.core.episode_loop import UPDATES_PER_DECISION
+from sarl_ros.core.method_names import DEFAULT_METHOD
 from sarl_ros.recording.reader import Recording
 
 Progress = Callable[[int, int, str], None]  # (done, total, what)
@@ -76,8 +78,9 @@ def _training_episodes(recordings: Sequence[Recording]):
                 yield episode
 
 
-def train_policy(recordings: Sequence[Recording], *, method: str = 'sarl', seed: int = 0,
-                 updates_per_transition: int = 8, extra_updates: int = 0, progress: Progress | None = None,
+def train_policy(recordings: Sequence[Recording], *, method: str = DEFAULT_METHOD, seed: int = 0,
+                 updates_per_decision: int = UPDATES_PER_DECISION, extra_updates: int = 0,
+                 progress: Progress | None = None,
                  **policy_kwargs):
     """Return (policy, updates, last td_loss) after learning from every recorded transition."""
     from sarl_ros.core.methods import make_policy
@@ -91,7 +94,7 @@ def train_policy(recordings: Sequence[Recording], *, method: str = 'sarl', seed:
         policy.begin_episode(episode.task)
         for record in episode.transitions:
             policy.record(record.transition)
-            stats = policy.update(updates_per_transition)
+            stats = policy.update(updates_per_decision)
             updates += int(stats.get('updates', 0))
             td_loss = float(stats.get('td_loss', td_loss)) if stats.get('updates') else td_loss
         policy.end_episode(episode.success)
@@ -146,14 +149,15 @@ def evaluate_policy(policy, recordings: Sequence[Recording]) -> Evaluation:
                       q_chosen_failed=mean(q_chosen[False]), q_greedy=mean(q_greedy))
 
 
-def retrain(recordings: Sequence[Recording], checkpoint: str | Path, *, method: str = 'sarl', seed: int = 0,
-            updates_per_transition: int = 8, extra_updates: int = 0, evaluate_on: Sequence[Recording] | None = None,
+def retrain(recordings: Sequence[Recording], checkpoint: str | Path, *, method: str = DEFAULT_METHOD,
+            seed: int = 0, updates_per_decision: int = UPDATES_PER_DECISION, extra_updates: int = 0,
+            evaluate_on: Sequence[Recording] | None = None,
             progress: Progress | None = None, **policy_kwargs) -> RetrainResult:
     """Train from recordings, save the checkpoint, and evaluate against logged choices."""
     from sarl_ros.core.durability.checkpoint import save_checkpoint
 
     policy, updates, td_loss = train_policy(recordings, method=method, seed=seed,
-                                            updates_per_transition=updates_per_transition,
+                                            updates_per_decision=updates_per_decision,
                                             extra_updates=extra_updates, progress=progress, **policy_kwargs)
     path = save_checkpoint(policy, checkpoint)
     evaluation = evaluate_policy(policy, evaluate_on if evaluate_on is not None else recordings)

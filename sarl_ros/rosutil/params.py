@@ -1,40 +1,47 @@
-"""Declaring node parameters with descriptors, and checking them.
+"""Declaring a node's parameters from its config class, with descriptors, and checking them.
 
-Each node lists its parameters as Param specs; config/widowx_sarl.yaml carries the same
-defaults (a test keeps the two equal), and launch arguments override them.
+Each node's parameters are the fields of its registered config (sarl_ros.node_configs): one
+ROS parameter per field, its descriptor carrying the help and the allowed range or choices.
+config/widowx_sarl.yaml carries the same defaults (a test keeps the two equal), and launch
+arguments override them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, Sequence
+from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: Any
-    description: str
-    choices: tuple[str, ...] = ()
-    read_only: bool = True  # backends are chosen at start-up; changing one live is not supported
+from sarl_ros.core.config import Setting, settings
 
 
 class ParameterError(ValueError):
     pass
 
 
-def declare_parameters(node, specs: Sequence[Param]) -> SimpleNamespace:
-    """Declare every spec on the node and return the values, validated."""
+def constraints(spec: Setting) -> str:
+    """Say what values a parameter allows beyond its type, for its descriptor ('' when any)."""
+    if spec.choices:
+        return f'one of: {", ".join(map(str, spec.choices))}'
+    if spec.low is not None and spec.high is not None:
+        return f'between {spec.low} and {spec.high}'
+    if spec.low is not None:
+        return f'at least {spec.low}'
+    if spec.high is not None:
+        return f'at most {spec.high}'
+    return ''
+
+
+def declare_parameters(node, config_class: type):
+    """Declare one parameter per field of a node config on the node; return the values as a checked config."""
     values = {}
-    for spec in specs:
-        constraint = f'one of: {", ".join(spec.choices)}' if spec.choices else ''
-        descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only,
-                                         additional_constraints=constraint)
+    for spec in settings(config_class):
+        # Backends are chosen at start-up; changing a parameter of a running node is not supported.
+        descriptor = ParameterDescriptor(description=spec.help, read_only=True,
+                                         additional_constraints=constraints(spec))
+        default = list(spec.default) if spec.kind in (list, tuple) else spec.default
         try:
-            value = node.declare_parameter(spec.name, spec.default, descriptor).value
+            value = node.declare_parameter(spec.name, default, descriptor).value
         except ParameterException as exc:
             # rclpy refuses a value of another type than the default's (`-p episodes:=abc`).
             raise ParameterError(refusal(spec, node, exc)) from None
@@ -45,17 +52,17 @@ def declare_parameters(node, specs: Sequence[Param]) -> SimpleNamespace:
     if ignored:
         node.get_logger().warning(f'ignoring unknown parameter(s) {", ".join(ignored)}; '
                                   f'{node.get_name()} has: {", ".join(values)}')
-    return SimpleNamespace(**values)
+    return config_class(**values)
 
 
-def expectation(spec: Param) -> str:
+def expectation(spec: Setting) -> str:
     """Say what a parameter accepts, e.g. `int (default 60)` or `str, one of: sim, widowx`."""
     if spec.choices:
-        return f'{type(spec.default).__name__}, one of: {", ".join(spec.choices)}'
-    return f'{type(spec.default).__name__} (default {spec.default!r})'
+        return f'{spec.kind.__name__}, one of: {", ".join(spec.choices)}'
+    return f'{spec.kind.__name__} (default {spec.default!r})'
 
 
-def refusal(spec: Param, node, exc: Exception) -> str:
+def refusal(spec: Setting, node, exc: Exception) -> str:
     where = f'{node.get_name()}.{spec.name}'
     # The value as given on the command line or in the parameter file.
     given = getattr(node, '_parameter_overrides', {}).get(spec.name)
@@ -64,14 +71,21 @@ def refusal(spec: Param, node, exc: Exception) -> str:
     return f'parameter {where} refused ({exc}); expected {expectation(spec)}'
 
 
-def check_value(spec: Param, value: Any, node_name: str = '') -> Any:
+def check_value(spec: Setting, value: Any, node_name: str = '') -> Any:
+    """Return the value as the field's type; ParameterError naming the parameter when it is not allowed."""
     where = f'{node_name}.{spec.name}' if node_name else spec.name
     if spec.choices and value not in spec.choices:
         raise ParameterError(f'parameter {where}={value!r} is not known; choose one of: '
                              f'{", ".join(spec.choices)}')
-    expected = type(spec.default)
+    expected = spec.kind
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, expected):
+    if expected in (list, tuple) and isinstance(value, (list, tuple)):
+        value = expected(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ParameterError(f'parameter {where} must be {expected.__name__}, got {value!r}')
+    if spec.low is not None and value < spec.low:
+        raise ParameterError(f'parameter {where}={value!r} is below its minimum {spec.low}')
+    if spec.high is not None and value > spec.high:
+        raise ParameterError(f'parameter {where}={value!r} is above its maximum {spec.high}')
     return value

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from sarl_ros.core.mdp import SOURCE_TASK, SOURCE_VLM, Candidate, Observation
+from sarl_ros.core.proposals import MAX_CANDIDATES
 from sarl_ros.sim.privileged_features import MAX_OBJECTS, decode
 
 # How the VLM refers to each object, with how natural it finds the phrase.
@@ -84,7 +85,7 @@ def task_plan(text: str) -> list[PlanStep]:
 class SimVLMProposer:
     """The PromptProposer of the simulation (sarl_ros.core.mdp.PromptProposer)."""
 
-    def __init__(self, seed: int = 0, min_candidates: int = 6, max_candidates: int = 8):
+    def __init__(self, seed: int = 0, min_candidates: int = 6, max_candidates: int = MAX_CANDIDATES):
         if not 1 <= min_candidates <= max_candidates:
             raise ValueError(f'need 1 <= min_candidates <= max_candidates, got {min_candidates}, {max_candidates}')
         self.rng = np.random.default_rng(seed)

@@ -7,6 +7,7 @@ import yaml
 from sarl_ros.backends.catalog import DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS, Backend
 from sarl_ros.backends.options import (RemoteVLAOptions, VLMDetectorOptions, option, options_for, parameter_name,
                                        parameter_specs)
+from sarl_ros.core.config import config_class
 from sarl_ros.graph.launcher import DEFAULT_CONFIG
 
 # node -> (its module, the backends whose options it declares)
@@ -34,7 +35,8 @@ def test_the_parameter_file_and_help_carry_the_options(node):
     from sarl_ros.nodes.runner import usage
     module, backends = NODES[node]
     declared = yaml.safe_load(DEFAULT_CONFIG.read_text())[node]['ros__parameters']
-    text = usage(node, 'summary', importlib.import_module(module).PARAMS)
+    importlib.import_module(module)
+    text = usage(node, 'summary', config_class('node', node))
     for spec in parameter_specs(backends):
         assert declared[spec.name] == spec.default
         assert f'  {spec.name} (' in text
@@ -61,3 +63,15 @@ def test_a_shared_option_must_have_one_default():
 
     with pytest.raises(ValueError, match='different defaults'):
         parameter_specs((Backend('vla', 'a', A, 'vla_'), Backend('vla', 'b', B, 'vla_')))
+
+
+def test_every_backend_options_class_is_a_registered_config_checked_when_built():
+    from sarl_ros.core.config import registered
+    backends = registered('backend')
+    for backend in EXECUTOR_BACKENDS + PROPOSER_BACKENDS + DETECTOR_BACKENDS:
+        if backend.options is not None:
+            assert backends[f'{backend.argument}:{backend.name}'] is backend.options
+    with pytest.raises(ValueError, match="backend='claude': choose one of openai, hf_vlm"):
+        options_for('detector', 'vlm', {'detector_backend': 'claude'}, DETECTOR_BACKENDS)
+    with pytest.raises(ValueError, match='retries must be an integer'):
+        options_for('vla', 'remote', {'vla_retries': 'twice'}, EXECUTOR_BACKENDS)

@@ -64,7 +64,7 @@ def test_a_checkpoint_trained_in_simulation_loads_on_the_default_real_stack(monk
     # SARL learns on a paper task in simulation (observable state, as sarl-bench runs it) and is saved.
     env = make_env('pot_lid_on_towel', seed=0)
     policy = make_policy('sarl', seed=0, encoder='hashing')
-    result = run_episode(env, make_proposer(seed=0, task='pot_lid_on_towel'), policy, updates_per_step=1, seed=0)
+    result = run_episode(env, make_proposer(seed=0, task='pot_lid_on_towel'), policy, updates_per_decision=1, seed=0)
     save_checkpoint(policy, tmp_path / 'sim.pt')
 
     # The executor's stack on a WidowX with its default parameters (an Interbotix double, any VLA).

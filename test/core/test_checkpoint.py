@@ -14,7 +14,7 @@ def _play(policy, episodes, first_seed):
     env, proposer = make_toy_env('toy_chain', 0), make_toy_proposer('toy_chain', first_seed)
     trace = []
     for i in range(episodes):
-        result = run_episode(env, proposer, policy, seed=first_seed + i, updates_per_step=4)
+        result = run_episode(env, proposer, policy, seed=first_seed + i, updates_per_decision=4)
         trace.append((result.prompts, [round(s['td_loss'], 12) for s in result.update_stats]))
     return trace
 

@@ -34,10 +34,10 @@ def test_evaluation_episode_records_nothing():
     assert policy.learning_episodes == 0 and policy.episodes == 1
 
 
-def test_learning_episode_runs_updates_per_step():
+def test_learning_episode_runs_updates_per_decision():
     env, proposer = make_toy_env('toy_decoy'), make_toy_proposer('toy_decoy')
     policy = make_policy('sarl', encoder='hashing')
-    result = run_episode(env, proposer, policy, updates_per_step=3, seed=0)
+    result = run_episode(env, proposer, policy, updates_per_decision=3, seed=0)
     assert policy.updates == 3 * result.decisions
 
 

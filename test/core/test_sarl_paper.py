@@ -206,11 +206,11 @@ def test_demonstrations_seed_pool_and_replay_and_sarl_learns_the_order():
             return 'open the door' if observation.info['subgoals']['key'] else 'turn the key'
 
     teacher = Demonstrated(policy, Person())
-    demo = run_episode(env, proposer, teacher, updates_per_step=4, seed=0, episode=-1)
+    demo = run_episode(env, proposer, teacher, updates_per_decision=4, seed=0, episode=-1)
     assert demo.success and demo.prompts == ['turn the key', 'open the door']
     assert policy.pool.prompts[:3] == ['open the door', 'turn the key', 'knock'] and len(policy.learner.replay) == 2
     for episode in range(25):
-        run_episode(env, proposer, policy, updates_per_step=4, seed=episode, episode=episode)
+        run_episode(env, proposer, policy, updates_per_decision=4, seed=episode, episode=episode)
     greedy = run_episode(env, proposer, policy, greedy=True, learn=False, seed=99)
     assert greedy.success and greedy.prompts == ['turn the key', 'open the door']
 

@@ -19,7 +19,7 @@ def test_resolve_tasks_groups_and_errors():
 
 def test_benchmark_writes_table_summary_and_plot(tmp_path):
     config = BenchConfig(methods=['sarl', 'random'], tasks=['toy_decoy'], seeds=[0, 1], episodes=4, eval_every=2,
-                         eval_episodes=2, updates_per_step=2, encoder='hashing')
+                         eval_episodes=2, updates_per_decision=2, encoder='hashing')
     lines = []
     document = run_benchmark(config, tmp_path, progress=lines.append)
     with (tmp_path / 'results.csv').open() as f:

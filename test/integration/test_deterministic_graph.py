@@ -64,7 +64,7 @@ def reference_run(config: dict):
             q_values[(episode, step)] = np.asarray(decision.q_values, np.float32)
         # As the Q-policy node learns: after each stored transition its queued updates, before the next choice.
         results.append(run_episode(env, proposer, policy, max_candidates=8, learn=True,
-                                   updates_per_step=learner['updates_per_transition'], on_decision=keep,
+                                   updates_per_decision=learner['updates_per_decision'], on_decision=keep,
                                    seed=episode_seed(SEED, episode), episode=episode))
     return results, q_values
 

@@ -42,7 +42,7 @@ def in_process_run(task, seed):
     # As the episode manager runs it: learning (the stored transitions) is the Q-policy node's. Each episode's
     # simulated VLM is seeded from (seed, episode), as the demo's and the proposer node's are.
     return env, [run_episode(env, make_proposer(seed=episode_stream_seed(seed, episode, 'proposer'), task=task),
-                             policy, max_candidates=8, learn=True, updates_per_step=0,
+                             policy, max_candidates=8, learn=True, updates_per_decision=0,
                              seed=episode_seed(seed, episode), episode=episode) for episode in range(1, EPISODES + 1)]
 
 

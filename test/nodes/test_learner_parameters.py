@@ -5,14 +5,24 @@ from params import overrides
 from sarl_ros.core.events import EventKind
 from sarl_ros.core.methods import method_defaults
 from sarl_ros.msg import EpisodeEvent
-from sarl_ros.nodes.policy_node import PARAMS, PolicyNode
+from sarl_ros.core.sarl.config import SarlConfig
+from sarl_ros.node_configs import PolicyConfig
+from sarl_ros.nodes.policy_node import PolicyNode
 
 
 def test_schedule_defaults_come_from_the_learner():
-    defaults = {p.name: p.default for p in PARAMS}
+    defaults = {spec.name: spec for spec in PolicyConfig.settings()}
     sarl = method_defaults('sarl')
-    for name in ('temperature', 'temperature_final', 'temperature_halflife', 'gamma'):
-        assert defaults[name] == sarl[name], name
+    learner = {spec.name: spec for spec in SarlConfig.settings()}
+    for name in ('temperature', 'temperature_final', 'temperature_halflife', 'gamma', 'pool_capacity'):
+        assert defaults[name].default == sarl[name], name
+        assert (defaults[name].low, defaults[name].high) == (learner[name].low, learner[name].high), name
+
+
+def test_a_parameter_outside_the_learners_range_is_refused(ros, tmp_path):
+    from sarl_ros.rosutil.params import ParameterError
+    with pytest.raises(ParameterError, match=r'parameter q_policy.pool_capacity=1 is below its minimum 2'):
+        PolicyNode(**overrides(encoder='hashing', output_dir=str(tmp_path), pool_capacity=1))
 
 
 def test_schedule_parameters_reach_the_learner(ros, tmp_path):

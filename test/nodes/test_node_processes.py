@@ -29,7 +29,7 @@ READY = {
 
 
 def node_parameters(name, out_dir):
-    params = {'q_policy': {'encoder': 'hashing', 'updates_per_transition': 400},
+    params = {'q_policy': {'encoder': 'hashing', 'updates_per_decision': 400},
               'episode_manager': {'autostart': False},
               'operator_console': {'port': 0, 'keyboard': False}}.get(name, {})  # a free port: tests run side by side
     if name in ('q_policy', 'episode_manager', 'recorder'):

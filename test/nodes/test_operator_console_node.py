@@ -89,8 +89,8 @@ def test_bad_requests_get_a_clear_4xx_or_503_and_the_node_keeps_serving(ros, met
 
 
 def test_serves_on_loopback_only_by_default(ros):
-    from sarl_ros.nodes.operator_console_node import PARAMS
-    assert next(p for p in PARAMS if p.name == 'host').default == '127.0.0.1'
+    from sarl_ros.node_configs import OperatorConsoleConfig
+    assert OperatorConsoleConfig().host == '127.0.0.1'
     node = ros.add(OperatorConsole(**overrides(keyboard=False, port=0)))
     assert node.server.socket.getsockname()[0] == '127.0.0.1'
     assert httpx.get(node.url + 'api/auth').json() == {'token_required': False, 'authorised': True}

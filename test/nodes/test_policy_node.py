@@ -32,7 +32,7 @@ def transition(prompt, reward, terminal, step=0):
 def policy(ros, tmp_path):
     torch.set_num_threads(1)
     node = ros.add(PolicyNode(**overrides(method='sarl', encoder='hashing', output_dir=str(tmp_path),
-                                          updates_per_transition=4)))
+                                          updates_per_decision=4)))
     return node, ros.client(SelectPrompt, '/sarl/select_prompt'), ros.client(StoreTransition, '/sarl/store_transition')
 
 
@@ -127,7 +127,7 @@ def test_the_instruction_pool_is_published_latched_and_says_when_it_is_frozen(ro
     from sarl_ros.msg import InstructionPool
     from sarl_ros.rosutil.qos import LATCHED
     node = ros.add(PolicyNode(**overrides(method='sarl', encoder='hashing', output_dir=str(tmp_path),
-                                          pool_capacity=4, updates_per_transition=0)))
+                                          pool_capacity=4, updates_per_decision=0)))
     select = ros.client(SelectPrompt, '/sarl/select_prompt')
     assert ros.call(select, select_request()).success
     # A subscriber that comes later still gets the pool: the candidates filled it (4 of 4), so it is frozen.

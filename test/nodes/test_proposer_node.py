@@ -108,8 +108,8 @@ def test_a_legacy_task_on_observable_state_is_refused_with_the_fix(ros, proposer
 
 def test_return_to_start_is_offered_only_when_asked(ros):
     from sarl_ros.core.executor import RETURN_TO_START_PROMPT
-    from sarl_ros.nodes.proposer_node import PARAMS
-    assert {p.name: p.default for p in PARAMS}['offer_return_to_start'] is False  # off unless asked
+    from sarl_ros.node_configs import ProposerConfig
+    assert ProposerConfig().offer_return_to_start is False  # off unless asked
     ros.add(ProposerNode(**overrides(backend='sim', seed=3, offer_return_to_start=True)))
     client = ros.client(ProposePrompts, '/sarl/propose_prompts')
     reply = ros.call(client, ProposePrompts.Request(task=TASK, state_features=features(), max_candidates=4))

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sarl_ros.graph import description
+from sarl_ros.core.config import config_class
+from sarl_ros.graph import description, node_configs  # noqa: F401 - node_configs registers the node configs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,31 +112,29 @@ def test_node_executable_starts_with_help(node):
     out = subprocess.run([sys.executable, str(script), '--help'], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert f'ros2 run sarl_ros {node.executable}' in out.stdout
-    module = __import__(node.module, fromlist=['PARAMS'])
-    for param in module.PARAMS:
-        assert f'  {param.name} (' in out.stdout
+    for spec in config_class('node', node.name).settings():
+        assert f'  {spec.name} (' in out.stdout
 
 
 @pytest.mark.parametrize('node', description.NODES, ids=lambda n: n.executable)
 def test_config_file_holds_every_parameter_default(node):
     config = yaml.safe_load((ROOT / 'config' / 'widowx_sarl.yaml').read_text())
     values = config[node.name]['ros__parameters']
-    module = __import__(node.module, fromlist=['PARAMS'])
-    assert set(values) == {p.name for p in module.PARAMS}
-    for param in module.PARAMS:
-        assert values[param.name] == param.default and type(values[param.name]) is type(param.default), param.name
-        assert not param.choices or param.default in param.choices
+    specs = config_class('node', node.name).settings()
+    assert list(values) == [spec.name for spec in specs]
+    for spec in specs:
+        assert values[spec.name] == spec.default and type(values[spec.name]) is type(spec.default), spec.name
+        assert not spec.choices or spec.default in spec.choices
 
 
 def test_launch_arguments_target_declared_parameters():
     for arg in description.LAUNCH_ARGUMENTS:
         for node_name, param in arg.targets.items():
-            node = next(n for n in description.NODES if n.name == node_name)
-            module = __import__(node.module, fromlist=['PARAMS'])
-            spec = next((p for p in module.PARAMS if p.name == param), None)
+            assert any(n.name == node_name for n in description.NODES), node_name
+            spec = next((s for s in config_class('node', node_name).settings() if s.name == param), None)
             assert spec is not None, f'{arg.name} targets undeclared {node_name}.{param}'
             assert type(spec.default) is arg.value_type, f'{arg.name} type differs from {node_name}.{param}'
-            assert not arg.choices or set(arg.choices) == set(spec.choices), arg.name
+            assert set(arg.choices) == set(spec.choices), arg.name
             assert description.parse_value(arg.default, arg.value_type) == spec.default, arg.name
 
 

@@ -49,7 +49,7 @@ def test_retrain_reports_the_evaluation(bag, tmp_path, capsys):
     _, path = bag
     out_file = tmp_path / 'ckpt' / 'sarl.pt'
     assert main(['retrain', str(path), '-o', str(out_file), '--encoder', 'hashing', '--threads', '1',
-                 '--updates-per-transition', '2']) == 0
+                 '--updates-per-decision', '2']) == 0
     captured = capsys.readouterr()
     assert out_file.exists()
     assert 'greedy choice = logged choice' in captured.out and f'warm_start:={out_file}' in captured.out

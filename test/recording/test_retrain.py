@@ -17,7 +17,7 @@ def trained(tmp_path_factory):
     run = synthetic_run(episodes=16, seed=7)
     write_bag(tmp / 'bag', run)
     recordings = [read_recording(tmp / 'bag')]
-    result = retrain(recordings, tmp / 'out' / 'sarl.pt', encoder='hashing', updates_per_transition=4,
+    result = retrain(recordings, tmp / 'out' / 'sarl.pt', encoder='hashing', updates_per_decision=4,
                      extra_updates=100)
     return run, recordings, result
 

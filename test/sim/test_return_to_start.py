@@ -14,7 +14,7 @@ from sarl_ros.core.episode_loop import run_episode
 from sarl_ros.core.executor import (CANCELLED, COMPLETED, RETURN_TO_START_PROMPT, SKILL_DONE, execute_prompt,
                                     is_return_to_start)
 from sarl_ros.core.mdp import SOURCE_CONTROLLER, Candidate
-from sarl_ros.core.baselines.sarl_text import SarlPolicy
+from sarl_ros.core.baselines.sarl_text import SarlPolicy, SarlTextConfig
 from sarl_ros.core.proposals import WithReturnToStart
 from sarl_ros.sim import registry
 
@@ -109,12 +109,12 @@ def test_sarl_chooses_it_and_learns_from_its_transitions():
     task = 'sushi_to_pot'
     env = registry.make_env(task, seed=1)
     proposer = WithReturnToStart(registry.make_proposer(seed=1, task=task))
-    policy = SarlPolicy(seed=0, encoder='hashing', temperature=5.0, temperature_final=5.0, batch_size=8)
+    policy = SarlPolicy(SarlTextConfig(temperature=5.0, temperature_final=5.0, batch_size=8), seed=0, encoder='hashing')
     chosen, stored = 0, []
     first_state = None
     for episode in range(6):
         result = run_episode(env, proposer, policy, max_candidates=4, seed=episode, episode=episode,
-                             updates_per_step=2)
+                             updates_per_decision=2)
         chosen += result.prompts.count(RETURN_TO_START_PROMPT)
         stored += [t for t in result.transitions if t.prompt == RETURN_TO_START_PROMPT]
         if stored and first_state is None:

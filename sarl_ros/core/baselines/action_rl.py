@@ -20,12 +20,14 @@ run with learn=False, leave the replay untouched; greedy decisions use the actor
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from sarl_ros.core.baselines.simple import task_prompt_index
-from sarl_ros.core.policy import Policy, one_hot
+from sarl_ros.core.baselines.config import BaselineConfig
+from sarl_ros.core.baselines.simple import BaselinePolicy, task_prompt_index
+from sarl_ros.core.config import register_config, setting
+from sarl_ros.core.policy import one_hot
 from sarl_ros.core.baselines.sac import SAC, SacConfig
 
 # The benchmark's CPU budget (2 shared cores): 2x128 MLPs and batches of 128 instead of SAC's 2x256 and
@@ -35,8 +37,9 @@ BUDGET_BATCH = 128
 CHUNK_STEPS = 12  # control steps per prompt in the simulator (sim.env.DEFAULT_CONTROL_STEPS): scales the step input
 
 
-@dataclass
-class DsrlConfig:
+@register_config('method', 'dsrl')
+@dataclass(frozen=True)
+class DsrlConfig(BaselineConfig):
     """DSRL's hyperparameters.
 
     SAC's published defaults (Adam 3e-4, tau 0.005, alpha tuned to entropy -d) except the network
@@ -52,14 +55,16 @@ class DsrlConfig:
       entropy bonus swamp it (sparse reach test: 3 % greedy success at 1.0, 100 % at 0.1).
     """
 
-    noise_bound: float = 3.0
-    updates_per_decision: int = 8
-    sac: SacConfig = field(default_factory=lambda: SacConfig(hidden=BUDGET_HIDDEN, batch_size=BUDGET_BATCH, gamma=0.9,
-                                                             learning_starts=32, init_alpha=0.1))
+    latent_dim: int = setting(7, 'size of the latent noise the VLA denoises', low=1, high=4096)
+    noise_bound: float = setting(3.0, 'latent actions lie in [-noise_bound, noise_bound]^d', low=1e-9, high=100.0)
+    updates_per_decision: int = setting(8, 'SAC steps after each decision', low=0, high=4096)
+    sac: SacConfig = setting(SacConfig(hidden=BUDGET_HIDDEN, batch_size=BUDGET_BATCH, gamma=0.9, learning_starts=32,
+                                       init_alpha=0.1), "SAC's settings (a mapping changes single ones)")
 
 
-@dataclass
-class ResidualConfig:
+@register_config('method', 'residual')
+@dataclass(frozen=True)
+class ResidualConfig(BaselineConfig):
     """Residual RL's hyperparameters.
 
     PLD's residual stage: a small SAC actor on top of the frozen base; SAC's defaults otherwise,
@@ -69,33 +74,34 @@ class ResidualConfig:
       to 45 mm), 0.05 rad on the rotations, 0.6 on the gripper (enough to flip open/close at 0.5).
     init_log_std: the actor starts narrow (pre-tanh std e^-1), so early exploration perturbs the base
       policy rather than replacing it (PLD starts the residual near zero for the same reason).
-    updates_per_step: SAC steps per stored control step (update-to-data ratio 1, SAC's default).
+    updates_per_control_step: SAC steps per stored control step (update-to-data ratio 1, SAC's default).
     gamma: per control step, 0.9 ** (1/12): the same horizon as SARL's 0.9 per decision.
     init_alpha 0.01: as DSRL's 0.1, scaled down because the entropy bonus accrues over ~12x more
       steps per decision.
     """
 
-    bounds: tuple[float, ...] = (0.01, 0.01, 0.01, 0.05, 0.05, 0.05, 0.6)
-    updates_per_step: int = 1
-    sac: SacConfig = field(default_factory=lambda: SacConfig(hidden=BUDGET_HIDDEN, batch_size=BUDGET_BATCH,
-                                                             gamma=0.9 ** (1 / CHUNK_STEPS), learning_starts=256,
-                                                             init_log_std=-1.0, init_alpha=0.01))
+    bounds: tuple[float, ...] = setting((0.01, 0.01, 0.01, 0.05, 0.05, 0.05, 0.6),
+                                        'largest correction per action value (7: x y z, rotations, gripper)')
+    updates_per_control_step: int = setting(1, 'SAC steps per stored control step', low=0, high=4096)
+    sac: SacConfig = setting(SacConfig(hidden=BUDGET_HIDDEN, batch_size=BUDGET_BATCH,
+                                       gamma=0.9 ** (1 / CHUNK_STEPS), learning_starts=256, init_log_std=-1.0,
+                                       init_alpha=0.01), "SAC's settings (a mapping changes single ones)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, 'bounds', tuple(float(b) for b in self.bounds))
+        if len(self.bounds) != 7 or min(self.bounds) <= 0:
+            raise ValueError(f'bounds must be 7 positive values (one per action value), got {self.bounds}')
 
 
-def _sac_config(options: dict | None, default: SacConfig) -> SacConfig:
-    merged = asdict(default)
-    merged.update(options or {})
-    return SacConfig(**merged)
-
-
-class _ActionSpacePolicy(Policy):
+class _ActionSpacePolicy(BaselinePolicy):
     """Shared part: always the whole-task prompt; per-decision chunks of (observation, action) for SAC."""
 
     steers_actions = True  # the harness attaches it to the environment's prompt execution
     needs_noise = False
 
-    def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9):
-        super().__init__(seed=seed, temperature=temperature, gamma=gamma, encoder=encoder)
+    def __init__(self, config: BaselineConfig | None = None, **run):
+        super().__init__(config, **run)
         self.sac: SAC | None = None  # built at the first decision, when the feature size is known
         self._features: np.ndarray | None = None
         self._greedy = True
@@ -146,7 +152,7 @@ class _ActionSpacePolicy(Policy):
 
     def _store(self, obs, action, reward, next_obs, done) -> None:
         self.sac.add(obs, action, reward, next_obs, done)
-        self._pending_updates += self._updates_per_transition()
+        self._pending_updates += self._updates_per_stored_transition()
 
     def update(self, n_updates: int) -> dict:
         """Run the SAC steps owed for the transitions stored since the last call (none when n_updates is 0)."""
@@ -185,7 +191,7 @@ class _ActionSpacePolicy(Policy):
     def _extra_obs_dim(self) -> int:
         return 0
 
-    def _updates_per_transition(self) -> int:
+    def _updates_per_stored_transition(self) -> int:
         raise NotImplementedError
 
     def _next_observation(self, next_state) -> np.ndarray | None:
@@ -203,27 +209,17 @@ class DsrlPolicy(_ActionSpacePolicy):
     """DSRL: SAC over the base VLA's latent noise, one noise per chunk (prompt execution), fixed task prompt."""
 
     name = 'dsrl'
+    config_class = DsrlConfig
     needs_noise = True
 
-    def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
-                 latent_dim: int = 7, noise_bound: float | None = None, updates_per_decision: int | None = None,
-                 sac: dict | None = None):
-        super().__init__(seed=seed, encoder=encoder, temperature=temperature, gamma=gamma)
-        defaults = DsrlConfig()
-        self.config = DsrlConfig(noise_bound=float(noise_bound if noise_bound is not None else defaults.noise_bound),
-                                 updates_per_decision=int(updates_per_decision if updates_per_decision is not None
-                                                          else defaults.updates_per_decision),
-                                 sac=_sac_config(sac, defaults.sac))
-        if latent_dim <= 0 or self.config.noise_bound <= 0:
-            raise ValueError('latent_dim and noise_bound must be positive')
-        self.latent_dim = int(latent_dim)
-        self.kwargs.update(latent_dim=self.latent_dim, noise_bound=self.config.noise_bound,
-                           updates_per_decision=self.config.updates_per_decision, sac=asdict(self.config.sac))
+    def __init__(self, config: DsrlConfig | None = None, **run):
+        super().__init__(config, **run)
+        self.latent_dim = self.config.latent_dim
 
     def _make_sac(self, feature_dim: int) -> SAC:
         return SAC(feature_dim, self.latent_dim, self.config.sac, action_scale=self.config.noise_bound, seed=self.seed)
 
-    def _updates_per_transition(self) -> int:
+    def _updates_per_stored_transition(self) -> int:
         return self.config.updates_per_decision
 
     def _next_observation(self, next_state) -> np.ndarray:
@@ -243,21 +239,7 @@ class ResidualPolicy(_ActionSpacePolicy):
     """Residual RL: SAC adds a bounded correction to every 7-D action of the base VLA, fixed task prompt."""
 
     name = 'residual'
-
-    def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
-                 bounds: tuple[float, ...] | None = None, updates_per_step: int | None = None,
-                 sac: dict | None = None):
-        super().__init__(seed=seed, encoder=encoder, temperature=temperature, gamma=gamma)
-        defaults = ResidualConfig()
-        bounds = defaults.bounds if bounds is None else bounds
-        self.config = ResidualConfig(bounds=tuple(float(b) for b in bounds),
-                                     updates_per_step=int(updates_per_step if updates_per_step is not None
-                                                          else defaults.updates_per_step),
-                                     sac=_sac_config(sac, defaults.sac))
-        if len(self.config.bounds) != 7 or min(self.config.bounds) <= 0:
-            raise ValueError(f'bounds must be 7 positive values (one per action value), got {self.config.bounds}')
-        self.kwargs.update(bounds=list(self.config.bounds), updates_per_step=self.config.updates_per_step,
-                           sac=asdict(self.config.sac))
+    config_class = ResidualConfig
 
     def _extra_obs_dim(self) -> int:
         return 7 + 7 + 1  # proprioception, base action, place in the chunk
@@ -266,8 +248,8 @@ class ResidualPolicy(_ActionSpacePolicy):
         return SAC(feature_dim + self._extra_obs_dim(), 7, self.config.sac, action_scale=self.config.bounds,
                    seed=self.seed)
 
-    def _updates_per_transition(self) -> int:
-        return self.config.updates_per_step
+    def _updates_per_stored_transition(self) -> int:
+        return self.config.updates_per_control_step
 
     def correct(self, step: int, proprio, action: np.ndarray) -> np.ndarray:
         """Return the base action plus the actor's bounded correction for this control step."""

@@ -15,8 +15,8 @@ ACTIVATIONS = {'silu': nn.SiLU, 'relu': nn.ReLU}
 class QNetwork(nn.Module):
     """Score (state, prompt embedding) pairs; the output layer starts near zero so Q starts near 0."""
 
-    def __init__(self, state_dim: int, prompt_dim: int, hidden: tuple[int, ...] = (128, 128),
-                 activation: str = 'relu'):
+    # hidden, activation: from the learner's config (LearnerConfig declares their defaults).
+    def __init__(self, state_dim: int, prompt_dim: int, hidden: tuple[int, ...], activation: str):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f'unknown activation {activation!r}; choose one of {", ".join(ACTIVATIONS)}')

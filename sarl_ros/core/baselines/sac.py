@@ -16,30 +16,29 @@ import numpy as np
 import torch
 from torch import nn
 
+from sarl_ros.core.config import Config, setting
+
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
 
-@dataclass
-class SacConfig:
+@dataclass(frozen=True)
+class SacConfig(Config):
     """SAC hyperparameters; the defaults are SAC's published ones unless the method's config says otherwise."""
 
-    hidden: tuple[int, ...] = (256, 256)
-    lr: float = 3e-4
-    gamma: float = 0.99
-    tau: float = 0.005
-    batch_size: int = 256
-    replay_capacity: int = 100_000
-    learning_starts: int = 256  # transitions stored before the first update
-    init_alpha: float = 1.0
-    target_entropy: float | None = None  # None: -action_dim
-    init_log_std: float = 0.0  # bias of the actor's log-std head: initial exploration width (pre-tanh)
+    hidden: tuple[int, ...] = setting((256, 256), 'hidden layer widths of actor and critics')
+    lr: float = setting(3e-4, 'Adam learning rate', low=1e-9, high=1.0)
+    gamma: float = setting(0.99, 'discount per stored step', low=0.0, high=1.0)
+    tau: float = setting(0.005, 'Polyak factor of the target critics', low=1e-9, high=1.0)
+    batch_size: int = setting(256, 'SAC batch', low=1, high=1_000_000)
+    replay_capacity: int = setting(100_000, 'replay size in transitions', low=1, high=100_000_000)
+    learning_starts: int = setting(256, 'transitions stored before the first update', low=0)
+    init_alpha: float = setting(1.0, 'initial entropy temperature alpha', low=1e-12)
+    target_entropy: float | None = setting(None, 'entropy target (unset: -action_dim)')
+    init_log_std: float = setting(0.0, "bias of the actor's log-std head: initial exploration width (pre-tanh)")
 
     def __post_init__(self):
-        if not 0.0 <= self.gamma <= 1.0 or not 0.0 < self.tau <= 1.0:
-            raise ValueError(f'gamma must lie in [0, 1] and tau in (0, 1], got {self.gamma}, {self.tau}')
-        if self.batch_size <= 0 or self.replay_capacity <= 0 or self.lr <= 0 or self.init_alpha <= 0:
-            raise ValueError('batch_size, replay_capacity, lr and init_alpha must be positive')
-        self.hidden = tuple(int(h) for h in self.hidden)
+        super().__post_init__()
+        object.__setattr__(self, 'hidden', tuple(int(h) for h in self.hidden))
 
 
 def _mlp(inputs: int, hidden: tuple[int, ...], outputs: int) -> nn.Sequential:

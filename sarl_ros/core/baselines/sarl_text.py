@@ -1,17 +1,30 @@
 """sarl_text: the first SARL learner, kept as an ablation of the paper's build (sarl_ros.core.sarl)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from sarl_ros.core.baselines.simple import BaselinePolicy
 from sarl_ros.core.baselines.td_learner import LearnerConfig, TDLearner
-from sarl_ros.core.perception.text_encoding import make_encoder
-from sarl_ros.core.policy import Policy, TemperatureSchedule, checked_features, one_hot, softmax, without_pixels
+from sarl_ros.core.config import register_config, setting
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, make_encoder
+from sarl_ros.core.policy import TemperatureSchedule, checked_features, one_hot, softmax, without_pixels
 from sarl_ros.core.proposals import normalize_prompt
 
 
-class SarlPolicy(Policy):
+@register_config('method', 'sarl_text')
+@dataclass(frozen=True)
+class SarlTextConfig(LearnerConfig):
+    """sarl_text's settings: the TD learner's (LearnerConfig) and its temperature schedule (SarlPolicy says why)."""
+
+    temperature_final: float = setting(0.01, 'temperature the schedule decays to', low=1e-4, high=100.0)
+    temperature_halflife: float = setting(10.0, 'half-life of the temperature decay, in learning episodes',
+                                          low=0.0, high=1e6)
+
+
+class SarlPolicy(BaselinePolicy):
     """sarl_text, the first SARL learner (kept as an ablation of the paper's build, sarl_ros.core.sarl).
 
     Samples prompts from softmax(Q_sem / T) and learns Q_sem by TD backups from replay, with the
@@ -27,26 +40,18 @@ class SarlPolicy(Policy):
         in episodes 31-60 from 0.63 (final 0.05, half-life 20) to 1.00, at equal greedy success.
       target='max' (see sarl_ros.core.baselines.td_learner for why not the soft value), discount per decision
         step ('control' for a semi-MDP), and the learner defaults documented there.
-    The number of updates per transition is the caller's (run_episode's updates_per_step, the node's
-    updates_per_transition; 8 by default).
+    The number of updates per transition is the caller's (run_episode's and the node's
+    updates_per_decision).
     """
 
     name = 'sarl_text'
+    config_class = SarlTextConfig
 
-    def __init__(self, *, seed: int = 0, encoder: str = 'auto', temperature: float = 0.2, gamma: float = 0.9,
-                 temperature_final: float = 0.01, temperature_halflife: float = 10.0, target: str = 'max',
-                 discount: str = 'step', hidden: Sequence[int] = (128, 128), activation: str = 'relu',
-                 lr: float = 3e-3, batch_size: int = 64, tau: float = 0.05, replay_capacity: int = 50_000,
-                 normalize_states: bool = True):
-        super().__init__(seed=seed, temperature=temperature, gamma=gamma, encoder=encoder)
-        learner_options = dict(target=target, discount=discount, hidden=[int(h) for h in hidden],
-                               activation=activation, lr=float(lr), batch_size=int(batch_size), tau=float(tau),
-                               replay_capacity=int(replay_capacity), normalize_states=bool(normalize_states))
-        config = LearnerConfig(gamma=gamma, **learner_options)
-        self.schedule = TemperatureSchedule(temperature, temperature_final, temperature_halflife)
-        self.kwargs.update(temperature_final=float(temperature_final), temperature_halflife=float(temperature_halflife),
-                           **learner_options)
-        self.learner = TDLearner(make_encoder(encoder), config, seed=seed)
+    def __init__(self, config: SarlTextConfig | None = None, *, seed: int = 0, encoder: str = DEFAULT_ENCODER):
+        super().__init__(config, seed=seed, encoder=encoder)
+        c = self.config
+        self.schedule = TemperatureSchedule(c.temperature, c.temperature_final, c.temperature_halflife)
+        self.learner = TDLearner(make_encoder(encoder), c, seed=seed)
 
     @property
     def current_temperature(self) -> float:

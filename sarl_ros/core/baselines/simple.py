@@ -6,10 +6,14 @@ UCB1 (kept as an extra; it must try every prompt once before exploiting, a weak 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from sarl_ros.core.baselines.config import BaselineConfig
+from sarl_ros.core.config import register_config, setting
 from sarl_ros.core.mdp import SOURCE_TASK
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER
 from sarl_ros.core.policy import Policy, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 
@@ -26,7 +30,51 @@ def task_prompt_index(candidates, prompts, task: str, who: str) -> int:
     return index
 
 
-class FixedPolicy(Policy):
+class BaselinePolicy(Policy):
+    """A baseline built from its registered config (config_class); seed and encoder are the run's, not options."""
+
+    config_class: type[BaselineConfig] = BaselineConfig
+
+    def __init__(self, config: BaselineConfig | None = None, *, seed: int = 0, encoder: str = DEFAULT_ENCODER):
+        config = self.config_class() if config is None else config
+        if not isinstance(config, self.config_class):
+            raise TypeError(f'{self.name} is built from a {self.config_class.__name__}, got {type(config).__name__}')
+        self.config = config
+        super().__init__(seed=seed, temperature=config.temperature, gamma=config.gamma, encoder=encoder)
+        # make_policy(method, **kwargs) rebuilds the policy from these (checkpoints).
+        self.kwargs = {'seed': int(seed), 'encoder': encoder, **config.as_dict()}
+
+
+@register_config('method', 'fixed')
+@dataclass(frozen=True)
+class FixedConfig(BaselineConfig):
+    """The fixed baseline has only the shared settings."""
+
+
+@register_config('method', 'random')
+@dataclass(frozen=True)
+class RandomConfig(BaselineConfig):
+    """The random baseline has only the shared settings."""
+
+
+@register_config('method', 'icl')
+@dataclass(frozen=True)
+class IclConfig(BaselineConfig):
+    replay_bonus: float = setting(2.0, 'score added when a candidate continues a successful episode (exact prefix)')
+    follow_bonus: float = setting(1.0, 'score added when a candidate followed the previous prompt in a success')
+    success_bonus: float = setting(0.5, 'score added times the share of successes that used the candidate')
+    failure_penalty: float = setting(0.5, 'score taken times the share of failures a candidate appeared only in')
+    retry_penalty: float = setting(1.0, 'score taken per earlier run of the candidate in this episode')
+    memory_size: int = setting(200, 'past learning episodes the context holds', low=1, high=1_000_000)
+
+
+@register_config('method', 'ucb')
+@dataclass(frozen=True)
+class UcbConfig(BaselineConfig):
+    exploration: float = setting(1.0, 'weight of the UCB1 exploration bonus', low=0.0, high=100.0)
+
+
+class FixedPolicy(BaselinePolicy):
     """Prompt the VLA with the whole task: the candidate with source 'task'.
 
     Without one (a caller that skipped with_task_prompt), a candidate whose text equals the task is
@@ -34,6 +82,7 @@ class FixedPolicy(Policy):
     """
 
     name = 'fixed'
+    config_class = FixedConfig
     learns = False
 
     def _choose(self, features, candidates, prompts, task, greedy):
@@ -41,10 +90,11 @@ class FixedPolicy(Policy):
         return index, np.zeros(len(prompts)), one_hot(len(prompts), index), self.temperature
 
 
-class RandomPolicy(Policy):
+class RandomPolicy(BaselinePolicy):
     """Choose uniformly at random among the candidates (also in greedy mode: it has no preference)."""
 
     name = 'random'
+    config_class = RandomConfig
     learns = False
 
     def _choose(self, features, candidates, prompts, task, greedy):
@@ -52,7 +102,7 @@ class RandomPolicy(Policy):
         return int(self.rng.integers(n)), np.zeros(n), (1.0 / n,) * n, self.temperature
 
 
-class IclPolicy(Policy):
+class IclPolicy(BaselinePolicy):
     """An in-context-learning VLM: its context holds past episodes' prompts and outcomes.
 
     Its fairest form here: it ranks the candidates by the VLM's own score (the proposer's
@@ -69,15 +119,14 @@ class IclPolicy(Policy):
     """
 
     name = 'icl'
+    config_class = IclConfig
 
-    def __init__(self, *, replay_bonus: float = 2.0, follow_bonus: float = 1.0, success_bonus: float = 0.5,
-                 failure_penalty: float = 0.5, retry_penalty: float = 1.0, memory_size: int = 200, **kw):
-        super().__init__(**kw)
-        self.weights = dict(replay_bonus=float(replay_bonus), follow_bonus=float(follow_bonus),
-                            success_bonus=float(success_bonus), failure_penalty=float(failure_penalty),
-                            retry_penalty=float(retry_penalty))
-        self.memory_size = int(memory_size)
-        self.kwargs.update(memory_size=self.memory_size, **self.weights)
+    def __init__(self, config: IclConfig | None = None, **run):
+        super().__init__(config, **run)
+        c = self.config
+        self.weights = dict(replay_bonus=c.replay_bonus, follow_bonus=c.follow_bonus, success_bonus=c.success_bonus,
+                            failure_penalty=c.failure_penalty, retry_penalty=c.retry_penalty)
+        self.memory_size = c.memory_size
         self.memory: list[tuple[str, tuple[str, ...], bool]] = []  # (task, prompts, success)
         self.executed: list[str] = []
 
@@ -138,7 +187,7 @@ def _follows(prompts: tuple[str, ...], last: str | None, prompt: str) -> bool:
     return any(a == last and b == prompt for a, b in zip(prompts, prompts[1:]))
 
 
-class UcbPolicy(Policy):
+class UcbPolicy(BaselinePolicy):
     """UCB1 over prompts, per task, without state.
 
     The payoff of a pull is the discounted return from that decision to the end of the episode
@@ -148,11 +197,11 @@ class UcbPolicy(Policy):
     """
 
     name = 'ucb'
+    config_class = UcbConfig
 
-    def __init__(self, *, exploration: float = 1.0, **kw):
-        super().__init__(**kw)
-        self.exploration = float(exploration)
-        self.kwargs.update(exploration=self.exploration)
+    def __init__(self, config: UcbConfig | None = None, **run):
+        super().__init__(config, **run)
+        self.exploration = self.config.exploration
         self.stats: dict[tuple[str, str], list[float]] = {}  # (task, prompt) -> [pulls, payoff sum]
         self._episode: list[tuple[str, float]] = []
 

@@ -28,49 +28,45 @@ import numpy as np
 import torch
 from torch import nn
 
+from sarl_ros.core.baselines.config import BaselineConfig
 from sarl_ros.core.baselines.qnetwork import QNetwork
+from sarl_ros.core.config import setting
 from sarl_ros.core.replay import PAD, PromptVocabulary, ReplayBuffer
 
 TARGETS = ('max', 'soft', 'mellowmax')
 DISCOUNTS = ('step', 'control')
 
 
-@dataclass
-class LearnerConfig:
-    gamma: float = 0.9
-    target: str = 'max'
-    discount: str = 'step'
-    hidden: tuple[int, ...] = (128, 128)
-    activation: str = 'relu'
-    lr: float = 3e-3
-    batch_size: int = 64
-    tau: float = 0.05
-    huber_delta: float = 1.0
-    grad_clip: float = 10.0
-    replay_capacity: int = 50_000
-    normalize_states: bool = True
+@dataclass(frozen=True)
+class LearnerConfig(BaselineConfig):
+    """The TD learner's settings (gamma from BaselineConfig; the module docstring says why these defaults)."""
+
+    target: str = setting('max', 'value of the next state: max, soft or mellowmax (why max: module docstring)',
+                          choices=TARGETS)
+    discount: str = setting('step', 'discount per decision step, or per control step (a semi-MDP)', choices=DISCOUNTS)
+    hidden: tuple[int, ...] = setting((128, 128), 'hidden layer widths of the Q network')
+    activation: str = setting('relu', 'activation of the Q network')
+    lr: float = setting(3e-3, 'Adam learning rate', low=1e-9, high=1.0)
+    batch_size: int = setting(64, 'TD batch, sampled with replacement', low=1, high=1_000_000)
+    tau: float = setting(0.05, 'Polyak factor of the target network', low=1e-9, high=1.0)
+    huber_delta: float = setting(1.0, 'Huber loss threshold', low=0.0)
+    grad_clip: float = setting(10.0, 'gradient norm clip', low=0.0)
+    replay_capacity: int = setting(50_000, 'replay size in transitions', low=1, high=100_000_000)
+    normalize_states: bool = setting(True, 'running mean/std normalisation of the state features')
 
     def __post_init__(self):
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if self.target not in TARGETS:
-            raise ValueError(f'unknown TD target {self.target!r}; choose one of {", ".join(TARGETS)}')
-        if self.discount not in DISCOUNTS:
-            raise ValueError(f'unknown discount {self.discount!r}; choose one of {", ".join(DISCOUNTS)}')
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f'gamma must be in [0, 1], got {self.gamma}')
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f'tau must be in (0, 1], got {self.tau}')
-        if self.batch_size <= 0 or self.lr <= 0:
-            raise ValueError('batch_size and lr must be positive')
+        super().__post_init__()
+        object.__setattr__(self, 'hidden', tuple(int(h) for h in self.hidden))
 
 
-def next_state_values(next_q: torch.Tensor, mask: torch.Tensor, target: str, temperature: float) -> torch.Tensor:
+def next_state_values(next_q: torch.Tensor, mask: torch.Tensor, target: str,
+                      temperature: float | None) -> torch.Tensor:
     """Return V(s') per row from Q over the next candidates (B, K); rows without candidates get 0."""
     has_any = mask.any(dim=1)
     if target == 'max':
         values = next_q.masked_fill(~mask, float('-inf')).max(dim=1).values
     else:
-        if temperature <= 0:
+        if temperature is None or temperature <= 0:
             raise ValueError(f'a soft target needs a positive temperature, got {temperature}')
         scaled = (next_q / temperature).masked_fill(~mask, float('-inf'))
         values = temperature * torch.logsumexp(scaled, dim=1)
@@ -80,8 +76,8 @@ def next_state_values(next_q: torch.Tensor, mask: torch.Tensor, target: str, tem
 
 
 def td_targets(rewards: torch.Tensor, terminal: torch.Tensor, control_steps: torch.Tensor, next_q: torch.Tensor,
-               mask: torch.Tensor, *, gamma: float, target: str = 'max', temperature: float = 1.0,
-               discount: str = 'step') -> torch.Tensor:
+               mask: torch.Tensor, *, gamma: float, target: str = LearnerConfig.target,
+               temperature: float | None = None, discount: str = LearnerConfig.discount) -> torch.Tensor:
     """Return r + [not terminal] * discount * V(s') for a batch (see the module docstring)."""
     values = next_state_values(next_q, mask, target, temperature)
     if discount == 'control':

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes
 from sarl_ros.core.durability.wal import read_transitions, transition_record
+from sarl_ros.core.method_names import DEFAULT_METHOD
 
 # Columns of episodes.csv that depend on the clock, not on the run's decisions.
 TIMING_COLUMNS = ('seconds',)
 
 
-def run_record(output_dir, method: str = 'sarl') -> tuple[list[dict], list[dict]]:
+def run_record(output_dir, method: str = DEFAULT_METHOD) -> tuple[list[dict], list[dict]]:
     """Return a run's episode rows (without timing) and its transitions as plain values."""
     out = Path(output_dir)
     rows = [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in finished_episodes(out / RECORD_NAME)]
@@ -26,7 +27,7 @@ def run_record(output_dir, method: str = 'sarl') -> tuple[list[dict], list[dict]
     return rows, transitions
 
 
-def run_differences(first, second, method: str = 'sarl') -> list[str]:
+def run_differences(first, second, method: str = DEFAULT_METHOD) -> list[str]:
     """Return where two runs differ (empty: the same episodes and transitions), one line each, first ones first."""
     (rows_a, trans_a), (rows_b, trans_b) = run_record(first, method), run_record(second, method)
     found = []

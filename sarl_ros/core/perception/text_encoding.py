@@ -15,6 +15,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 ENCODERS = ('auto', 'minilm', 'hashing')
+DEFAULT_ENCODER = 'auto'  # minilm when installed, else hashing: every policy, node and CLI defaults to it
 LOG = logging.getLogger(__name__)
 
 
@@ -220,7 +221,7 @@ _SHARED: dict[str, CachedEncoder] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def make_encoder(name: str = 'auto', *, cached: bool = True, shared: bool = True) -> TextEncoder:
+def make_encoder(name: str = DEFAULT_ENCODER, *, cached: bool = True, shared: bool = True) -> TextEncoder:
     """Return an encoder by name: 'minilm', 'hashing', or 'auto' (MiniLM when it loads, else hashing).
 
     With shared=True one cached instance per resolved name is reused within the process, so a

@@ -14,6 +14,8 @@ import numpy as np
 
 from sarl_ros.core.mdp import Transition
 from sarl_ros.core.perception.observable_features import OBSERVABLE_DIM, PIXEL_SIDE, PROPRIO_DIM
+from sarl_ros.core.method_names import DEFAULT_METHOD
+from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER
 from sarl_ros.core.policy import Policy, TemperatureSchedule, one_hot, softmax
 from sarl_ros.core.proposals import normalize_prompt
 from sarl_ros.core.sarl.config import SARL_VARIANTS, SarlConfig
@@ -27,8 +29,8 @@ class PaperSarlPolicy(Policy):
 
     name = 'sarl'
 
-    def __init__(self, config: SarlConfig | None = None, *, seed: int = 0, method: str = 'sarl',
-                 encoder: str = 'auto'):
+    def __init__(self, config: SarlConfig | None = None, *, seed: int = 0, method: str = DEFAULT_METHOD,
+                 encoder: str = DEFAULT_ENCODER):
         self.config = config if config is not None else SARL_VARIANTS[method]
         super().__init__(seed=seed, temperature=self.config.temperature, gamma=self.config.gamma or 0.9,
                          encoder=encoder)

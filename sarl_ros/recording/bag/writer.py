@@ -16,9 +16,7 @@ from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, Qo
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from sarl_ros.recording.bag.message_types import definition_and_hash
-
-STORAGES = tuple(p.name.lower() for p in StoragePlugin)  # ('sqlite3', 'mcap') in rosbags 0.11
-DEFAULT_STORAGE = 'mcap' if 'mcap' in STORAGES else 'sqlite3'
+from sarl_ros.rosutil.bag_storages import DEFAULT_STORAGE, STORAGES  # noqa: F401 - the writer's formats
 BAG_VERSION = 9  # rosbag2 metadata version of ROS 2 jazzy and later (read by older rosbags too)
 
 _ZERO = QosTime(0, 0)
