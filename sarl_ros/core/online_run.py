@@ -51,7 +51,7 @@ from typing import Callable
 
 from sarl_ros.core.config import Config, register_config, setting
 from sarl_ros.core.durability.resume import RECORD_NAME, finished_episodes, trim_record
-from sarl_ros.core.episode_loop import EpisodeResult, episode_seed, run_episode
+from sarl_ros.core.episode_loop import UPDATES_PER_DECISION, EpisodeResult, episode_seed, run_episode
 from sarl_ros.core.events import BY_EPISODE_END
 from sarl_ros.core.method_names import DEFAULT_METHOD
 from sarl_ros.core.perception.text_encoding import DEFAULT_ENCODER, ENCODERS
@@ -199,7 +199,8 @@ class OnlineRun:
 
     def __init__(self, config: RunConfig, env, policy, *, proposer=None,
                  proposer_for: Callable[[int], object] | None = None, record: RunRecord | None = None,
-                 demonstrations: int = 0, demonstrator=None, start: int = 0, updates_per_decision: int = 8,
+                 demonstrations: int, demonstrator=None, start: int = 0,
+                 updates_per_decision: int = UPDATES_PER_DECISION,
                  learn: bool = True, task_name: str = '',
                  before_episode: Callable[[int], bool | None] | None = None,
                  on_end: Callable[[int, EpisodeResult, dict], None] | None = None,

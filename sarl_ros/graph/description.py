@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sarl_ros import names, node_configs  # noqa: F401 - node_configs registers what the arguments read
 from sarl_ros.backends import catalog
 from sarl_ros.core.config import Setting, config_class, registered
+from sarl_ros.core.online_run import run_default
 from sarl_ros.core.method_names import METHODS  # noqa: F401 - the graph's methods, as users import them from here
 
 
@@ -127,7 +128,8 @@ LAUNCH_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument('record', 'Record a rosbag2 of every SARL topic to <output_dir>/bag',
                    own_default='false', own_type=bool),
     LaunchArgument('fresh', 'Start afresh: move an existing output_dir aside to <output_dir>.old-N '
-                   '(default: resume it at the next episode)', own_default='false', own_type=bool),
+                   '(default: resume it at the next episode)', own_default=argument_text(run_default('fresh')),
+                   own_type=bool),
     LaunchArgument('widowx_use_sim',
                    "robot:=widowx only: run Interbotix's simulated motors (xs_sdk_sim), a dry run without the arm",
                    own_default='false', own_type=bool),

@@ -95,7 +95,8 @@ class EpisodeManager(Node):
         self.driver = OnlineRun(
             RunConfig(task=self.task.name, episodes=self.p.episodes, seed=self.p.seed,
                       max_candidates=self.p.max_candidates, greedy=self.p.greedy, output_dir=self.p.output_dir),
-            self.env, self.policy, proposer=self.proposer, record=self.record, start=resume_position(self.record),
+            self.env, self.policy, proposer=self.proposer, record=self.record, demonstrations=0,
+            start=resume_position(self.record),
             updates_per_decision=0, task_name=self.task.name, before_episode=self._before_episode,
             on_end=self._episode_ended, on_recorded=self._episode_recorded)
         self.first_episode = self.driver.next_episode or self.p.episodes + 1

@@ -66,12 +66,13 @@ def config_field_names() -> set[str]:
     """Return the field names of every registered config (methods, nodes) and every backend's options."""
     import sarl_ros.core.methods  # noqa: F401 - registers the method configs
     import sarl_ros.node_configs  # noqa: F401 - registers the node configs
-    from sarl_ros.backends.options import DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS
+    from sarl_ros.backends.catalog import DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS
     from sarl_ros.core.config import KINDS, registered
 
     names = {spec.name for kind in KINDS for cls in registered(kind).values() for spec in cls.settings()}
     for backend in EXECUTOR_BACKENDS + PROPOSER_BACKENDS + DETECTOR_BACKENDS:
-        names.update(f.name for f in fields(backend.options))
+        if backend.options is not None:
+            names.update(f.name for f in fields(backend.options))
     return names
 
 

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from sarl_ros.core.config import config_class
-from sarl_ros.graph import description, node_configs  # noqa: F401 - node_configs registers the node configs
+from sarl_ros import node_configs  # noqa: F401 - registers the node configs
+from sarl_ros.graph import description
 
 ROOT = Path(__file__).resolve().parents[2]
 
