@@ -55,8 +55,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def learner_options(args: argparse.Namespace, method: str) -> dict:
     """Return the learner flags given on the command line that the method takes (ValueError for others)."""
     from sarl_ros.core.methods import method_defaults
+    takes = set(method_defaults(method))
     given = {name: getattr(args, name) for name in LEARNER_FLAGS if hasattr(args, name)}
-    refused = sorted(set(given) - set(method_defaults(method)))
+    # --demonstrations is a run flag (-1: the method's own); a count given is the method's option, and
+    # 0 asked of a method without demonstrations is what it does anyway.
+    if args.run.demonstrations > 0 or (args.run.demonstrations == 0 and 'demonstrations' in takes):
+        given['demonstrations'] = args.run.demonstrations
+    refused = sorted(set(given) - takes)
     if refused:
         raise ValueError(f'method {method} does not take --{", --".join(n.replace("_", "-") for n in refused)}')
     return given
@@ -96,7 +101,7 @@ def main(argv=None) -> int:
     from sarl_ros.core.durability.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
     from sarl_ros.core.durability.resume import set_aside
     from sarl_ros.core.episode_loop import UPDATES_PER_DECISION, episode_seed, episode_stream_seed, run_episode
-    from sarl_ros.core.methods import SARL_METHODS, make_policy
+    from sarl_ros.core.methods import make_policy
     from sarl_ros.core.online_run import PERSON, OnlineRun, RunRecord, resume_position
     from sarl_ros.core.sarl.pool import PooledProposer, seed_pool
     from sarl_ros.sim import registry
@@ -121,10 +126,6 @@ def main(argv=None) -> int:
                                  'use --fresh or another --output-dir')
         else:
             options = learner_options(args, run.method)
-            if run.demonstrations > 0 and run.method not in SARL_METHODS:
-                raise ValueError(f'method {run.method} takes no demonstrations (--demonstrations 0 or -1)')
-            if run.demonstrations >= 0 and run.method in SARL_METHODS:
-                options['demonstrations'] = run.demonstrations
             policy = make_policy(run.method, seed=run.seed, encoder=run.encoder, **options)
             if run.pool_file:
                 seed_pool(policy, Path(run.pool_file))

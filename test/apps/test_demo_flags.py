@@ -28,4 +28,4 @@ def test_a_flag_the_method_does_not_take_or_out_of_range_is_refused():
     with pytest.raises(SystemExit):
         parse_args(['--pool-capacity', '1'])  # SarlConfig: at least 2
     with pytest.raises(SystemExit):
-        parse_args(['--demonstrations', '-1'])
+        parse_args(['--demonstrations', '-2'])  # -1: the method's own; below it nothing
