@@ -59,15 +59,22 @@ class Setting(NamedTuple):
     choices: tuple = ()
     parameter: str = ''
 
-    def describe(self) -> str:
-        """Return the help with the range or choices, as --help and parameter descriptors show it."""
+    def constraint(self) -> str:
+        """Say what values the option allows beyond its type ('' when any), e.g. 'between 1 and 64'."""
         if self.choices:
-            return f'{self.help} (one of: {", ".join(map(str, self.choices))})'
+            return f'one of: {", ".join(map(str, self.choices))}'
         if self.low is not None and self.high is not None:
-            return f'{self.help} [{self.low}, {self.high}]'
+            return f'between {self.low} and {self.high}'
         if self.low is not None:
-            return f'{self.help} (>= {self.low})'
-        return self.help
+            return f'at least {self.low}'
+        if self.high is not None:
+            return f'at most {self.high}'
+        return ''
+
+    def describe(self) -> str:
+        """Return the help with the range or choices, as --help shows it."""
+        constraint = self.constraint()
+        return f'{self.help} ({constraint})' if constraint else self.help
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,7 @@ class ParameterError(ValueError):
 
 def constraints(spec: Setting) -> str:
     """Say what values a parameter allows beyond its type, for its descriptor ('' when any)."""
-    if spec.choices:
-        return f'one of: {", ".join(map(str, spec.choices))}'
-    if spec.low is not None and spec.high is not None:
-        return f'between {spec.low} and {spec.high}'
-    if spec.low is not None:
-        return f'at least {spec.low}'
-    if spec.high is not None:
-        return f'at most {spec.high}'
-    return ''
+    return spec.constraint()
 
 
 def declare_parameters(node, config_class: type):

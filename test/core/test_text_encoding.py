@@ -73,6 +73,16 @@ def test_minilm_encoder_offline():
     assert out[0] @ out[1] > out[0] @ out[2]
 
 
+@pytest.mark.skipif(not minilm_available(), reason='MiniLM packages not installed')
+def test_a_minilm_embedding_does_not_depend_on_the_texts_encoded_with_it():
+    from sarl_ros.core.perception.text_encoding import MiniLMEncoder
+    encoder = MiniLMEncoder()
+    short, long = 'grasp the cube', 'move the gripper slowly to the left of the red pot and then open it'
+    together = encoder.encode([short, long])
+    assert np.array_equal(together[0], encoder.encode([short])[0])
+    assert np.array_equal(together[1], encoder.encode([long])[0])
+
+
 class GatedMiniLM:
     """Stands in for MiniLMEncoder: its load takes until the test opens the gate (or fails)."""
 

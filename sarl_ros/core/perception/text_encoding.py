@@ -89,8 +89,12 @@ class MiniLMEncoder:
         """Return one L2-normalised row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(list(texts), batch_size=64, convert_to_numpy=True,
-                                    normalize_embeddings=True, show_progress_bar=False)
+        # One text per forward pass: in a padded batch a text's embedding differs in the last bits with
+        # its batch-mates, so through the process-wide cache a run's numbers depended on which texts
+        # (and which earlier runs in the same worker) came first; sarl-bench gave other results for
+        # --jobs 1 and --jobs 2. Alone, a text always encodes to the same vector.
+        vectors = [self.model.encode([text], batch_size=1, convert_to_numpy=True, normalize_embeddings=True,
+                                     show_progress_bar=False)[0] for text in texts]
         return _l2_normalise(np.asarray(vectors, dtype=np.float32))
 
 
