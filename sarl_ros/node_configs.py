@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, make_dataclass
 
 from sarl_ros.backends.featurizers import STATE_FEATURIZER_CHOICES
+from sarl_ros.core.perception.image_encoders import DEFAULT_IMAGE_ENCODER, IMAGE_ENCODERS
 from sarl_ros import names
 from sarl_ros.backends import catalog
 from sarl_ros.backends.catalog import DETECTOR_BACKENDS, EXECUTOR_BACKENDS, PROPOSER_BACKENDS
@@ -53,6 +54,10 @@ class _ExecutorOwn(Config):
     sim_camera_rate_hz: float = setting(5.0, 'Rate of the simulator camera topic; 0 disables rendering', low=0.0)
     state_featurizer: str = setting('auto', 'Q_sem state; auto: observable, on the simulator the task default '
                                     '(legacy tasks: oracle, privileged)', choices=STATE_FEATURIZER_CHOICES)
+    image_encoder: str = setting(DEFAULT_IMAGE_ENCODER, "Image code in a real robot's observable state: colour_layout "
+                                 '(what the simulated benchmark trains with), thumbnail, or pretrained (image_model); '
+                                 'another than the training one needs retraining', choices=IMAGE_ENCODERS)
+    image_model: str = setting('', 'transformers vision model name or directory (image_encoder:=pretrained)')
 
 
 # Every backend option, from the backends' option classes (sarl_ros.backends.options).

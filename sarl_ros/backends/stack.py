@@ -37,7 +37,8 @@ def build_stack(robot: str, vla: str, params: dict[str, Any], camera: Camera | N
     arm = make_robot(robot, **_kwargs(ROBOT, robot, params))
     policy = _bound(make_vla(vla, **_kwargs(VLA, vla, params)), arm)
     # auto: the observable state the simulated benchmark trains on, so a simulated checkpoint loads here.
-    featurizer = make_featurizer('observable' if state == 'auto' else state, len(arm.joint_state()))
+    featurizer = make_featurizer('observable' if state == 'auto' else state, len(arm.joint_state()),
+                                 **{key: params[key] for key in ('image_encoder', 'image_model') if key in params})
     return Stack(robot=arm, vla=policy, camera=camera, featurizer=featurizer)
 
 

@@ -1,38 +1,39 @@
-"""State features of a real robot: proprioception plus a fixed-size image thumbnail."""
+"""The real robot's state: the observable featurizer, with a choice of image encoder."""
 import numpy as np
 import pytest
 
-from sarl_ros.backends.featurizers import FEATURIZERS, ThumbnailFeaturizer, make_featurizer
+from sarl_ros.backends.featurizers import FEATURIZERS, make_featurizer
+from sarl_ros.core.perception.image_encoders import IMAGE_ENCODERS
+from sarl_ros.core.perception.observable_features import HISTORY_BUCKETS, OBSERVABLE_DIM, PIXEL_SIDE
 
 
 def frame(value, shape=(480, 640, 3)):
     return np.full(shape, value, np.uint8)
 
 
-def test_thumbnail_features_have_one_shape_and_see_the_scene():
-    featurizer = make_featurizer('proprio_thumbnail', proprio_dim=7)
-    proprio = np.arange(7, dtype=np.float32)
-    dark, bright = featurizer.features(frame(0), proprio), featurizer.features(frame(255, (240, 320, 3)), proprio)
-    assert dark.shape == bright.shape == (featurizer.dim,) == (7 + 3 * 8 * 8,)
-    np.testing.assert_array_equal(dark[:7], proprio)
-    assert dark[7:].max() == 0.0 and bright[7:].min() == 1.0
-    # A red object in the left half changes only the left thumbnail columns, red channel.
+def test_the_default_is_the_state_the_simulated_benchmark_trains_on():
+    featurizer = make_featurizer('observable', proprio_dim=7)
+    assert featurizer.dim == OBSERVABLE_DIM
+    features = featurizer.features(frame(0), np.arange(7, dtype=np.float32))
+    np.testing.assert_array_equal(features[:7], np.arange(7, dtype=np.float32))
+
+
+def test_a_thumbnail_image_code_sees_where_a_colour_is():
+    featurizer = make_featurizer('observable', proprio_dim=7, image_encoder='thumbnail')
+    assert featurizer.dim == 7 + 3 * 8 * 8 + HISTORY_BUCKETS + 1 + 3 * PIXEL_SIDE ** 2
     scene = frame(0)
-    scene[:, :320, 0] = 255
-    features = featurizer.features(scene, proprio)[7:].reshape(8, 8, 3)
-    assert features[:, :4, 0].min() == 1.0 and features[:, 4:, 0].max() == 0.0 and features[..., 1:].max() == 0.0
+    scene[:, :320, 0] = 255  # a red object in the left half: only the left columns' red channel
+    code = featurizer.features(scene, np.zeros(7))[7:7 + 3 * 8 * 8].reshape(8, 8, 3)
+    assert code[:, :4, 0].min() == 1.0 and code[:, 4:, 0].max() == 0.0 and code[..., 1:].max() == 0.0
+    assert not featurizer.features(None, np.zeros(7))[7:].any()  # no frame: no image code, no pixels
 
 
-def test_missing_frame_gives_zeros_and_bad_input_is_refused():
-    featurizer = ThumbnailFeaturizer(proprio_dim=3, side=4)
-    assert not featurizer.features(None, [1, 2, 3])[3:].any()
-    with pytest.raises(ValueError, match='3 proprioception values'):
-        featurizer.features(None, [1, 2])
-    with pytest.raises(ValueError, match='uint8 RGB'):
-        featurizer.features(np.zeros((4, 4), np.float32), [1, 2, 3])
-
-
-def test_proprio_only_and_unknown_names():
-    assert make_featurizer('proprio', 5).features(frame(9), np.ones(5)).tolist() == [1.0] * 5
+def test_unknown_names_and_a_pretrained_encoder_without_a_model_are_refused():
     with pytest.raises(ValueError, match=', '.join(FEATURIZERS)):
-        make_featurizer('clip', 5)
+        make_featurizer('proprio_thumbnail', 5)
+    with pytest.raises(ValueError, match=', '.join(IMAGE_ENCODERS)):
+        make_featurizer('observable', 5, image_encoder='clip')
+    with pytest.raises(ValueError, match='needs image_model'):
+        make_featurizer('observable', 5, image_encoder='pretrained')
+    with pytest.raises(ValueError, match='only with robot:=sim'):
+        make_featurizer('oracle', 5)

@@ -48,10 +48,8 @@ def test_widowx_with_remote_vla_from_parameters(serve, monkeypatch, rgb_image):
     assert len(bot.arm.published) + result.skipped_steps == 2
     features = stack.featurizer.features(stack.camera.read(), stack.robot.proprio())
     assert features.shape == (stack.featurizer.dim,) and np.all(np.isfinite(features))
-    proprio_only = build_stack('widowx', 'remote', {**params, 'state_featurizer': 'proprio'}, camera=Camera())
-    assert proprio_only.featurizer.dim == 7
-    thumbnail = build_stack('widowx', 'remote', {**params, 'state_featurizer': 'proprio_thumbnail'}, camera=Camera())
-    assert thumbnail.featurizer.dim == 7 + 3 * 8 * 8
+    thumbnail = build_stack('widowx', 'remote', {**params, 'image_encoder': 'thumbnail'}, camera=Camera())
+    assert thumbnail.featurizer.dim == stack.featurizer.dim - stack.featurizer.image_dim + 3 * 8 * 8
 
 
 def test_a_checkpoint_trained_in_simulation_loads_on_the_default_real_stack(monkeypatch, tmp_path, rgb_image):

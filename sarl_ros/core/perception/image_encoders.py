@@ -118,9 +118,10 @@ def _checked_frame(image) -> np.ndarray:
 
 
 IMAGE_ENCODERS = ('colour_layout', 'thumbnail', 'pretrained')
+DEFAULT_IMAGE_ENCODER = IMAGE_ENCODERS[0]  # offline, and what the simulated benchmark trains with
 
 
-def make_image_encoder(name: str = 'colour_layout', **kw):
+def make_image_encoder(name: str = DEFAULT_IMAGE_ENCODER, **kw):
     """Return 'colour_layout' (offline default), 'thumbnail' (kw: side) or 'pretrained' (kw: model=<name or dir>)."""
     if name == 'colour_layout':
         return ColourLayoutEncoder(**kw)
