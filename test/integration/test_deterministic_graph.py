@@ -38,7 +38,7 @@ from sarl_ros.graph import description  # noqa: E402
 from sarl_ros.msg import CandidateSet, EpisodeEvent  # noqa: E402
 from sarl_ros.rosutil.qos import RECORD  # noqa: E402
 from sarl_ros.sim.registry import make_env, make_proposer  # noqa: E402
-from sarl_ros.srv import PauseEpisodes  # noqa: E402
+from sarl_ros.srv import PauseEpisodes, StartEpisode  # noqa: E402
 
 TASK = next(a.default for a in description.LAUNCH_ARGUMENTS if a.name == 'task')  # the default task
 SEED = 0
@@ -101,8 +101,24 @@ class Probe:
         self.node.create_subscription(CandidateSet, names.TOPIC_CANDIDATES, self.decisions.append, RECORD)
         self.node.create_subscription(EpisodeEvent, names.TOPIC_EVENTS, self.events.append, RECORD)
         self.pause = self.node.create_client(PauseEpisodes, names.SRV_PAUSE)
+        self.start = self.node.create_client(StartEpisode, names.SRV_START_EPISODE)
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
+
+    def decision_publishers(self) -> set[bytes]:
+        return {bytes(info.endpoint_gid) for info in self.node.get_publishers_info_by_topic(names.TOPIC_CANDIDATES)}
+
+    def start_episode(self, proc, log):
+        """Ask for the next episode; again if no answer comes (a request sent before the new server matched is lost)."""
+        for _ in range(20):
+            started = self.start.call_async(StartEpisode.Request())
+            deadline = time.monotonic() + 3
+            while not started.done() and time.monotonic() < deadline:
+                assert proc.poll() is None, f'the graph ended while waiting for a start:\n{log.read_text()[-3000:]}'
+                self.executor.spin_once(timeout_sec=0.05)
+            if started.done():
+                return
+        raise AssertionError(f'the episode manager never answered a start:\n{log.read_text()[-3000:]}')
 
     def spin_until(self, proc, condition, what, log):
         deadline = time.monotonic() + RUN_TIMEOUT_S
@@ -146,9 +162,24 @@ def test_a_graph_killed_and_resumed_is_the_uninterrupted_run_of_its_seed(tmp_pat
         done = list(range(1, paused_before))
         assert [row['episode'] for row in finished_episodes(out / 'episodes.csv')] == done
 
+        # The resumed graph waits for a start before each episode, given only once the probe has discovered
+        # its new Q-policy: on an idle machine the two episodes can be over (and the publisher, with the
+        # history a late subscriber would get, gone) before discovery completes.
+        resumed = dict(config, episode_manager={'ros__parameters': {
+            **config['episode_manager']['ros__parameters'], 'autostart': False}})
+        resumed_file = tmp_path / 'resumed.yaml'
+        resumed_file.write_text(yaml.safe_dump(resumed))
+        killed = probe.decision_publishers()
         second_log = tmp_path / 'graph_2.log'
-        proc = start_graph(config_file, out, second_log)
+        proc = start_graph(resumed_file, out, second_log)
+        ends = (EpisodeEvent.SUCCESS, EpisodeEvent.FAILURE, EpisodeEvent.TIMEOUT, EpisodeEvent.ABORTED)
         try:
+            probe.spin_until(proc, lambda: probe.decision_publishers() - killed and probe.start.service_is_ready(),
+                             "the resumed graph's Q-policy", second_log)
+            for episode in range(paused_before, EPISODES + 1):
+                probe.start_episode(proc, second_log)
+                probe.spin_until(proc, lambda: any(e.episode == episode and e.type in ends for e in probe.events),
+                                 f'the end of episode {episode}', second_log)
             deadline = time.monotonic() + RUN_TIMEOUT_S
             while proc.poll() is None and time.monotonic() < deadline:
                 probe.executor.spin_once(timeout_sec=0.05)
