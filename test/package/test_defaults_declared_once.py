@@ -34,8 +34,6 @@ ALLOWED: dict[str, str] = {
                           'own CLIs; the nodes pass every option from the option classes (options_for), so these '
                           'defaults never decide what the graph runs',
     'scripts/console_screenshot.py': "a screenshot scenario with its own task and length, not the graph's",
-    'sarl_ros/apps/demo.py:episodes': "sarl-demo's own run length, not the one of the graph's episode manager",
-    'sarl_ros/apps/demo.py:output_dir': "sarl-demo's own directory (runs/demo), not the graph's runs/latest",
     'sarl_ros/core/proposals.py:memory_size': "the proposal cache's memory of useful prompts, not icl's of episodes",
     'sarl_ros/core/sarl/learner.py:control_steps': "a stored transition's own count of control steps",
     'sarl_ros/libero/scene.py:image_size': 'the LIBERO render size, not the size frames are sent to a VLA server at',
