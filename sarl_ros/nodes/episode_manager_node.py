@@ -105,8 +105,24 @@ class EpisodeManager(Node):
         self.successes: list[bool] = [row.get('success') == '1' for row in previous if row.get('outcome') != 'aborted']
         self._ran = 0  # episodes this process ran (the learner reports each)
         self._ready = False
+        self._closing = threading.Event()  # close() was called: the loop ends without ending the context
         self._loop = threading.Thread(target=self._run, name='episode-loop', daemon=True)
         self._loop.start()
+
+    def close(self, join_s: float = 2.0):
+        """Stop the episode loop (after the current decision) before the node is destroyed.
+
+        The loop's own end shuts the context down (the graph ends when its episodes are done); once the
+        node is being closed that must not happen: in a test process rclpy's default context is
+        initialised again for the next test, and a loop outliving its node would shut that one down.
+        """
+        self._closing.set()
+        for event in (self._stop, self._start, self._reset_confirmed, self._resumed):
+            event.set()
+        with self._learner_caught_up:
+            self._learner_caught_up.notify_all()
+        if self._loop.is_alive() and self._loop is not threading.current_thread():
+            self._loop.join(join_s)
 
     # --- operator services ---------------------------------------------------------------
     def _on_demonstrate(self, request, response):
@@ -181,8 +197,8 @@ class EpisodeManager(Node):
 
     def _wait_for_learner(self, episodes: int):
         with self._learner_caught_up:
-            if not self._learner_caught_up.wait_for(lambda: self._learner_reports >= episodes,
-                                                    timeout=self.p.service_timeout_s):
+            caught_up = lambda: self._learner_reports >= episodes or self._closing.is_set()  # noqa: E731
+            if not self._learner_caught_up.wait_for(caught_up, timeout=self.p.service_timeout_s):
                 self.get_logger().warning(f'the Q-policy reported {self._learner_reports}/{episodes} episodes '
                                           f'before shutdown; its last checkpoint may miss the final episode')
 
@@ -212,8 +228,9 @@ class EpisodeManager(Node):
             self.exit_code = 1
         finally:
             self.get_logger().info(f'done: {sum(self.successes)}/{len(self.successes)} episodes succeeded')
-            self._wait_for_learner(self._ran)
-            self.context.try_shutdown()
+            if not self._closing.is_set():
+                self._wait_for_learner(self._ran)
+                self.context.try_shutdown()
 
     def _before_episode(self, episode: int) -> bool:
         """Before each episode (the run driver asks; False stops the run): pause, stop, manual start, readiness."""

@@ -26,7 +26,8 @@ def executor(ros):
                                             sim_camera_rate_hz=2.0, sim_camera_width=64,
                                             sim_camera_height=48)))
     client = ros.action_client(ExecutePrompt, '/sarl/execute_prompt')
-    assert client.wait_for_server(timeout_sec=10)
+    # 30 s: once in a full run on an idle machine discovery of the action server took longer than 10 s.
+    assert client.wait_for_server(timeout_sec=30), 'the executor node\'s action server was not discovered'
     return node, client
 
 

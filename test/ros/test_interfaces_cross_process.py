@@ -27,7 +27,13 @@ def peer():
     assert proc.stdout.readline().strip() == 'ready'
     yield proc
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        # rclpy's own SIGTERM handling in a plain rclpy.spin() can hang at shutdown (seen once in a full
+        # run); what this test checks is the messages, not the peer's stop: do not leave it behind.
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope='module')
