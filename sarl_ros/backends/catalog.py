@@ -10,6 +10,7 @@ imports torch, transformers, OpenCV or the Interbotix API, and this module impor
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,73 +36,32 @@ class Backend:
     drives_sim_arm: bool = False  # a VLA that may drive the simulated arm (robot:=sim)
 
 
-def _sim_stack(**kw):
-    from sarl_ros.sim.ros_stack import make_sim_stack
-    return make_sim_stack(**kw)
-
-
-def _widowx(**kw):
-    from sarl_ros.backends.widowx import WidowXRobot
-    return WidowXRobot(**kw)
-
-
-def _openvla(**kw):
-    from sarl_ros.backends.openvla import OpenVLAPolicy
-    return OpenVLAPolicy(**kw)
-
-
-def _remote_vla(**kw):
-    from sarl_ros.backends.vla_client import RemoteVLA
-    return RemoteVLA(**kw)
-
-
-def _openpi(**kw):
-    from sarl_ros.backends.openpi_client import OpenPIVLA
-    return OpenPIVLA(**kw)
-
-
-def _sim_proposer(**kw):
-    from sarl_ros.sim.registry import SimulatedVLM
-    return SimulatedVLM(**kw)
-
-
-def _openai_proposer(**kw):
-    from sarl_ros.backends.vlm_proposer import make_openai_proposer
-    return make_openai_proposer(**kw)
-
-
-def _hf_proposer(**kw):
-    from sarl_ros.backends.vlm_proposer import make_hf_proposer
-    return make_hf_proposer(**kw)
-
-
-def _vlm_detector(**kw):
-    from sarl_ros.backends.detector import make_vlm_detector
-    return make_vlm_detector(**kw)
-
-
-def _opencv_camera(**kw):
-    from sarl_ros.backends.camera import OpenCVCamera
-    return OpenCVCamera(**kw)
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """Return a factory that imports module only when called, then calls its `name` with the options."""
+    def build(**kw):
+        return getattr(importlib.import_module(module), name)(**kw)
+    build.__name__ = f'make_{name}'
+    return build
 
 
 # The order within a role is the order of the choices in --help and in error messages.
 BACKENDS: tuple[Backend, ...] = (
-    Backend(ROBOT, 'sim', SimOptions, 'sim_', _sim_stack, builds_stack=True),
-    Backend(ROBOT, 'widowx', WidowXOptions, 'widowx_', _widowx),
+    Backend(ROBOT, 'sim', SimOptions, 'sim_', _lazy('sarl_ros.sim.ros_stack', 'make_sim_stack'), builds_stack=True),
+    Backend(ROBOT, 'widowx', WidowXOptions, 'widowx_', _lazy('sarl_ros.backends.widowx', 'WidowXRobot')),
     Backend(VLA, 'sim', served_by='the simulated stack of robot:=sim', drives_sim_arm=True),
-    Backend(VLA, 'openvla', OpenVLAOptions, 'vla_', _openvla),
-    Backend(VLA, 'remote', RemoteVLAOptions, 'vla_', _remote_vla),
+    Backend(VLA, 'openvla', OpenVLAOptions, 'vla_', _lazy('sarl_ros.backends.openvla', 'OpenVLAPolicy')),
+    Backend(VLA, 'remote', RemoteVLAOptions, 'vla_', _lazy('sarl_ros.backends.vla_client', 'RemoteVLA')),
     # openpi's server may drive the simulated arm: a dry run of the real path against a local server.
-    Backend(VLA, 'openpi', OpenPIOptions, 'vla_', _openpi, drives_sim_arm=True),
-    Backend(VLM, 'sim', SimProposerOptions, '', _sim_proposer),
-    Backend(VLM, 'openai', OpenAIProposerOptions, '', _openai_proposer),
-    Backend(VLM, 'hf_vlm', HFProposerOptions, '', _hf_proposer),
+    Backend(VLA, 'openpi', OpenPIOptions, 'vla_', _lazy('sarl_ros.backends.openpi_client', 'OpenPIVLA'),
+            drives_sim_arm=True),
+    Backend(VLM, 'sim', SimProposerOptions, '', _lazy('sarl_ros.sim.registry', 'SimulatedVLM')),
+    Backend(VLM, 'openai', OpenAIProposerOptions, '', _lazy('sarl_ros.backends.vlm_proposer', 'make_openai_proposer')),
+    Backend(VLM, 'hf_vlm', HFProposerOptions, '', _lazy('sarl_ros.backends.vlm_proposer', 'make_hf_proposer')),
     Backend(DETECTOR, 'sim', served_by="the reward node, asking the executor's simulated world"),
-    Backend(DETECTOR, 'vlm', VLMDetectorOptions, 'detector_', _vlm_detector),
+    Backend(DETECTOR, 'vlm', VLMDetectorOptions, 'detector_', _lazy('sarl_ros.backends.detector', 'make_vlm_detector')),
     Backend(DETECTOR, 'none', served_by='nobody: the verdict is a person\'s or undecided'),
     Backend(CAMERA, 'relay', served_by='the camera node, re-publishing an image topic'),
-    Backend(CAMERA, 'opencv', factory=_opencv_camera),
+    Backend(CAMERA, 'opencv', factory=_lazy('sarl_ros.backends.camera', 'OpenCVCamera')),
 )
 
 

@@ -19,18 +19,13 @@ class ParameterError(ValueError):
     pass
 
 
-def constraints(spec: Setting) -> str:
-    """Say what values a parameter allows beyond its type, for its descriptor ('' when any)."""
-    return spec.constraint()
-
-
 def declare_parameters(node, config_class: type):
     """Declare one parameter per field of a node config on the node; return the values as a checked config."""
     values = {}
     for spec in settings(config_class):
         # Backends are chosen at start-up; changing a parameter of a running node is not supported.
         descriptor = ParameterDescriptor(description=spec.help, read_only=True,
-                                         additional_constraints=constraints(spec))
+                                         additional_constraints=spec.constraint())
         default = list(spec.default) if spec.kind in (list, tuple) else spec.default
         try:
             value = node.declare_parameter(spec.name, default, descriptor).value
